@@ -1,0 +1,1 @@
+"""Recurra: an open subscription service (Litestar + Piccolo + piccolo-admin + arq + PayPal)."""

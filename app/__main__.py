@@ -1,0 +1,138 @@
+"""Command line: python -m app {run,migrate,seed-demo,create-staff,worker}."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from app.settings import Settings, SettingsError, get_settings
+
+
+def _run_async(main: Callable[[], Awaitable[Any]]) -> Any:
+    from app.db import close_database, open_database
+
+    async def wrapper() -> Any:
+        await open_database()
+        try:
+            return await main()
+        finally:
+            await close_database()
+
+    return asyncio.run(wrapper())
+
+
+def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
+    from app.db import migrate
+
+    _run_async(migrate)
+
+
+def _print_login(settings: Settings, username: str, password: str) -> None:
+    print(
+        f"\n  Recurra is starting on {settings.base_url}\n"
+        f"    portal       {settings.base_url}/\n"
+        f"    staff admin  {settings.base_url}/admin/   (user {username!r}, password {password!r})\n"
+        f"    API docs     {settings.base_url}/schema/swagger\n"
+        f"    health       {settings.base_url}/health/ready\n"
+        + (f"    dev mail     {settings.base_url}/dev/mail\n" if settings.dev_mail_enabled else ""),
+        flush=True,
+    )
+
+
+def cmd_seed_demo(settings: Settings, _: argparse.Namespace) -> None:
+    from app.demo import seed_demo
+
+    login = _run_async(lambda: seed_demo(settings))
+    print(f"Demo data loaded. Staff login: {login.username} / {login.password}")
+
+
+def cmd_create_staff(settings: Settings, args: argparse.Namespace) -> None:
+    from app.accounts.staff import create_staff
+    from app.errors import DomainError
+
+    password = os.environ.get("STAFF_PASSWORD") or getpass.getpass("Password (12+ characters): ")
+    try:
+        _run_async(lambda: create_staff(args.username, args.email, password, args.role))
+    except DomainError as exc:
+        sys.exit(f"error: {exc.detail}")
+    print(f"Staff user {args.username!r} created with role {args.role}.")
+
+
+def cmd_worker(settings: Settings, _: argparse.Namespace) -> None:
+    if not settings.redis.enabled:
+        sys.exit("error: the arq worker needs REDIS_URL; without it jobs run inside the web process")
+    from arq.worker import run_worker
+
+    from tasks.worker import WorkerSettings
+
+    run_worker(WorkerSettings)  # type: ignore[arg-type]
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
+    """Migrate, seed the demo, then serve; with REDIS_URL an arq worker process runs beside the web app."""
+    import uvicorn
+
+    from app.db import migrate
+    from app.demo import seed_demo
+
+    async def prepare() -> Any:
+        await migrate()
+        return await seed_demo(settings)
+
+    login = _run_async(prepare)
+    worker = None
+    if settings.redis.enabled:
+        worker = subprocess.Popen([sys.executable, "-m", "app", "worker"])  # noqa: S603 - our own module
+    _print_login(settings, login.username, login.password)
+    try:
+        uvicorn.run(
+            "app.asgi:app",
+            host=settings.host,
+            port=settings.port,
+            workers=args.workers if settings.redis.enabled else 1,  # in-process jobs need exactly one process
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
+            log_config=None,
+        )
+    finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGINT)
+            worker.wait(timeout=15)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m app", description="Recurra")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="migrate, seed the demo and serve on HOST:PORT")
+    run.add_argument("--workers", type=int, default=2, help="web processes (only with REDIS_URL)")
+    commands.add_parser("migrate", help="apply pending migrations")
+    commands.add_parser("seed-demo", help="load the demo catalog and staff login (idempotent)")
+    staff = commands.add_parser("create-staff", help="create a staff user for /admin/ (password from STAFF_PASSWORD or a prompt)")
+    staff.add_argument("--username", required=True)
+    staff.add_argument("--email", required=True)
+    staff.add_argument("--role", default="superuser", choices=["superuser", "billing", "support", "content"])
+    commands.add_parser("worker", help="run the arq worker (needs REDIS_URL)")
+    args = parser.parse_args(argv)
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        sys.exit(f"configuration error: {exc}")
+    handlers = {
+        "run": cmd_run,
+        "migrate": cmd_migrate,
+        "seed-demo": cmd_seed_demo,
+        "create-staff": cmd_create_staff,
+        "worker": cmd_worker,
+    }
+    handlers[args.command](settings, args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Products, plans and the features they grant."""

@@ -1,0 +1,98 @@
+"""create_app(settings) -> Litestar: plugins, routers and lifespan. Nothing else lives here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from arq import create_pool
+from arq.connections import RedisSettings as ArqRedisSettings
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin, StoplightRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.flash import FlashConfig, FlashPlugin
+from litestar.plugins.htmx import HTMXPlugin
+
+from app import web
+from app.admin import build_admin
+from app.catalog.portal import PricingPortal
+from app.db import close_database, open_database
+from app.devmail.portal import DevMailPortal
+from app.errors import EXCEPTION_HANDLERS
+from app.health.api import HealthController
+from app.jobs import ArqJobQueue, InProcessJobQueue
+from app.logs import configure_logging
+from app.settings import Settings, get_settings
+from app.stores import build_store_registry, connect_redis
+from tasks import worker
+
+
+def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await open_database()
+        if settings.redis.url:
+            pool = await create_pool(ArqRedisSettings.from_dsn(settings.redis.url))
+            app.state.queue = ArqJobQueue(pool, worker.queue_name(settings))
+            try:
+                yield
+            finally:
+                await pool.aclose()
+                await close_database()
+            return
+        # Embedded default: the worker's job functions and cron schedule run on this event loop.
+        ctx = worker.build_context(settings)
+        queue = InProcessJobQueue(worker.FUNCTIONS, ctx)
+        ctx["queue"] = app.state.queue = queue
+        queue.start_cron(worker.CRON_JOBS)
+        try:
+            yield
+        finally:
+            await queue.aclose()
+            await close_database()
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    redis = connect_redis(settings)
+    templates = web.template_config(settings)
+    session = web.session_config(settings)
+
+    route_handlers = [
+        PricingPortal,
+        HealthController,
+        web.static_router(),
+        web.admin_mount(build_admin(settings)),
+    ]
+    if settings.dev_mail_enabled:
+        route_handlers.append(DevMailPortal)
+
+    async def close_redis() -> None:
+        if redis is not None:
+            await redis.aclose()
+
+    return web.RecurraLitestar(
+        route_handlers=route_handlers,
+        lifespan=[_lifespan(settings)],
+        on_shutdown=[close_redis],
+        state=State({"settings": settings, "redis": redis, "queue": None}),
+        stores=build_store_registry(settings, redis),
+        middleware=[session.middleware],
+        csrf_config=web.csrf_config(settings),
+        template_config=templates,
+        plugins=[HTMXPlugin(), FlashPlugin(config=FlashConfig(template_config=templates))],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(
+            title=f"{settings.site_name} API",
+            version="1.0.0",
+            description="Partner API (/api/v1) and operational endpoints. Errors are RFC 9457 problem+json.",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(), RedocRenderPlugin(), StoplightRenderPlugin()],
+        ),
+        logging_config=None,  # app.logs configures logging once, with request ids
+        debug=False,
+    )

@@ -1,0 +1,126 @@
+"""Write domain events inside a transaction; dispatch them to subscribers after it commits.
+
+A dispatcher claims a batch by leasing it (``next_attempt_at`` pushed into the future) in a short
+transaction, commits, runs the handlers, then marks each event dispatched. A crashed dispatcher's lease
+simply runs out and another picks the events up, so handlers must be idempotent (they are keyed by event id).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from piccolo.columns.combination import Or
+
+from app import clock
+from tables.outbox import OutboxEvent
+
+log = logging.getLogger("recurra.outbox")
+
+LEASE = timedelta(minutes=2)
+MAX_BACKOFF = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    id: int
+    event_type: str
+    aggregate_type: str
+    aggregate_id: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+Handler = Callable[[DomainEvent], Awaitable[None]]
+_subscribers: dict[str, list[Handler]] = {}
+
+
+def subscribe(pattern: str, handler: Handler) -> None:
+    """Call ``handler`` for every dispatched event whose type matches ``pattern`` (fnmatch, e.g. 'invoice.*')."""
+    _subscribers.setdefault(pattern, []).append(handler)
+
+
+def subscribers() -> Mapping[str, Sequence[Handler]]:
+    return _subscribers
+
+
+async def record(event_type: str, aggregate_type: str, aggregate_id: int | str, payload: dict[str, Any]) -> int:
+    """Append an event; call inside the transaction that makes the change, so both commit or neither does."""
+    rows = await OutboxEvent.insert(
+        OutboxEvent(
+            event_type=event_type,
+            aggregate_type=aggregate_type,
+            aggregate_id=str(aggregate_id),
+            payload=payload,
+            created_at=clock.now(),
+        )
+    ).returning(OutboxEvent.id)
+    return int(rows[0]["id"])
+
+
+async def _claim(batch_size: int) -> list[DomainEvent]:
+    now = clock.now()
+    async with OutboxEvent._meta.db.transaction():
+        query = (
+            OutboxEvent.select()
+            .where(OutboxEvent.dispatched_at.is_null())
+            .where(Or(OutboxEvent.next_attempt_at.is_null(), OutboxEvent.next_attempt_at <= now))
+            .order_by(OutboxEvent.id)
+            .limit(batch_size)
+            .output(load_json=True)
+        )
+        if OutboxEvent._meta.db.engine_type == "postgres":
+            query = query.lock_rows(skip_locked=True)
+        rows = await query
+        if rows:
+            await OutboxEvent.update({OutboxEvent.next_attempt_at: now + LEASE}).where(
+                OutboxEvent.id.is_in([r["id"] for r in rows])
+            )
+    return [
+        DomainEvent(
+            id=r["id"],
+            event_type=r["event_type"],
+            aggregate_type=r["aggregate_type"],
+            aggregate_id=r["aggregate_id"],
+            payload=r["payload"],
+            created_at=r["created_at"],
+        )
+        for r in rows
+    ]
+
+
+async def dispatch_pending(
+    handlers: Mapping[str, Sequence[Handler]] | None = None, batch_size: int = 200
+) -> int:
+    """Deliver one batch of pending events; returns how many were dispatched."""
+    handlers = subscribers() if handlers is None else handlers
+    dispatched = 0
+    for event in await _claim(batch_size):
+        matching = [h for pattern, hs in handlers.items() if fnmatch.fnmatchcase(event.event_type, pattern) for h in hs]
+        try:
+            for handler in matching:
+                await handler(event)
+        except Exception as exc:
+            log.exception("outbox event %s (%s) failed", event.id, event.event_type)
+            await _reschedule(event.id, exc)
+            continue
+        await OutboxEvent.update({OutboxEvent.dispatched_at: clock.now()}).where(OutboxEvent.id == event.id)
+        dispatched += 1
+    return dispatched
+
+
+async def _reschedule(event_id: int, exc: Exception) -> None:
+    row = await OutboxEvent.select(OutboxEvent.attempts).where(OutboxEvent.id == event_id).first()
+    attempts = (row["attempts"] if row else 0) + 1
+    backoff = min(timedelta(seconds=10 * 2**attempts), MAX_BACKOFF)
+    await OutboxEvent.update(
+        {
+            OutboxEvent.attempts: attempts,
+            OutboxEvent.next_attempt_at: clock.now() + backoff,
+            OutboxEvent.last_error: f"{type(exc).__name__}: {exc}"[:2000],
+        }
+    ).where(OutboxEvent.id == event_id)

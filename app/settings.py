@@ -1,0 +1,234 @@
+"""Every knob Recurra has, read once from the environment into one frozen object.
+
+Nothing else in the code base reads ``os.environ`` for configuration: it asks for a ``Settings``.
+With nothing set, the embedded defaults apply (SQLite under var/, in-process sessions, cache and jobs,
+mail kept in a local outbox, the bundled PayPal sandbox); each is swapped for a real engine by one setting.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+Environment = Literal["development", "test", "production"]
+PayPalMode = Literal["embedded", "sandbox", "live"]
+
+_PAYPAL_API_URLS = {
+    "sandbox": ("https://api-m.sandbox.paypal.com", "https://www.sandbox.paypal.com"),
+    "live": ("https://api-m.paypal.com", "https://www.paypal.com"),
+}
+SANDBOX_CLIENT_ID = "recurra-sandbox"
+SANDBOX_CLIENT_SECRET = "recurra-sandbox-secret"  # noqa: S105 - the bundled sandbox's public demo credential
+SANDBOX_MOUNT_PATH = "/_sandbox/paypal"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class SettingsError(ValueError):
+    """The environment describes a configuration Recurra refuses to run with."""
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSettings:
+    url: str
+
+    @property
+    def engine(self) -> Literal["sqlite", "postgres"]:
+        return "sqlite" if self.url.startswith("sqlite") else "postgres"
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The file behind a ``sqlite:///relative`` or ``sqlite:////absolute`` URL."""
+        return Path(self.url.removeprefix("sqlite:///"))
+
+
+@dataclass(frozen=True, slots=True)
+class RedisSettings:
+    url: str | None
+    prefix: str = "recurra"  # namespaces every key (stores, arq queue) so deployments can share a Redis
+
+    @property
+    def enabled(self) -> bool:
+        return self.url is not None
+
+
+@dataclass(frozen=True, slots=True)
+class PayPalSettings:
+    mode: PayPalMode
+    client_id: str
+    client_secret: str = field(repr=False)
+    webhook_id: str
+    base_url: str  # Recurra's own base URL, where the embedded sandbox is mounted
+
+    @property
+    def api_url(self) -> str:
+        if self.mode == "embedded":
+            return self.base_url + SANDBOX_MOUNT_PATH
+        return _PAYPAL_API_URLS[self.mode][0]
+
+    @property
+    def web_url(self) -> str:
+        if self.mode == "embedded":
+            return self.base_url + SANDBOX_MOUNT_PATH
+        return _PAYPAL_API_URLS[self.mode][1]
+
+
+@dataclass(frozen=True, slots=True)
+class MailSettings:
+    smtp_url: str | None = field(repr=False)
+    from_address: str
+    outbox_dir: Path
+
+    @property
+    def uses_outbox(self) -> bool:
+        """Without an SMTP server, mail is written to a local folder that /dev/mail shows."""
+        return self.smtp_url is None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    environment: Environment
+    secret_key: str = field(repr=False)
+    base_url: str
+    host: str
+    port: int
+    var_dir: Path
+    log_level: str
+    log_json: bool
+    trusted_proxies: tuple[str, ...]
+    database: DatabaseSettings
+    redis: RedisSettings
+    paypal: PayPalSettings
+    mail: MailSettings
+    site_name: str = "Recurra"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def dev_mail_enabled(self) -> bool:
+        return self.mail.uses_outbox and not self.is_production
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"expected a yes/no flag, got {value!r}")
+
+
+def _secret_key(env: Mapping[str, str], environment: Environment, var_dir: Path) -> str:
+    key = env.get("SECRET_KEY", "")
+    if key:
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise SettingsError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters")
+        return key
+    if environment == "production":
+        raise SettingsError("SECRET_KEY must be set in production")
+    # Outside production a key is generated once and kept, so sessions survive a restart of the demo.
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(key)
+    return key
+
+
+def _database_url(env: Mapping[str, str], var_dir: Path) -> str:
+    url = env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'recurra.sqlite'}"
+    scheme = urlsplit(url).scheme
+    if scheme not in {"sqlite", "postgres", "postgresql"}:
+        raise SettingsError(f"DATABASE_URL must be sqlite:/// or postgres://, got scheme {scheme!r}")
+    return url
+
+
+def _base_url(env: Mapping[str, str], host: str, port: int) -> str:
+    url = env.get("BASE_URL") or f"http://{host}:{port}"
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise SettingsError(f"BASE_URL must be an absolute http(s) URL, got {url!r}")
+    return url.rstrip("/")
+
+
+def _paypal(env: Mapping[str, str], base_url: str) -> PayPalSettings:
+    client_id = env.get("PAYPAL_CLIENT_ID", "")
+    secret = env.get("PAYPAL_CLIENT_SECRET", "")
+    mode = env.get("PAYPAL_MODE") or ("sandbox" if client_id else "embedded")
+    if mode not in {"embedded", "sandbox", "live"}:
+        raise SettingsError(f"PAYPAL_MODE must be embedded, sandbox or live, got {mode!r}")
+    if mode == "embedded":
+        client_id = client_id or SANDBOX_CLIENT_ID
+        secret = secret or SANDBOX_CLIENT_SECRET
+    elif not (client_id and secret):
+        raise SettingsError(f"PAYPAL_MODE={mode} needs PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET")
+    return PayPalSettings(
+        mode=mode,  # type: ignore[arg-type]  # checked against the literal's values just above
+        client_id=client_id,
+        client_secret=secret,
+        webhook_id=env.get("PAYPAL_WEBHOOK_ID", "recurra-sandbox-webhook"),
+        base_url=base_url,
+    )
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from ``environ`` (the process environment by default), or raise SettingsError."""
+    env = os.environ if environ is None else environ
+    environment = env.get("RECURRA_ENV", "development")
+    if environment not in {"development", "test", "production"}:
+        raise SettingsError(f"RECURRA_ENV must be development, test or production, got {environment!r}")
+    var_dir = Path(env.get("VAR_DIR") or PROJECT_ROOT / "var")
+    host = env.get("HOST", "127.0.0.1")
+    try:
+        port = int(env.get("PORT", "8000"))
+    except ValueError:
+        raise SettingsError(f"PORT must be a number, got {env.get('PORT')!r}") from None
+    base_url = _base_url(env, host, port)
+    mail = MailSettings(
+        smtp_url=env.get("SMTP_URL") or None,
+        from_address=env.get("MAIL_FROM", "Recurra <no-reply@recurra.localhost>"),
+        outbox_dir=var_dir / "outbox",
+    )
+    settings = Settings(
+        environment=environment,  # type: ignore[arg-type]  # checked above
+        secret_key=_secret_key(env, environment, var_dir),  # type: ignore[arg-type]
+        base_url=base_url,
+        host=host,
+        port=port,
+        var_dir=var_dir,
+        log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        log_json=_flag(env.get("LOG_JSON"), default=environment == "production"),
+        trusted_proxies=tuple(p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()),
+        database=DatabaseSettings(url=_database_url(env, var_dir)),
+        redis=RedisSettings(url=env.get("REDIS_URL") or None, prefix=env.get("REDIS_PREFIX", "recurra")),
+        paypal=_paypal(env, base_url),
+        mail=mail,
+        site_name=env.get("SITE_NAME", "Recurra"),
+    )
+    if settings.is_production and settings.mail.uses_outbox:
+        raise SettingsError("production needs SMTP_URL: the demo mail outbox is for development only")
+    if settings.is_production and settings.paypal.mode == "embedded":
+        raise SettingsError("production needs PAYPAL_CLIENT_ID/SECRET: the bundled sandbox takes no money")
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read on first use."""
+    return load_settings()

@@ -1,0 +1,101 @@
+"""Cross-cutting HTTP wiring shared by every domain: templates, static files, sessions, CSRF, the admin mount."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, asgi
+from litestar.config.csrf import CSRFConfig
+from jinja2 import pass_context
+from litestar.plugins.flash import get_flashes
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.handlers import ASGIRouteHandler
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from app.logs import RequestContextMiddleware
+from app.money import format_money
+from app.settings import PROJECT_ROOT, Settings
+
+STATIC_DIR = Path(__file__).parent / "static"
+TEMPLATE_DIR = PROJECT_ROOT / "portal_templates"
+HTMX_ASSET = "htmx-2.0.11.min.js"
+SESSION_COOKIE = "recurra_session"
+CSRF_COOKIE = "recurra_csrf"  # piccolo-admin's own CSRF layer owns the default name "csrftoken"
+CSRF_HEADER = "x-csrftoken"
+# Paths with their own authentication and CSRF story: the admin (piccolo's), partners (API keys),
+# gateways (signatures), probes and assets (no state).
+NON_PORTAL_PATHS = ["/admin", "/api", "/webhooks", "/_sandbox", "/health", "/static", "/schema"]
+
+
+class RecurraLitestar(Litestar):
+    """Litestar with one ASGI layer around everything it serves (routes, the mounted admin, 404s)."""
+
+    def _create_asgi_handler(self) -> ASGIApp:
+        return RequestContextMiddleware(super()._create_asgi_handler())
+
+
+@pass_context
+def pop_flashes(context: Any) -> list[dict[str, Any]]:
+    """Flash messages for this page; none where no session runs (404s, which match no route)."""
+    request = context.get("request")
+    if request is None or "session" not in request.scope:
+        return []
+    return list(get_flashes(context))
+
+
+def template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
+    def register_globals(engine: JinjaTemplateEngine) -> None:
+        env = engine.engine
+        env.globals.update(
+            site_name=settings.site_name,
+            htmx_asset=HTMX_ASSET,
+            dev_mail_enabled=settings.dev_mail_enabled,
+            pop_flashes=pop_flashes,
+        )
+        env.filters["money"] = format_money
+
+    return TemplateConfig(directory=TEMPLATE_DIR, engine=JinjaTemplateEngine, engine_callback=register_globals)
+
+
+def static_router() -> Any:
+    return create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False)
+
+
+def session_config(settings: Settings) -> ServerSideSessionConfig:
+    return ServerSideSessionConfig(
+        key=SESSION_COOKIE,
+        store="sessions",
+        secure=settings.https,
+        httponly=True,
+        samesite="lax",
+        max_age=14 * 24 * 3600,
+        exclude=NON_PORTAL_PATHS,
+    )
+
+
+def csrf_config(settings: Settings) -> CSRFConfig:
+    return CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name=CSRF_COOKIE,
+        header_name=CSRF_HEADER,
+        cookie_secure=settings.https,
+        cookie_samesite="lax",
+        exclude=NON_PORTAL_PATHS,
+    )
+
+
+def admin_mount(admin_app: ASGIApp) -> ASGIRouteHandler:
+    @asgi("/admin", is_mount=True, copy_scope=True, include_in_schema=False)
+    async def admin(scope: Scope, receive: Receive, send: Send) -> None:
+        # piccolo-admin's assets are relative: /admin without the slash would load them from /.
+        if scope["path"] in {"", "/"} and not scope.get("raw_path", b"").endswith(b"/"):
+            await send({"type": "http.response.start", "status": 308, "headers": [(b"location", b"/admin/")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await admin_app(scope, receive, send)
+
+    return admin

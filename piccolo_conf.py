@@ -1,0 +1,27 @@
+"""Piccolo's configuration: the engine comes from the one Settings object (DATABASE_URL)."""
+
+from piccolo.conf.apps import AppRegistry
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+
+from app.settings import DatabaseSettings, get_settings
+
+
+def engine_for(database: DatabaseSettings) -> Engine:
+    if database.engine == "sqlite":
+        database.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteEngine(path=str(database.sqlite_path))
+    return PostgresEngine(config={"dsn": database.url})
+
+
+DB = engine_for(get_settings().database)
+
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "piccolo.apps.user.piccolo_app",
+        "piccolo_api.session_auth.piccolo_app",
+        "piccolo_admin.piccolo_app",
+        "tables.piccolo_app",
+    ]
+)

@@ -1,0 +1,113 @@
+from enum import Enum
+
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns.readable import Readable
+from piccolo.columns.reference import LazyTableReference
+from piccolo.table import Table
+
+from tables.accounts import Customer
+
+
+class PaymentMethod(Table):
+    """A gateway vault token and a masked label. Card or PayPal credentials are never stored."""
+
+    class Status(str, Enum):
+        active = "active"
+        deleted = "deleted"
+
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.restrict)
+    gateway = Varchar(length=20, default="paypal")
+    vault_token = Varchar(length=100, unique=True, help_text="The gateway's vault id for this method.")
+    label = Varchar(length=200, help_text="What the customer recognises, e.g. 'PayPal j***@example.com'.")
+    payer_id = Varchar(length=50, default="")
+    status = Varchar(length=10, choices=Status, default=Status.active)
+    is_default = Boolean(default=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+    @classmethod
+    def get_readable(cls) -> Readable:
+        return Readable(template="%s", columns=[cls.label])
+
+
+class Payment(Table):
+    """One attempt to collect an invoice through the gateway. Its idempotency key is stored before the call."""
+
+    class Status(str, Enum):
+        pending = "pending"
+        succeeded = "succeeded"
+        declined = "declined"
+        failed = "failed"
+        unknown = "unknown"
+        refunded = "refunded"
+        partially_refunded = "partially_refunded"
+
+    class FailureCategory(str, Enum):
+        none = ""
+        declined = "declined"
+        retryable = "retryable"
+        invalid_request = "invalid_request"
+
+    invoice = ForeignKey(references=LazyTableReference("Invoice", module_path="tables.billing"), on_delete=OnDelete.restrict)
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.restrict)
+    payment_method = ForeignKey(references=PaymentMethod, null=True, default=None, on_delete=OnDelete.set_null)
+    amount_minor = Integer()
+    currency = Varchar(length=3)
+    status = Varchar(length=20, choices=Status, default=Status.pending, index=True)
+    idempotency_key = Varchar(length=100, unique=True, help_text="Sent as PayPal-Request-Id.")
+    gateway_order_id = Varchar(length=50, null=True, default=None, index=True)
+    gateway_capture_id = Varchar(length=50, null=True, default=None, unique=True)
+    amount_refunded_minor = Integer(default=0)
+    failure_category = Varchar(length=20, choices=FailureCategory, default=FailureCategory.none)
+    failure_code = Varchar(length=100, default="")
+    failure_message = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class PaymentEvent(Table):
+    payment = ForeignKey(references=Payment, on_delete=OnDelete.restrict)
+    event = Varchar(length=50)
+    from_status = Varchar(length=20)
+    to_status = Varchar(length=20)
+    actor = Varchar(length=100)
+    reason = Text(default="")
+    occurred_at = Timestamptz(default=TimestamptzNow())
+
+
+class Refund(Table):
+    class Status(str, Enum):
+        pending = "pending"
+        succeeded = "succeeded"
+        failed = "failed"
+
+    payment = ForeignKey(references=Payment, on_delete=OnDelete.restrict)
+    credit_note = ForeignKey(references=LazyTableReference("CreditNote", module_path="tables.billing"), null=True, default=None, on_delete=OnDelete.restrict)
+    amount_minor = Integer()
+    currency = Varchar(length=3)
+    status = Varchar(length=10, choices=Status, default=Status.pending)
+    idempotency_key = Varchar(length=100, unique=True)
+    gateway_refund_id = Varchar(length=50, null=True, default=None, unique=True)
+    reason = Text(default="")
+    actor = Varchar(length=100)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WebhookEvent(Table):
+    """An incoming gateway webhook, stored raw before it is processed; event ids are unique per gateway."""
+
+    class Status(str, Enum):
+        received = "received"
+        processed = "processed"
+        ignored = "ignored"
+        failed = "failed"
+
+    gateway = Varchar(length=20, default="paypal")
+    event_id = Varchar(length=100)
+    event_type = Varchar(length=100)
+    payload = JSON()
+    status = Varchar(length=10, choices=Status, default=Status.received)
+    attempts = Integer(default=0)
+    last_error = Text(default="")
+    received_at = Timestamptz(default=TimestamptzNow())
+    processed_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,1 @@
+"""arq jobs: thin wrappers that open what a request would and call one service function."""

@@ -1,0 +1,65 @@
+"""arq WorkerSettings: ``arq tasks.worker.WorkerSettings`` (or ``python -m app worker``) runs these jobs.
+
+The same FUNCTIONS and CRON_JOBS run in process when no Redis is configured (app.jobs.InProcessJobQueue).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq import cron
+from arq.connections import RedisSettings
+
+from app.jobs import ArqJobQueue, JobContext
+from app.mail import mailer_for
+from app.settings import Settings, get_settings
+from tasks.mail import send_email
+from tasks.outbox import dispatch_outbox
+
+FUNCTIONS = [send_email, dispatch_outbox]
+
+CRON_JOBS = [
+    # Every 10 seconds: domain events reach mail, partner webhooks and caches within seconds of the commit.
+    cron(dispatch_outbox, second=set(range(0, 60, 10)), unique=True, run_at_startup=True),
+]
+
+
+def queue_name(settings: Settings) -> str:
+    return f"{settings.redis.prefix}:queue"
+
+
+def build_context(settings: Settings) -> JobContext:
+    """What every job finds in ``ctx``, whichever engine runs it."""
+    return {"settings": settings, "mailer": mailer_for(settings.mail)}
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    from app.db import open_database
+
+    settings = get_settings()
+    ctx.update(build_context(settings))
+    ctx["queue"] = ArqJobQueue(ctx["redis"], queue_name(settings))
+    await open_database()
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    from app.db import close_database
+
+    await close_database()
+
+
+def _redis_settings() -> RedisSettings:
+    url = get_settings().redis.url
+    return RedisSettings.from_dsn(url) if url else RedisSettings()
+
+
+class WorkerSettings:
+    functions = FUNCTIONS
+    cron_jobs = CRON_JOBS
+    on_startup = startup
+    on_shutdown = shutdown
+    redis_settings = _redis_settings()
+    queue_name = queue_name(get_settings())
+    max_tries = 5
+    job_timeout = 300
+    keep_result = 3600

@@ -1,0 +1,76 @@
+"""Rows for tests, with sensible defaults; each factory takes overrides as keyword arguments."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from typing import Any
+
+from app import clock
+from tables.accounts import Customer
+from tables.billing import Invoice
+from tables.catalog import Feature, Plan, Product
+from tables.subscriptions import Subscription
+
+_seq = itertools.count(1)
+
+
+async def product(**overrides: Any) -> Product:
+    n = next(_seq)
+    row = Product(name=f"Product {n}", slug=f"product-{n}", **overrides)
+    await row.save()
+    return row
+
+
+async def feature(**overrides: Any) -> Feature:
+    n = next(_seq)
+    row = Feature(**{"key": f"feature_{n}", "name": f"Feature {n}", **overrides})
+    await row.save()
+    return row
+
+
+async def plan(**overrides: Any) -> Plan:
+    n = next(_seq)
+    values: dict[str, Any] = {"code": f"plan-{n}", "name": f"Plan {n}", "amount_minor": 1000, "currency": "USD"}
+    values.update(overrides)
+    if "product" not in values:
+        values["product"] = (await product()).id
+    row = Plan(**values)
+    await row.save()
+    return row
+
+
+async def customer(**overrides: Any) -> Customer:
+    n = next(_seq)
+    row = Customer(**{"email": f"customer{n}@example.com", "password_hash": "x", "name": f"Customer {n}",
+                      "country": "US", **overrides})  # fmt: skip
+    await row.save()
+    return row
+
+
+async def subscription(**overrides: Any) -> Subscription:
+    start = clock.now()
+    values: dict[str, Any] = {
+        "status": Subscription.Status.active,
+        "current_period_start": start,
+        "current_period_end": start + timedelta(days=30),
+        "billing_anchor": start,
+    }
+    values.update(overrides)
+    if "customer" not in values:
+        values["customer"] = (await customer()).id
+    if "plan" not in values:
+        values["plan"] = (await plan()).id
+    row = Subscription(**values)
+    await row.save()
+    return row
+
+
+async def invoice(**overrides: Any) -> Invoice:
+    values: dict[str, Any] = {"currency": "USD"}
+    values.update(overrides)
+    if "customer" not in values:
+        values["customer"] = (await customer()).id
+    row = Invoice(**values)
+    await row.save()
+    return row

@@ -1,0 +1,112 @@
+from pathlib import Path
+
+import pytest
+
+from app.settings import SettingsError, load_settings
+
+KEY = "k" * 40
+
+
+def env(tmp_path: Path, **values: str) -> dict[str, str]:
+    return {"VAR_DIR": str(tmp_path), **values}
+
+
+def test_embedded_defaults_with_nothing_set(tmp_path: Path) -> None:
+    settings = load_settings(env(tmp_path))
+    assert settings.environment == "development"
+    assert settings.database.engine == "sqlite"
+    assert settings.database.sqlite_path == tmp_path / "recurra.sqlite"
+    assert not settings.redis.enabled
+    assert settings.mail.uses_outbox and settings.dev_mail_enabled
+    assert settings.paypal.mode == "embedded"
+    assert settings.paypal.api_url == "http://127.0.0.1:8000/_sandbox/paypal"
+    assert settings.base_url == "http://127.0.0.1:8000"
+
+
+def test_generated_secret_key_is_persisted_privately(tmp_path: Path) -> None:
+    first = load_settings(env(tmp_path)).secret_key
+    assert len(first) >= 32
+    assert load_settings(env(tmp_path)).secret_key == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_real_engines_by_one_setting_each(tmp_path: Path) -> None:
+    settings = load_settings(
+        env(
+            tmp_path,
+            DATABASE_URL="postgres://app@db/recurra",
+            REDIS_URL="redis://cache:6379/1",
+            SMTP_URL="smtp://mail:25",
+            PAYPAL_CLIENT_ID="id",
+            PAYPAL_CLIENT_SECRET="secret",
+            PORT="9000",
+        )
+    )
+    assert settings.database.engine == "postgres"
+    assert settings.redis.enabled
+    assert not settings.mail.uses_outbox and not settings.dev_mail_enabled
+    assert settings.paypal.mode == "sandbox"
+    assert settings.paypal.api_url == "https://api-m.sandbox.paypal.com"
+    assert settings.port == 9000
+
+
+def test_secrets_are_not_in_the_repr(tmp_path: Path) -> None:
+    settings = load_settings(env(tmp_path, SECRET_KEY=KEY, PAYPAL_CLIENT_ID="id", PAYPAL_CLIENT_SECRET="hush-hush"))
+    assert KEY not in repr(settings)
+    assert "hush-hush" not in repr(settings)
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        load_settings(env(tmp_path, RECURRA_ENV="production", SMTP_URL="smtp://m", PAYPAL_CLIENT_ID="i", PAYPAL_CLIENT_SECRET="s"))
+
+
+def test_production_refuses_the_demo_outbox(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="SMTP_URL"):
+        load_settings(env(tmp_path, RECURRA_ENV="production", SECRET_KEY=KEY, PAYPAL_CLIENT_ID="i", PAYPAL_CLIENT_SECRET="s"))
+
+
+def test_production_refuses_the_bundled_paypal_sandbox(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="PAYPAL"):
+        load_settings(env(tmp_path, RECURRA_ENV="production", SECRET_KEY=KEY, SMTP_URL="smtp://m"))
+
+
+def test_production_with_everything_set(tmp_path: Path) -> None:
+    settings = load_settings(
+        env(
+            tmp_path,
+            RECURRA_ENV="production",
+            SECRET_KEY=KEY,
+            SMTP_URL="smtp://m",
+            PAYPAL_CLIENT_ID="i",
+            PAYPAL_CLIENT_SECRET="s",
+            PAYPAL_MODE="live",
+            BASE_URL="https://subs.example.com/",
+        )
+    )
+    assert settings.is_production and settings.https
+    assert settings.base_url == "https://subs.example.com"
+    assert settings.log_json
+    assert not (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("SECRET_KEY", "short", "at least 32"),
+        ("DATABASE_URL", "mysql://x/y", "DATABASE_URL"),
+        ("BASE_URL", "example.com", "BASE_URL"),
+        ("PAYPAL_MODE", "prod", "PAYPAL_MODE"),
+        ("RECURRA_ENV", "staging", "RECURRA_ENV"),
+        ("PORT", "eighty", "PORT"),
+        ("LOG_JSON", "maybe", "yes/no"),
+    ],
+)
+def test_bad_values_are_named_in_the_error(tmp_path: Path, name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings(env(tmp_path, **{name: value}))
+
+
+def test_paypal_sandbox_mode_needs_credentials(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="PAYPAL_CLIENT_ID"):
+        load_settings(env(tmp_path, PAYPAL_MODE="sandbox"))
