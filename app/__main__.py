@@ -89,7 +89,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     login = _run_async(prepare)
     worker = None
     if settings.redis.enabled:
-        worker = subprocess.Popen([sys.executable, "-m", "app", "worker"])  # noqa: S603 - our own module
+        worker = subprocess.Popen([sys.executable, "-m", "app", "worker"])
     _print_login(settings, login.username, login.password)
     try:
         uvicorn.run(
@@ -114,7 +114,9 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--workers", type=int, default=2, help="web processes (only with REDIS_URL)")
     commands.add_parser("migrate", help="apply pending migrations")
     commands.add_parser("seed-demo", help="load the demo catalog and staff login (idempotent)")
-    staff = commands.add_parser("create-staff", help="create a staff user for /admin/ (password from STAFF_PASSWORD or a prompt)")
+    staff = commands.add_parser(
+        "create-staff", help="create a staff user for /admin/ (password from STAFF_PASSWORD or a prompt)"
+    )
     staff.add_argument("--username", required=True)
     staff.add_argument("--email", required=True)
     staff.add_argument("--role", default="superuser", choices=["superuser", "billing", "support", "content"])

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from piccolo.apps.user.tables import BaseUser
-from piccolo_admin.endpoints import OrderBy, TableConfig, create_admin
+from piccolo_admin.endpoints import TableConfig, create_admin
+from piccolo_api.crud.endpoints import OrderBy
 from piccolo_api.session_auth.tables import SessionsBase
 
 from app.settings import Settings
@@ -21,6 +22,7 @@ from tables.payments import Payment, PaymentEvent, PaymentMethod, Refund, Webhoo
 from tables.subscriptions import Subscription, SubscriptionEvent
 from tables.support import KnowledgeBaseArticle, Ticket, TicketMessage
 
+
 def _config(table: Any, group: str, columns: list[Any] | None = None, *, newest_first: bool = False) -> TableConfig:
     order_by = [OrderBy(column=table._meta.primary_key, ascending=False)] if newest_first else None
     return TableConfig(table_class=table, menu_group=group, visible_columns=columns, order_by=order_by)
@@ -30,33 +32,100 @@ def table_configs() -> list[TableConfig]:
     """Every table staff work with, grouped as the sidebar shows them. Secrets (token hashes, recovery
     codes, idempotency records) are deliberately absent."""
     return [
-        _config(Customer, "Customers", [Customer.id, Customer.email, Customer.name, Customer.country,
-                                        Customer.status, Customer.email_verified_at, Customer.created_at]),
+        _config(
+            Customer,
+            "Customers",
+            [
+                Customer.id,
+                Customer.email,
+                Customer.name,
+                Customer.country,
+                Customer.status,
+                Customer.email_verified_at,
+                Customer.created_at,
+            ],
+        ),
         _config(CustomerSession, "Customers"),
         _config(Product, "Catalog"),
-        _config(Plan, "Catalog", [Plan.id, Plan.code, Plan.name, Plan.product, Plan.amount_minor, Plan.currency,
-                                  Plan.interval, Plan.interval_count, Plan.public, Plan.status]),
+        _config(
+            Plan,
+            "Catalog",
+            [
+                Plan.id,
+                Plan.code,
+                Plan.name,
+                Plan.product,
+                Plan.amount_minor,
+                Plan.currency,
+                Plan.interval,
+                Plan.interval_count,
+                Plan.public,
+                Plan.status,
+            ],
+        ),
         _config(Feature, "Catalog"),
         _config(PlanFeature, "Catalog"),
-        _config(ContentItem, "Content", [ContentItem.id, ContentItem.title, ContentItem.kind,
-                                         ContentItem.publish_state, ContentItem.publish_at, ContentItem.updated_at]),
+        _config(
+            ContentItem,
+            "Content",
+            [
+                ContentItem.id,
+                ContentItem.title,
+                ContentItem.kind,
+                ContentItem.publish_state,
+                ContentItem.publish_at,
+                ContentItem.updated_at,
+            ],
+        ),
         _config(ContentItemFeature, "Content"),
         _config(Tag, "Content"),
         _config(ContentItemTag, "Content"),
         _config(ContentChange, "Content", newest_first=True),
-        _config(Subscription, "Billing", [Subscription.id, Subscription.customer, Subscription.plan,
-                                          Subscription.status, Subscription.current_period_end,
-                                          Subscription.cancel_at_period_end]),
+        _config(
+            Subscription,
+            "Billing",
+            [
+                Subscription.id,
+                Subscription.customer,
+                Subscription.plan,
+                Subscription.status,
+                Subscription.current_period_end,
+                Subscription.cancel_at_period_end,
+            ],
+        ),
         _config(SubscriptionEvent, "Billing", newest_first=True),
-        _config(Invoice, "Billing", [Invoice.id, Invoice.number, Invoice.customer, Invoice.status,
-                                     Invoice.total_minor, Invoice.currency, Invoice.finalized_at],
-                newest_first=True),
+        _config(
+            Invoice,
+            "Billing",
+            [
+                Invoice.id,
+                Invoice.number,
+                Invoice.customer,
+                Invoice.status,
+                Invoice.total_minor,
+                Invoice.currency,
+                Invoice.finalized_at,
+            ],
+            newest_first=True,
+        ),
         _config(InvoiceLine, "Billing"),
         _config(InvoiceEvent, "Billing", newest_first=True),
         _config(CreditNote, "Billing", newest_first=True),
-        _config(Payment, "Billing", [Payment.id, Payment.invoice, Payment.customer, Payment.amount_minor,
-                                     Payment.currency, Payment.status, Payment.failure_code, Payment.created_at],
-                newest_first=True),
+        _config(
+            Payment,
+            "Billing",
+            [
+                Payment.id,
+                Payment.invoice,
+                Payment.customer,
+                Payment.amount_minor,
+                Payment.currency,
+                Payment.status,
+                Payment.failure_code,
+                Payment.created_at,
+            ],
+            newest_first=True,
+        ),
         _config(PaymentEvent, "Billing", newest_first=True),
         _config(Refund, "Billing", newest_first=True),
         _config(PaymentMethod, "Billing"),
@@ -65,8 +134,20 @@ def table_configs() -> list[TableConfig]:
         _config(TicketMessage, "Support"),
         _config(KnowledgeBaseArticle, "Support"),
         _config(Partner, "Partners"),
-        _config(ApiKey, "Partners", [ApiKey.id, ApiKey.partner, ApiKey.name, ApiKey.prefix, ApiKey.scopes,
-                                     ApiKey.expires_at, ApiKey.revoked_at, ApiKey.last_used_at]),
+        _config(
+            ApiKey,
+            "Partners",
+            [
+                ApiKey.id,
+                ApiKey.partner,
+                ApiKey.name,
+                ApiKey.prefix,
+                ApiKey.scopes,
+                ApiKey.expires_at,
+                ApiKey.revoked_at,
+                ApiKey.last_used_at,
+            ],
+        ),
         _config(WebhookEndpoint, "Partners"),
         _config(WebhookDelivery, "Partners", newest_first=True),
         _config(AuditLog, "System", newest_first=True),

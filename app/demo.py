@@ -98,14 +98,29 @@ async def seed_demo(settings: Settings) -> StaffLogin:
     product = await _get_or_insert(
         Product,
         Product.slug == "library",
-        Product(name="Recurra Library", slug="library", description="Articles, courses and downloads on running a subscription business."),
+        Product(
+            name="Recurra Library",
+            slug="library",
+            description="Articles, courses and downloads on running a subscription business.",
+        ),
     )
     for order, (code, name, amount, interval, trial, granted) in enumerate(PLANS):
         plan_id = await _get_or_insert(
             Plan,
             Plan.code == code,
-            Plan(product=product, code=code, name=name, amount_minor=amount, currency="USD", interval=interval,
-                 interval_count=1, trial_days=trial, public=True, sort_order=order, created_at=now),
+            Plan(
+                product=product,
+                code=code,
+                name=name,
+                amount_minor=amount,
+                currency="USD",
+                interval=interval,
+                interval_count=1,
+                trial_days=trial,
+                public=True,
+                sort_order=order,
+                created_at=now,
+            ),
         )
         for key, limit in granted.items():
             await _get_or_insert(
@@ -118,11 +133,20 @@ async def seed_demo(settings: Settings) -> StaffLogin:
         item_id = await _get_or_insert(
             ContentItem,
             ContentItem.slug == slug,
-            ContentItem(product=product, kind=kind, title=title, slug=slug, summary=summary,
-                        body=f"# {title}\n\n{summary}\n", is_free=free,
-                        external_url="https://example.org/reading-list" if kind == "link" else "",
-                        publish_state=ContentItem.PublishState.published, published_at=stamp,
-                        created_at=stamp, updated_at=stamp),
+            ContentItem(
+                product=product,
+                kind=kind,
+                title=title,
+                slug=slug,
+                summary=summary,
+                body=f"# {title}\n\n{summary}\n",
+                is_free=free,
+                external_url="https://example.org/reading-list" if kind == "link" else "",
+                publish_state=ContentItem.PublishState.published,
+                published_at=stamp,
+                created_at=stamp,
+                updated_at=stamp,
+            ),
         )
         for key in needs:
             await _get_or_insert(

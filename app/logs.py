@@ -12,7 +12,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 _request_id: ContextVar[str] = ContextVar("recurra_request_id", default="")
 _VALID_INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -41,8 +42,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        if getattr(record, "request_id", ""):
-            entry["request_id"] = record.request_id
+        if request_id := getattr(record, "request_id", ""):
+            entry["request_id"] = request_id
         entry.update({k: v for k, v in record.__dict__.items() if k not in self._STANDARD})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
@@ -71,10 +72,11 @@ class RequestContextMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        http_scope: HTTPScope = scope
+        incoming = dict(http_scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _VALID_INCOMING_ID.match(incoming) else uuid.uuid4().hex
         token = _request_id.set(request_id)
         started = time.perf_counter()
@@ -92,7 +94,7 @@ class RequestContextMiddleware:
         finally:
             access_log.info(
                 "%s %s %s",
-                scope["method"],
+                http_scope["method"],
                 scope["path"],
                 status,
                 extra={"status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 2)},

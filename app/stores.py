@@ -25,4 +25,5 @@ def build_store_registry(settings: Settings, redis: Redis | None) -> StoreRegist
 def connect_redis(settings: Settings) -> Redis | None:
     if settings.redis.url is None:
         return None
-    return Redis.from_url(settings.redis.url)
+    client: Redis = Redis.from_url(settings.redis.url)
+    return client

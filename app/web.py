@@ -1,17 +1,18 @@
-"""Cross-cutting HTTP wiring shared by every domain: templates, static files, sessions, CSRF, the admin mount."""
+"""HTTP wiring shared by every domain: templates, static files, sessions, CSRF, the admin mount."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from jinja2 import pass_context
 from litestar import Litestar, asgi
 from litestar.config.csrf import CSRFConfig
-from jinja2 import pass_context
-from litestar.plugins.flash import get_flashes
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.handlers import ASGIRouteHandler
 from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.plugins.flash import get_flashes
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response.redirect import ASGIRedirectResponse
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -93,8 +94,7 @@ def admin_mount(admin_app: ASGIApp) -> ASGIRouteHandler:
     async def admin(scope: Scope, receive: Receive, send: Send) -> None:
         # piccolo-admin's assets are relative: /admin without the slash would load them from /.
         if scope["path"] in {"", "/"} and not scope.get("raw_path", b"").endswith(b"/"):
-            await send({"type": "http.response.start", "status": 308, "headers": [(b"location", b"/admin/")]})
-            await send({"type": "http.response.body", "body": b""})
+            await ASGIRedirectResponse(path="/admin/", status_code=308)(scope, receive, send)
             return
         await admin_app(scope, receive, send)
 

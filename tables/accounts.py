@@ -1,7 +1,7 @@
-from enum import Enum
+from enum import StrEnum
 
 from piccolo.apps.user.tables import BaseUser
-from piccolo.columns import Boolean, ForeignKey, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, OnDelete, Serial, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.readable import Readable
 from piccolo.table import Table
@@ -12,7 +12,9 @@ from tables.clocks import TestClock
 class Customer(Table):
     """A person who buys subscriptions. Staff are piccolo BaseUsers, kept apart on purpose."""
 
-    class Status(str, Enum):
+    id = Serial(primary_key=True)
+
+    class Status(StrEnum):
         active = "active"
         disabled = "disabled"
         erased = "erased"
@@ -51,9 +53,11 @@ class Customer(Table):
 class AuthToken(Table):
     """A single-use, expiring token mailed to a customer (verify e-mail, reset password, change e-mail)."""
 
-    class Purpose(str, Enum):
+    id = Serial(primary_key=True)
+
+    class Purpose(StrEnum):
         verify_email = "verify_email"
-        reset_password = "reset_password"
+        reset_password = "reset_password"  # noqa: S105 - a purpose, not a password
         change_email = "change_email"
 
     customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
@@ -68,6 +72,8 @@ class AuthToken(Table):
 class RecoveryCode(Table):
     """A one-time two-factor recovery code, stored hashed."""
 
+    id = Serial(primary_key=True)
+
     customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
     code_hash = Varchar(length=64)
     used_at = Timestamptz(null=True, default=None)
@@ -75,6 +81,8 @@ class RecoveryCode(Table):
 
 class CustomerSession(Table):
     """Index of a customer's live portal sessions, so they can be listed and ended everywhere."""
+
+    id = Serial(primary_key=True)
 
     customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
     session_key_hash = Varchar(length=64, unique=True)
@@ -88,7 +96,9 @@ class CustomerSession(Table):
 class StaffRole(Table):
     """What a staff member (piccolo BaseUser) may touch in the admin."""
 
-    class Role(str, Enum):
+    id = Serial(primary_key=True)
+
+    class Role(StrEnum):
         superuser = "superuser"
         billing = "billing"
         support = "support"

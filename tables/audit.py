@@ -1,6 +1,6 @@
-from enum import Enum
+from enum import StrEnum
 
-from piccolo.columns import JSON, ForeignKey, OnDelete, Timestamptz, Varchar
+from piccolo.columns import JSON, ForeignKey, OnDelete, Serial, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -9,6 +9,8 @@ from tables.accounts import Customer
 
 class AuditLog(Table):
     """Who did what to which record, from where, and when. Written by services, read-only in the admin."""
+
+    id = Serial(primary_key=True)
 
     actor = Varchar(length=100, help_text="staff:<id>, customer:<id>, partner:<id> or system.")
     actor_label = Varchar(length=320, default="")
@@ -24,11 +26,13 @@ class AuditLog(Table):
 class DataRequest(Table):
     """A customer's GDPR request: an export of their data or the erasure of their account."""
 
-    class Kind(str, Enum):
+    id = Serial(primary_key=True)
+
+    class Kind(StrEnum):
         export = "export"
         erasure = "erasure"
 
-    class Status(str, Enum):
+    class Status(StrEnum):
         pending = "pending"
         completed = "completed"
         failed = "failed"

@@ -1,6 +1,6 @@
-from enum import Enum
+from enum import StrEnum
 
-from piccolo.columns import JSON, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.readable import Readable
 from piccolo.table import Table
@@ -14,6 +14,8 @@ from tables.subscriptions import Subscription
 class NumberSequence(Table):
     """Gapless counters per series and year (INV-2026-000042), advanced inside the finalizing transaction."""
 
+    id = Serial(primary_key=True)
+
     series = Varchar(length=10)
     year = Integer()
     last_value = Integer(default=0)
@@ -22,14 +24,16 @@ class NumberSequence(Table):
 class Invoice(Table):
     """A bill. Immutable once finalized (status open or later); corrections are credit notes."""
 
-    class Status(str, Enum):
+    id = Serial(primary_key=True)
+
+    class Status(StrEnum):
         draft = "draft"
         open = "open"
         paid = "paid"
         void = "void"
         uncollectible = "uncollectible"
 
-    class BillingReason(str, Enum):
+    class BillingReason(StrEnum):
         subscription_create = "subscription_create"
         subscription_cycle = "subscription_cycle"
         subscription_update = "subscription_update"
@@ -61,7 +65,9 @@ class Invoice(Table):
 
 
 class InvoiceLine(Table):
-    class Kind(str, Enum):
+    id = Serial(primary_key=True)
+
+    class Kind(StrEnum):
         subscription = "subscription"
         proration_credit = "proration_credit"
         proration_charge = "proration_charge"
@@ -79,6 +85,7 @@ class InvoiceLine(Table):
 
 
 class InvoiceEvent(Table):
+    id = Serial(primary_key=True)
     invoice = ForeignKey(references=Invoice, on_delete=OnDelete.restrict)
     event = Varchar(length=50)
     from_status = Varchar(length=15)
@@ -90,6 +97,8 @@ class InvoiceEvent(Table):
 
 class CreditNote(Table):
     """A correction to a finalized invoice, with its own gapless number (CN-2026-000001)."""
+
+    id = Serial(primary_key=True)
 
     invoice = ForeignKey(references=Invoice, on_delete=OnDelete.restrict)
     number = Varchar(length=30, unique=True)

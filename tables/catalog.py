@@ -1,6 +1,6 @@
-from enum import Enum
+from enum import StrEnum
 
-from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.readable import Readable
 from piccolo.table import Table
@@ -8,6 +8,8 @@ from piccolo.table import Table
 
 class Product(Table):
     """What a business sells access to; plans price it."""
+
+    id = Serial(primary_key=True)
 
     name = Varchar(length=200)
     slug = Varchar(length=100, unique=True)
@@ -23,6 +25,8 @@ class Product(Table):
 class Feature(Table):
     """An entitlement key (``library``, ``hd_video``, ``downloads``) that plans grant and content requires."""
 
+    id = Serial(primary_key=True)
+
     key = Varchar(length=50, unique=True)
     name = Varchar(length=100)
     description = Text(default="")
@@ -35,13 +39,15 @@ class Feature(Table):
 class Plan(Table):
     """A price for a product on an interval. Immutable in price: a new price is a new plan."""
 
-    class Interval(str, Enum):
+    id = Serial(primary_key=True)
+
+    class Interval(StrEnum):
         day = "day"
         week = "week"
         month = "month"
         year = "year"
 
-    class Status(str, Enum):
+    class Status(StrEnum):
         active = "active"
         archived = "archived"
 
@@ -66,6 +72,8 @@ class Plan(Table):
 
 class PlanFeature(Table):
     """A feature a plan grants, optionally with a limit (e.g. downloads per month)."""
+
+    id = Serial(primary_key=True)
 
     plan = ForeignKey(references=Plan, on_delete=OnDelete.cascade)
     feature = ForeignKey(references=Feature, on_delete=OnDelete.restrict)

@@ -1,11 +1,13 @@
-from piccolo.columns import Timestamptz, Varchar
+from piccolo.columns import Serial, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.readable import Readable
 from piccolo.table import Table
 
 
 class TestClock(Table):
-    """A frozen time that test customers live on; staff advance it to watch billing happen (Stripe's test clocks)."""
+    """A frozen time test customers live on; staff advance it to watch billing happen (Stripe's test clocks)."""
+
+    id = Serial(primary_key=True)
 
     __test__ = False  # not a pytest test class
 

@@ -1,6 +1,6 @@
-from enum import Enum
+from enum import StrEnum
 
-from piccolo.columns import BigInt, Boolean, ForeignKey, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, Boolean, ForeignKey, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.readable import Readable
 from piccolo.table import Table
@@ -11,14 +11,16 @@ from tables.catalog import Feature, Product
 class ContentItem(Table):
     """Something customers subscribe for: an article, a video or audio file, a download or a link."""
 
-    class Kind(str, Enum):
+    id = Serial(primary_key=True)
+
+    class Kind(StrEnum):
         article = "article"
         video = "video"
         audio = "audio"
         file = "file"
         link = "link"
 
-    class PublishState(str, Enum):
+    class PublishState(StrEnum):
         draft = "draft"
         scheduled = "scheduled"
         published = "published"
@@ -50,11 +52,14 @@ class ContentItem(Table):
 class ContentItemFeature(Table):
     """A feature that unlocks an item; an item with none needs any live subscription unless it is free."""
 
+    id = Serial(primary_key=True)
+
     item = ForeignKey(references=ContentItem, on_delete=OnDelete.cascade)
     feature = ForeignKey(references=Feature, on_delete=OnDelete.restrict)
 
 
 class Tag(Table):
+    id = Serial(primary_key=True)
     name = Varchar(length=100)
     slug = Varchar(length=100, unique=True)
 
@@ -64,6 +69,7 @@ class Tag(Table):
 
 
 class ContentItemTag(Table):
+    id = Serial(primary_key=True)
     item = ForeignKey(references=ContentItem, on_delete=OnDelete.cascade)
     tag = ForeignKey(references=Tag, on_delete=OnDelete.cascade)
 
@@ -71,7 +77,9 @@ class ContentItemTag(Table):
 class ContentChange(Table):
     """What changed in the catalog and when: feeds 'new since your last visit' and the weekly digest."""
 
-    class Change(str, Enum):
+    id = Serial(primary_key=True)
+
+    class Change(StrEnum):
         published = "published"
         updated = "updated"
         archived = "archived"

@@ -1,10 +1,12 @@
-from piccolo.columns import JSON, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 
 class OutboxEvent(Table):
-    """A domain event written in the same transaction as the change that caused it, dispatched after commit."""
+    """A domain event written in the transaction of the change that caused it, dispatched after commit."""
+
+    id = Serial(primary_key=True)
 
     event_type = Varchar(length=100, help_text="e.g. subscription.updated, invoice.paid.")
     aggregate_type = Varchar(length=50)

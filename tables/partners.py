@@ -1,4 +1,4 @@
-from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.readable import Readable
 from piccolo.table import Table
@@ -7,6 +7,7 @@ from tables.outbox import OutboxEvent
 
 
 class Partner(Table):
+    id = Serial(primary_key=True)
     name = Varchar(length=200)
     contact_email = Varchar(length=320, default="")
     active = Boolean(default=True)
@@ -19,6 +20,8 @@ class Partner(Table):
 
 class ApiKey(Table):
     """A partner credential: shown once, stored as a hash, found by its visible prefix."""
+
+    id = Serial(primary_key=True)
 
     partner = ForeignKey(references=Partner, on_delete=OnDelete.cascade)
     name = Varchar(length=100, default="")
@@ -34,6 +37,8 @@ class ApiKey(Table):
 class IdempotencyRecord(Table):
     """The first response to a partner POST with an Idempotency-Key, replayed for repeats."""
 
+    id = Serial(primary_key=True)
+
     partner = ForeignKey(references=Partner, on_delete=OnDelete.cascade)
     key = Varchar(length=255)
     request_fingerprint = Varchar(length=64, help_text="SHA-256 of method, path and body.")
@@ -43,6 +48,7 @@ class IdempotencyRecord(Table):
 
 
 class WebhookEndpoint(Table):
+    id = Serial(primary_key=True)
     partner = ForeignKey(references=Partner, on_delete=OnDelete.cascade)
     url = Varchar(length=1000)
     secret = Varchar(length=100, secret=True, help_text="Signs each delivery (HMAC-SHA256).")
@@ -52,6 +58,7 @@ class WebhookEndpoint(Table):
 
 
 class WebhookDelivery(Table):
+    id = Serial(primary_key=True)
     endpoint = ForeignKey(references=WebhookEndpoint, on_delete=OnDelete.cascade)
     event = ForeignKey(references=OutboxEvent, on_delete=OnDelete.cascade)
     status = Varchar(length=10, default="pending", index=True)

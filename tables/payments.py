@@ -1,6 +1,7 @@
-from enum import Enum
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from piccolo.columns import JSON, Boolean, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.readable import Readable
 from piccolo.columns.reference import LazyTableReference
@@ -8,11 +9,16 @@ from piccolo.table import Table
 
 from tables.accounts import Customer
 
+if TYPE_CHECKING:
+    from tables.billing import CreditNote, Invoice
+
 
 class PaymentMethod(Table):
     """A gateway vault token and a masked label. Card or PayPal credentials are never stored."""
 
-    class Status(str, Enum):
+    id = Serial(primary_key=True)
+
+    class Status(StrEnum):
         active = "active"
         deleted = "deleted"
 
@@ -31,9 +37,11 @@ class PaymentMethod(Table):
 
 
 class Payment(Table):
-    """One attempt to collect an invoice through the gateway. Its idempotency key is stored before the call."""
+    """One attempt to collect an invoice through the gateway; its idempotency key is stored before the call."""
 
-    class Status(str, Enum):
+    id = Serial(primary_key=True)
+
+    class Status(StrEnum):
         pending = "pending"
         succeeded = "succeeded"
         declined = "declined"
@@ -42,13 +50,15 @@ class Payment(Table):
         refunded = "refunded"
         partially_refunded = "partially_refunded"
 
-    class FailureCategory(str, Enum):
+    class FailureCategory(StrEnum):
         none = ""
         declined = "declined"
         retryable = "retryable"
         invalid_request = "invalid_request"
 
-    invoice = ForeignKey(references=LazyTableReference("Invoice", module_path="tables.billing"), on_delete=OnDelete.restrict)
+    invoice: ForeignKey["Invoice"] = ForeignKey(
+        references=LazyTableReference("Invoice", module_path="tables.billing"), on_delete=OnDelete.restrict
+    )
     customer = ForeignKey(references=Customer, on_delete=OnDelete.restrict)
     payment_method = ForeignKey(references=PaymentMethod, null=True, default=None, on_delete=OnDelete.set_null)
     amount_minor = Integer()
@@ -66,6 +76,7 @@ class Payment(Table):
 
 
 class PaymentEvent(Table):
+    id = Serial(primary_key=True)
     payment = ForeignKey(references=Payment, on_delete=OnDelete.restrict)
     event = Varchar(length=50)
     from_status = Varchar(length=20)
@@ -76,13 +87,20 @@ class PaymentEvent(Table):
 
 
 class Refund(Table):
-    class Status(str, Enum):
+    id = Serial(primary_key=True)
+
+    class Status(StrEnum):
         pending = "pending"
         succeeded = "succeeded"
         failed = "failed"
 
     payment = ForeignKey(references=Payment, on_delete=OnDelete.restrict)
-    credit_note = ForeignKey(references=LazyTableReference("CreditNote", module_path="tables.billing"), null=True, default=None, on_delete=OnDelete.restrict)
+    credit_note: ForeignKey["CreditNote"] = ForeignKey(
+        references=LazyTableReference("CreditNote", module_path="tables.billing"),
+        null=True,
+        default=None,
+        on_delete=OnDelete.restrict,
+    )
     amount_minor = Integer()
     currency = Varchar(length=3)
     status = Varchar(length=10, choices=Status, default=Status.pending)
@@ -96,7 +114,9 @@ class Refund(Table):
 class WebhookEvent(Table):
     """An incoming gateway webhook, stored raw before it is processed; event ids are unique per gateway."""
 
-    class Status(str, Enum):
+    id = Serial(primary_key=True)
+
+    class Status(StrEnum):
         received = "received"
         processed = "processed"
         ignored = "ignored"

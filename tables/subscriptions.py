@@ -1,6 +1,6 @@
-from enum import Enum
+from enum import StrEnum
 
-from piccolo.columns import JSON, Boolean, ForeignKey, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.readable import Readable
 from piccolo.table import Table
@@ -13,7 +13,9 @@ from tables.payments import PaymentMethod
 class Subscription(Table):
     """A customer's recurring access to a plan. Status changes only through the subscriptions service."""
 
-    class Status(str, Enum):
+    id = Serial(primary_key=True)
+
+    class Status(StrEnum):
         incomplete = "incomplete"
         incomplete_expired = "incomplete_expired"
         trialing = "trialing"
@@ -54,6 +56,8 @@ class Subscription(Table):
 
 class SubscriptionEvent(Table):
     """One row per transition: who moved the subscription from which state to which, when and why."""
+
+    id = Serial(primary_key=True)
 
     subscription = ForeignKey(references=Subscription, on_delete=OnDelete.restrict)
     event = Varchar(length=50)

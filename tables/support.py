@@ -1,7 +1,7 @@
-from enum import Enum
+from enum import StrEnum
 
 from piccolo.apps.user.tables import BaseUser
-from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.readable import Readable
 from piccolo.table import Table
@@ -10,6 +10,7 @@ from tables.accounts import Customer
 
 
 class KnowledgeBaseArticle(Table):
+    id = Serial(primary_key=True)
     title = Varchar(length=300)
     slug = Varchar(length=200, unique=True)
     category = Varchar(length=100, default="General")
@@ -26,14 +27,16 @@ class KnowledgeBaseArticle(Table):
 
 
 class Ticket(Table):
-    class Status(str, Enum):
+    id = Serial(primary_key=True)
+
+    class Status(StrEnum):
         new = "new"
         open = "open"
         pending = "pending"
         solved = "solved"
         closed = "closed"
 
-    class Priority(str, Enum):
+    class Priority(StrEnum):
         low = "low"
         normal = "normal"
         high = "high"
@@ -53,7 +56,9 @@ class Ticket(Table):
 
 
 class TicketMessage(Table):
-    class Author(str, Enum):
+    id = Serial(primary_key=True)
+
+    class Author(StrEnum):
         customer = "customer"
         staff = "staff"
         system = "system"

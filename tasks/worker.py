@@ -10,13 +10,14 @@ from typing import Any
 from arq import cron
 from arq.connections import RedisSettings
 
-from app.jobs import ArqJobQueue, JobContext
+from app.db import close_database, open_database
+from app.jobs import ArqJobQueue, JobContext, JobFunction
 from app.mail import mailer_for
 from app.settings import Settings, get_settings
 from tasks.mail import send_email
 from tasks.outbox import dispatch_outbox
 
-FUNCTIONS = [send_email, dispatch_outbox]
+FUNCTIONS: list[JobFunction] = [send_email, dispatch_outbox]
 
 CRON_JOBS = [
     # Every 10 seconds: domain events reach mail, partner webhooks and caches within seconds of the commit.
@@ -34,8 +35,6 @@ def build_context(settings: Settings) -> JobContext:
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    from app.db import open_database
-
     settings = get_settings()
     ctx.update(build_context(settings))
     ctx["queue"] = ArqJobQueue(ctx["redis"], queue_name(settings))
@@ -43,8 +42,6 @@ async def startup(ctx: dict[str, Any]) -> None:
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
-    from app.db import close_database
-
     await close_database()
 
 

@@ -31,7 +31,12 @@ async def feature(**overrides: Any) -> Feature:
 
 async def plan(**overrides: Any) -> Plan:
     n = next(_seq)
-    values: dict[str, Any] = {"code": f"plan-{n}", "name": f"Plan {n}", "amount_minor": 1000, "currency": "USD"}
+    values: dict[str, Any] = {
+        "code": f"plan-{n}",
+        "name": f"Plan {n}",
+        "amount_minor": 1000,
+        "currency": "USD",
+    }
     values.update(overrides)
     if "product" not in values:
         values["product"] = (await product()).id

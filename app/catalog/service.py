@@ -22,7 +22,7 @@ async def list_public_plans() -> list[PlanView]:
             Plan.product.name.as_alias("product_name"),
             Plan.product.slug.as_alias("product_slug"),
         )
-        .where(Plan.public.eq(True), Plan.status == Plan.Status.active, Plan.product.active.eq(True))
+        .where(Plan.public.eq(True), Plan.status == Plan.Status.active, Plan.product._.active.eq(True))
         .order_by(Plan.product.name)
         .order_by(Plan.sort_order)
         .order_by(Plan.amount_minor)
@@ -57,4 +57,3 @@ async def list_public_plans() -> list[PlanView]:
         )
         for p in plans
     ]
-

@@ -25,4 +25,7 @@ class DevMailPortal(Controller):
     async def html(self, state: State, name: FromPath[str]) -> Response[str]:
         message = service.get_mail(state.settings.mail.outbox_dir, name)
         # Shown in a sandboxed frame: no scripts, no same-origin access.
-        return Response(message.html or "", headers={"Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'"})
+        return Response(
+            message.html or "",
+            headers={"Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'"},
+        )

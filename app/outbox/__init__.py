@@ -1,1 +1,1 @@
-"""The transactional outbox: domain events written with the change that caused them, fanned out after commit."""
+"""The transactional outbox: domain events written with the change that caused them, sent after commit."""

@@ -93,9 +93,7 @@ async def _claim(batch_size: int) -> list[DomainEvent]:
     ]
 
 
-async def dispatch_pending(
-    handlers: Mapping[str, Sequence[Handler]] | None = None, batch_size: int = 200
-) -> int:
+async def dispatch_pending(handlers: Mapping[str, Sequence[Handler]] | None = None, batch_size: int = 200) -> int:
     """Deliver one batch of pending events; returns how many were dispatched."""
     handlers = subscribers() if handlers is None else handlers
     dispatched = 0

@@ -8,8 +8,6 @@ import sys
 from pathlib import Path
 
 import httpx
-from litestar import Litestar
-import httpx
 from piccolo.apps.user.tables import BaseUser
 
 from app.accounts.staff import create_staff
@@ -73,11 +71,15 @@ async def test_create_staff_command() -> None:
     created = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert created.returncode == 0, created.stderr
     user = await BaseUser.objects().get(BaseUser.username == "ops")
-    assert user is not None and user.admin and not user.superuser
+    assert user is not None
+    assert user.admin
+    assert not user.superuser
     assert await StaffRole.exists().where((StaffRole.user == user.id) & (StaffRole.role == "billing"))
     assert (await BaseUser.login("ops", PASSWORD)) == user.id
     again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
-    assert again.returncode != 0 and "exists already" in again.stderr
+    assert again.returncode != 0
+    assert "exists already" in again.stderr
     weak = subprocess.run([*command[:5], "ops2", *command[6:]], cwd=ROOT, env={**env, "STAFF_PASSWORD": "short"},
                           capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
-    assert weak.returncode != 0 and "12 characters" in weak.stderr
+    assert weak.returncode != 0
+    assert "12 characters" in weak.stderr

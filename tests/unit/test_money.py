@@ -26,7 +26,12 @@ def test_arithmetic_keeps_the_currency_and_refuses_mixing() -> None:
 
 @pytest.mark.parametrize(
     ("money", "text"),
-    [(Money(1250, "USD"), "12.50"), (Money(5, "USD"), "0.05"), (Money(1250, "JPY"), "1250"), (Money(-99, "EUR"), "-0.99")],
+    [
+        (Money(1250, "USD"), "12.50"),
+        (Money(5, "USD"), "0.05"),
+        (Money(1250, "JPY"), "1250"),
+        (Money(-99, "EUR"), "-0.99"),
+    ],
 )
 def test_gateway_decimal_strings_round_trip(money: Money, text: str) -> None:
     assert money.to_decimal_string() == text

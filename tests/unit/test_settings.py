@@ -17,7 +17,8 @@ def test_embedded_defaults_with_nothing_set(tmp_path: Path) -> None:
     assert settings.database.engine == "sqlite"
     assert settings.database.sqlite_path == tmp_path / "recurra.sqlite"
     assert not settings.redis.enabled
-    assert settings.mail.uses_outbox and settings.dev_mail_enabled
+    assert settings.mail.uses_outbox
+    assert settings.dev_mail_enabled
     assert settings.paypal.mode == "embedded"
     assert settings.paypal.api_url == "http://127.0.0.1:8000/_sandbox/paypal"
     assert settings.base_url == "http://127.0.0.1:8000"
@@ -44,7 +45,8 @@ def test_real_engines_by_one_setting_each(tmp_path: Path) -> None:
     )
     assert settings.database.engine == "postgres"
     assert settings.redis.enabled
-    assert not settings.mail.uses_outbox and not settings.dev_mail_enabled
+    assert not settings.mail.uses_outbox
+    assert not settings.dev_mail_enabled
     assert settings.paypal.mode == "sandbox"
     assert settings.paypal.api_url == "https://api-m.sandbox.paypal.com"
     assert settings.port == 9000
@@ -58,12 +60,28 @@ def test_secrets_are_not_in_the_repr(tmp_path: Path) -> None:
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="SECRET_KEY"):
-        load_settings(env(tmp_path, RECURRA_ENV="production", SMTP_URL="smtp://m", PAYPAL_CLIENT_ID="i", PAYPAL_CLIENT_SECRET="s"))
+        load_settings(
+            env(
+                tmp_path,
+                RECURRA_ENV="production",
+                SMTP_URL="smtp://m",
+                PAYPAL_CLIENT_ID="i",
+                PAYPAL_CLIENT_SECRET="s",
+            )
+        )
 
 
 def test_production_refuses_the_demo_outbox(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="SMTP_URL"):
-        load_settings(env(tmp_path, RECURRA_ENV="production", SECRET_KEY=KEY, PAYPAL_CLIENT_ID="i", PAYPAL_CLIENT_SECRET="s"))
+        load_settings(
+            env(
+                tmp_path,
+                RECURRA_ENV="production",
+                SECRET_KEY=KEY,
+                PAYPAL_CLIENT_ID="i",
+                PAYPAL_CLIENT_SECRET="s",
+            )
+        )
 
 
 def test_production_refuses_the_bundled_paypal_sandbox(tmp_path: Path) -> None:
@@ -84,7 +102,8 @@ def test_production_with_everything_set(tmp_path: Path) -> None:
             BASE_URL="https://subs.example.com/",
         )
     )
-    assert settings.is_production and settings.https
+    assert settings.is_production
+    assert settings.https
     assert settings.base_url == "https://subs.example.com"
     assert settings.log_json
     assert not (tmp_path / "secret_key").exists()

@@ -37,7 +37,7 @@ class ContentItem(Table, tablename="content_item", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -50,7 +50,7 @@ class CreditNote(Table, tablename="credit_note", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -63,7 +63,7 @@ class Customer(Table, tablename="customer", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -76,7 +76,7 @@ class Feature(Table, tablename="feature", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -89,7 +89,7 @@ class Invoice(Table, tablename="invoice", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -102,7 +102,7 @@ class OutboxEvent(Table, tablename="outbox_event", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -115,7 +115,7 @@ class Partner(Table, tablename="partner", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -128,7 +128,7 @@ class Payment(Table, tablename="payment", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -141,7 +141,7 @@ class PaymentMethod(Table, tablename="payment_method", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -154,7 +154,7 @@ class Plan(Table, tablename="plan", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -167,7 +167,7 @@ class Product(Table, tablename="product", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -180,7 +180,7 @@ class Subscription(Table, tablename="subscription", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -193,7 +193,7 @@ class Tag(Table, tablename="tag", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -206,7 +206,7 @@ class TestClock(Table, tablename="test_clock", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -219,7 +219,7 @@ class Ticket(Table, tablename="ticket", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
@@ -232,12 +232,12 @@ class WebhookEndpoint(Table, tablename="webhook_endpoint", schema=None):
         index=False,
         index_method=IndexMethod.btree,
         choices=None,
-        db_column_name="id",
+        db_column_name=None,
         secret=False,
     )
 
 
-ID = "2026-11-25T08:40:24:684832"
+ID = "2026-11-25T08:50:52:763350"
 VERSION = "1.38.0"
 DESCRIPTION = "initial schema"
 
@@ -248,19 +248,8 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="KnowledgeBaseArticle",
-        tablename="knowledge_base_article",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="AuditLog", tablename="audit_log", schema=None, columns=None
-    )
-
-    manager.add_table(
-        class_name="InvoiceEvent",
-        tablename="invoice_event",
+        class_name="TicketMessage",
+        tablename="ticket_message",
         schema=None,
         columns=None,
     )
@@ -268,6 +257,61 @@ async def forwards():
     manager.add_table(
         class_name="PlanFeature",
         tablename="plan_feature",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="Partner", tablename="partner", schema=None, columns=None
+    )
+
+    manager.add_table(
+        class_name="Product", tablename="product", schema=None, columns=None
+    )
+
+    manager.add_table(
+        class_name="StaffRole", tablename="staff_role", schema=None, columns=None
+    )
+
+    manager.add_table(
+        class_name="ContentItemTag",
+        tablename="content_item_tag",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="InvoiceLine",
+        tablename="invoice_line",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="ContentItemFeature",
+        tablename="content_item_feature",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="AuthToken", tablename="auth_token", schema=None, columns=None
+    )
+
+    manager.add_table(
+        class_name="PaymentMethod",
+        tablename="payment_method",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="Tag", tablename="tag", schema=None, columns=None
+    )
+
+    manager.add_table(
+        class_name="OutboxEvent",
+        tablename="outbox_event",
         schema=None,
         columns=None,
     )
@@ -281,24 +325,6 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="ContentItem",
-        tablename="content_item",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="OutboxEvent",
-        tablename="outbox_event",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="TestClock", tablename="test_clock", schema=None, columns=None
-    )
-
-    manager.add_table(
         class_name="PaymentEvent",
         tablename="payment_event",
         schema=None,
@@ -306,11 +332,68 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="Plan", tablename="plan", schema=None, columns=None
+        class_name="AuditLog", tablename="audit_log", schema=None, columns=None
     )
 
     manager.add_table(
-        class_name="Payment", tablename="payment", schema=None, columns=None
+        class_name="Ticket", tablename="ticket", schema=None, columns=None
+    )
+
+    manager.add_table(
+        class_name="IdempotencyRecord",
+        tablename="idempotency_record",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="Feature", tablename="feature", schema=None, columns=None
+    )
+
+    manager.add_table(
+        class_name="Subscription",
+        tablename="subscription",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="InvoiceEvent",
+        tablename="invoice_event",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="NumberSequence",
+        tablename="number_sequence",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="ContentItem",
+        tablename="content_item",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="DataRequest",
+        tablename="data_request",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="WebhookEvent",
+        tablename="webhook_event",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="TestClock", tablename="test_clock", schema=None, columns=None
     )
 
     manager.add_table(
@@ -328,82 +411,7 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="DataRequest",
-        tablename="data_request",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="InvoiceLine",
-        tablename="invoice_line",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="StaffRole", tablename="staff_role", schema=None, columns=None
-    )
-
-    manager.add_table(
-        class_name="ContentItemFeature",
-        tablename="content_item_feature",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="Feature", tablename="feature", schema=None, columns=None
-    )
-
-    manager.add_table(
-        class_name="WebhookEvent",
-        tablename="webhook_event",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="TicketMessage",
-        tablename="ticket_message",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="ContentItemTag",
-        tablename="content_item_tag",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="AuthToken", tablename="auth_token", schema=None, columns=None
-    )
-
-    manager.add_table(
-        class_name="WebhookDelivery",
-        tablename="webhook_delivery",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="Partner", tablename="partner", schema=None, columns=None
-    )
-
-    manager.add_table(
-        class_name="RecoveryCode",
-        tablename="recovery_code",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="NumberSequence",
-        tablename="number_sequence",
-        schema=None,
-        columns=None,
+        class_name="Payment", tablename="payment", schema=None, columns=None
     )
 
     manager.add_table(
@@ -414,17 +422,6 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="PaymentMethod",
-        tablename="payment_method",
-        schema=None,
-        columns=None,
-    )
-
-    manager.add_table(
-        class_name="Invoice", tablename="invoice", schema=None, columns=None
-    )
-
-    manager.add_table(
         class_name="SubscriptionEvent",
         tablename="subscription_event",
         schema=None,
@@ -432,26 +429,14 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="Product", tablename="product", schema=None, columns=None
-    )
-
-    manager.add_table(
-        class_name="Tag", tablename="tag", schema=None, columns=None
-    )
-
-    manager.add_table(
-        class_name="Ticket", tablename="ticket", schema=None, columns=None
-    )
-
-    manager.add_table(
-        class_name="IdempotencyRecord",
-        tablename="idempotency_record",
+        class_name="KnowledgeBaseArticle",
+        tablename="knowledge_base_article",
         schema=None,
         columns=None,
     )
 
     manager.add_table(
-        class_name="Customer", tablename="customer", schema=None, columns=None
+        class_name="Plan", tablename="plan", schema=None, columns=None
     )
 
     manager.add_table(
@@ -462,23 +447,60 @@ async def forwards():
     )
 
     manager.add_table(
-        class_name="Subscription",
-        tablename="subscription",
+        class_name="Invoice", tablename="invoice", schema=None, columns=None
+    )
+
+    manager.add_table(
+        class_name="WebhookDelivery",
+        tablename="webhook_delivery",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="Customer", tablename="customer", schema=None, columns=None
+    )
+
+    manager.add_table(
+        class_name="RecoveryCode",
+        tablename="recovery_code",
         schema=None,
         columns=None,
     )
 
     manager.add_column(
-        table_class_name="KnowledgeBaseArticle",
-        tablename="knowledge_base_article",
-        column_name="title",
-        db_column_name="title",
-        column_class_name="Varchar",
-        column_class=Varchar,
+        table_class_name="TicketMessage",
+        tablename="ticket_message",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
         params={
-            "length": 300,
-            "default": "",
             "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="TicketMessage",
+        tablename="ticket_message",
+        column_name="ticket",
+        db_column_name="ticket",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Ticket,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -491,21 +513,24 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="KnowledgeBaseArticle",
-        tablename="knowledge_base_article",
-        column_name="slug",
-        db_column_name="slug",
+        table_class_name="TicketMessage",
+        tablename="ticket_message",
+        column_name="author_kind",
+        db_column_name="author_kind",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 200,
+            "length": 10,
             "default": "",
             "null": False,
             "primary_key": False,
-            "unique": True,
+            "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
-            "choices": None,
+            "choices": Enum(
+                "Author",
+                {"customer": "customer", "staff": "staff", "system": "system"},
+            ),
             "db_column_name": None,
             "secret": False,
         },
@@ -513,16 +538,18 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="KnowledgeBaseArticle",
-        tablename="knowledge_base_article",
-        column_name="category",
-        db_column_name="category",
-        column_class_name="Varchar",
-        column_class=Varchar,
+        table_class_name="TicketMessage",
+        tablename="ticket_message",
+        column_name="staff_author",
+        db_column_name="staff_author",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
         params={
-            "length": 100,
-            "default": "General",
-            "null": False,
+            "references": BaseUser,
+            "on_delete": OnDelete.set_null,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -535,8 +562,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="KnowledgeBaseArticle",
-        tablename="knowledge_base_article",
+        table_class_name="TicketMessage",
+        tablename="ticket_message",
         column_name="body",
         db_column_name="body",
         column_class_name="Text",
@@ -556,14 +583,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="KnowledgeBaseArticle",
-        tablename="knowledge_base_article",
-        column_name="published",
-        db_column_name="published",
+        table_class_name="TicketMessage",
+        tablename="ticket_message",
+        column_name="internal",
+        db_column_name="internal",
         column_class_name="Boolean",
         column_class=Boolean,
         params={
-            "default": True,
+            "default": False,
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -577,50 +604,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="KnowledgeBaseArticle",
-        tablename="knowledge_base_article",
-        column_name="helpful_yes",
-        db_column_name="helpful_yes",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="KnowledgeBaseArticle",
-        tablename="knowledge_base_article",
-        column_name="helpful_no",
-        db_column_name="helpful_no",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="KnowledgeBaseArticle",
-        tablename="knowledge_base_article",
+        table_class_name="TicketMessage",
+        tablename="ticket_message",
         column_name="created_at",
         db_column_name="created_at",
         column_class_name="Timestamptz",
@@ -640,365 +625,15 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="KnowledgeBaseArticle",
-        tablename="knowledge_base_article",
-        column_name="updated_at",
-        db_column_name="updated_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
+        table_class_name="PlanFeature",
+        tablename="plan_feature",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
         params={
-            "default": TimestamptzNow(),
             "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuditLog",
-        tablename="audit_log",
-        column_name="actor",
-        db_column_name="actor",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuditLog",
-        tablename="audit_log",
-        column_name="actor_label",
-        db_column_name="actor_label",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 320,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuditLog",
-        tablename="audit_log",
-        column_name="action",
-        db_column_name="action",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuditLog",
-        tablename="audit_log",
-        column_name="target_type",
-        db_column_name="target_type",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 50,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuditLog",
-        tablename="audit_log",
-        column_name="target_id",
-        db_column_name="target_id",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 50,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuditLog",
-        tablename="audit_log",
-        column_name="before",
-        db_column_name="before",
-        column_class_name="JSON",
-        column_class=JSON,
-        params={
-            "default": "{}",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuditLog",
-        tablename="audit_log",
-        column_name="after",
-        db_column_name="after",
-        column_class_name="JSON",
-        column_class=JSON,
-        params={
-            "default": "{}",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuditLog",
-        tablename="audit_log",
-        column_name="ip",
-        db_column_name="ip",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 45,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuditLog",
-        tablename="audit_log",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="InvoiceEvent",
-        tablename="invoice_event",
-        column_name="invoice",
-        db_column_name="invoice",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Invoice,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="InvoiceEvent",
-        tablename="invoice_event",
-        column_name="event",
-        db_column_name="event",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 50,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="InvoiceEvent",
-        tablename="invoice_event",
-        column_name="from_status",
-        db_column_name="from_status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 15,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="InvoiceEvent",
-        tablename="invoice_event",
-        column_name="to_status",
-        db_column_name="to_status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 15,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="InvoiceEvent",
-        tablename="invoice_event",
-        column_name="actor",
-        db_column_name="actor",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="InvoiceEvent",
-        tablename="invoice_event",
-        column_name="reason",
-        db_column_name="reason",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="InvoiceEvent",
-        tablename="invoice_event",
-        column_name="occurred_at",
-        db_column_name="occurred_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
+            "primary_key": True,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
@@ -1068,6 +703,1367 @@ async def forwards():
             "default": None,
             "null": True,
             "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Partner",
+        tablename="partner",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Partner",
+        tablename="partner",
+        column_name="name",
+        db_column_name="name",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 200,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Partner",
+        tablename="partner",
+        column_name="contact_email",
+        db_column_name="contact_email",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 320,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Partner",
+        tablename="partner",
+        column_name="active",
+        db_column_name="active",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": True,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Partner",
+        tablename="partner",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Product",
+        tablename="product",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Product",
+        tablename="product",
+        column_name="name",
+        db_column_name="name",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 200,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Product",
+        tablename="product",
+        column_name="slug",
+        db_column_name="slug",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Product",
+        tablename="product",
+        column_name="description",
+        db_column_name="description",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Product",
+        tablename="product",
+        column_name="active",
+        db_column_name="active",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": True,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Product",
+        tablename="product",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="StaffRole",
+        tablename="staff_role",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="StaffRole",
+        tablename="staff_role",
+        column_name="user",
+        db_column_name="user",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": BaseUser,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="StaffRole",
+        tablename="staff_role",
+        column_name="role",
+        db_column_name="role",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 20,
+            "default": "support",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": Enum(
+                "Role",
+                {
+                    "superuser": "superuser",
+                    "billing": "billing",
+                    "support": "support",
+                    "content": "content",
+                },
+            ),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="StaffRole",
+        tablename="staff_role",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ContentItemTag",
+        tablename="content_item_tag",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ContentItemTag",
+        tablename="content_item_tag",
+        column_name="item",
+        db_column_name="item",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": ContentItem,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ContentItemTag",
+        tablename="content_item_tag",
+        column_name="tag",
+        db_column_name="tag",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Tag,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="InvoiceLine",
+        tablename="invoice_line",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="InvoiceLine",
+        tablename="invoice_line",
+        column_name="invoice",
+        db_column_name="invoice",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Invoice,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="InvoiceLine",
+        tablename="invoice_line",
+        column_name="kind",
+        db_column_name="kind",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 20,
+            "default": "subscription",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": Enum(
+                "Kind",
+                {
+                    "subscription": "subscription",
+                    "proration_credit": "proration_credit",
+                    "proration_charge": "proration_charge",
+                    "adjustment": "adjustment",
+                },
+            ),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="InvoiceLine",
+        tablename="invoice_line",
+        column_name="description",
+        db_column_name="description",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 300,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="InvoiceLine",
+        tablename="invoice_line",
+        column_name="plan",
+        db_column_name="plan",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Plan,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="InvoiceLine",
+        tablename="invoice_line",
+        column_name="quantity",
+        db_column_name="quantity",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 1,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="InvoiceLine",
+        tablename="invoice_line",
+        column_name="unit_amount_minor",
+        db_column_name="unit_amount_minor",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="InvoiceLine",
+        tablename="invoice_line",
+        column_name="amount_minor",
+        db_column_name="amount_minor",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="InvoiceLine",
+        tablename="invoice_line",
+        column_name="period_start",
+        db_column_name="period_start",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="InvoiceLine",
+        tablename="invoice_line",
+        column_name="period_end",
+        db_column_name="period_end",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ContentItemFeature",
+        tablename="content_item_feature",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ContentItemFeature",
+        tablename="content_item_feature",
+        column_name="item",
+        db_column_name="item",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": ContentItem,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ContentItemFeature",
+        tablename="content_item_feature",
+        column_name="feature",
+        db_column_name="feature",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Feature,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuthToken",
+        tablename="auth_token",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuthToken",
+        tablename="auth_token",
+        column_name="customer",
+        db_column_name="customer",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Customer,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuthToken",
+        tablename="auth_token",
+        column_name="purpose",
+        db_column_name="purpose",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 20,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": Enum(
+                "Purpose",
+                {
+                    "verify_email": "verify_email",
+                    "reset_password": "reset_password",
+                    "change_email": "change_email",
+                },
+            ),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuthToken",
+        tablename="auth_token",
+        column_name="token_hash",
+        db_column_name="token_hash",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuthToken",
+        tablename="auth_token",
+        column_name="new_email",
+        db_column_name="new_email",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 320,
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuthToken",
+        tablename="auth_token",
+        column_name="expires_at",
+        db_column_name="expires_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuthToken",
+        tablename="auth_token",
+        column_name="used_at",
+        db_column_name="used_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuthToken",
+        tablename="auth_token",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PaymentMethod",
+        tablename="payment_method",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PaymentMethod",
+        tablename="payment_method",
+        column_name="customer",
+        db_column_name="customer",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Customer,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PaymentMethod",
+        tablename="payment_method",
+        column_name="gateway",
+        db_column_name="gateway",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 20,
+            "default": "paypal",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PaymentMethod",
+        tablename="payment_method",
+        column_name="vault_token",
+        db_column_name="vault_token",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PaymentMethod",
+        tablename="payment_method",
+        column_name="label",
+        db_column_name="label",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 200,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PaymentMethod",
+        tablename="payment_method",
+        column_name="payer_id",
+        db_column_name="payer_id",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 50,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PaymentMethod",
+        tablename="payment_method",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 10,
+            "default": "active",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": Enum("Status", {"active": "active", "deleted": "deleted"}),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PaymentMethod",
+        tablename="payment_method",
+        column_name="is_default",
+        db_column_name="is_default",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": False,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PaymentMethod",
+        tablename="payment_method",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Tag",
+        tablename="tag",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Tag",
+        tablename="tag",
+        column_name="name",
+        db_column_name="name",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Tag",
+        tablename="tag",
+        column_name="slug",
+        db_column_name="slug",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="OutboxEvent",
+        tablename="outbox_event",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="OutboxEvent",
+        tablename="outbox_event",
+        column_name="event_type",
+        db_column_name="event_type",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="OutboxEvent",
+        tablename="outbox_event",
+        column_name="aggregate_type",
+        db_column_name="aggregate_type",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 50,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="OutboxEvent",
+        tablename="outbox_event",
+        column_name="aggregate_id",
+        db_column_name="aggregate_id",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 50,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="OutboxEvent",
+        tablename="outbox_event",
+        column_name="payload",
+        db_column_name="payload",
+        column_class_name="JSON",
+        column_class=JSON,
+        params={
+            "default": "{}",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="OutboxEvent",
+        tablename="outbox_event",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="OutboxEvent",
+        tablename="outbox_event",
+        column_name="dispatched_at",
+        db_column_name="dispatched_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="OutboxEvent",
+        tablename="outbox_event",
+        column_name="attempts",
+        db_column_name="attempts",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="OutboxEvent",
+        tablename="outbox_event",
+        column_name="next_attempt_at",
+        db_column_name="next_attempt_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="OutboxEvent",
+        tablename="outbox_event",
+        column_name="last_error",
+        db_column_name="last_error",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Refund",
+        tablename="refund",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
@@ -1309,6 +2305,26 @@ async def forwards():
     manager.add_column(
         table_class_name="ApiKey",
         tablename="api_key",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ApiKey",
+        tablename="api_key",
         column_name="partner",
         db_column_name="partner",
         column_class_name="ForeignKey",
@@ -1491,6 +2507,1504 @@ async def forwards():
             "default": TimestamptzNow(),
             "null": False,
             "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PaymentEvent",
+        tablename="payment_event",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PaymentEvent",
+        tablename="payment_event",
+        column_name="payment",
+        db_column_name="payment",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Payment,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PaymentEvent",
+        tablename="payment_event",
+        column_name="event",
+        db_column_name="event",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 50,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PaymentEvent",
+        tablename="payment_event",
+        column_name="from_status",
+        db_column_name="from_status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 20,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PaymentEvent",
+        tablename="payment_event",
+        column_name="to_status",
+        db_column_name="to_status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 20,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PaymentEvent",
+        tablename="payment_event",
+        column_name="actor",
+        db_column_name="actor",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PaymentEvent",
+        tablename="payment_event",
+        column_name="reason",
+        db_column_name="reason",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="PaymentEvent",
+        tablename="payment_event",
+        column_name="occurred_at",
+        db_column_name="occurred_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuditLog",
+        tablename="audit_log",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuditLog",
+        tablename="audit_log",
+        column_name="actor",
+        db_column_name="actor",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuditLog",
+        tablename="audit_log",
+        column_name="actor_label",
+        db_column_name="actor_label",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 320,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuditLog",
+        tablename="audit_log",
+        column_name="action",
+        db_column_name="action",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuditLog",
+        tablename="audit_log",
+        column_name="target_type",
+        db_column_name="target_type",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 50,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuditLog",
+        tablename="audit_log",
+        column_name="target_id",
+        db_column_name="target_id",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 50,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuditLog",
+        tablename="audit_log",
+        column_name="before",
+        db_column_name="before",
+        column_class_name="JSON",
+        column_class=JSON,
+        params={
+            "default": "{}",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuditLog",
+        tablename="audit_log",
+        column_name="after",
+        db_column_name="after",
+        column_class_name="JSON",
+        column_class=JSON,
+        params={
+            "default": "{}",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuditLog",
+        tablename="audit_log",
+        column_name="ip",
+        db_column_name="ip",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 45,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuditLog",
+        tablename="audit_log",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Ticket",
+        tablename="ticket",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Ticket",
+        tablename="ticket",
+        column_name="customer",
+        db_column_name="customer",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Customer,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Ticket",
+        tablename="ticket",
+        column_name="subject",
+        db_column_name="subject",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 300,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Ticket",
+        tablename="ticket",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 10,
+            "default": "new",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": Enum(
+                "Status",
+                {
+                    "new": "new",
+                    "open": "open",
+                    "pending": "pending",
+                    "solved": "solved",
+                    "closed": "closed",
+                },
+            ),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Ticket",
+        tablename="ticket",
+        column_name="priority",
+        db_column_name="priority",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 10,
+            "default": "normal",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": Enum(
+                "Priority",
+                {
+                    "low": "low",
+                    "normal": "normal",
+                    "high": "high",
+                    "urgent": "urgent",
+                },
+            ),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Ticket",
+        tablename="ticket",
+        column_name="assignee",
+        db_column_name="assignee",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": BaseUser,
+            "on_delete": OnDelete.set_null,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Ticket",
+        tablename="ticket",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Ticket",
+        tablename="ticket",
+        column_name="updated_at",
+        db_column_name="updated_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="IdempotencyRecord",
+        tablename="idempotency_record",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="IdempotencyRecord",
+        tablename="idempotency_record",
+        column_name="partner",
+        db_column_name="partner",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Partner,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="IdempotencyRecord",
+        tablename="idempotency_record",
+        column_name="key",
+        db_column_name="key",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 255,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="IdempotencyRecord",
+        tablename="idempotency_record",
+        column_name="request_fingerprint",
+        db_column_name="request_fingerprint",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="IdempotencyRecord",
+        tablename="idempotency_record",
+        column_name="response_status",
+        db_column_name="response_status",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="IdempotencyRecord",
+        tablename="idempotency_record",
+        column_name="response_body",
+        db_column_name="response_body",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="IdempotencyRecord",
+        tablename="idempotency_record",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Feature",
+        tablename="feature",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Feature",
+        tablename="feature",
+        column_name="key",
+        db_column_name="key",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 50,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Feature",
+        tablename="feature",
+        column_name="name",
+        db_column_name="name",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Feature",
+        tablename="feature",
+        column_name="description",
+        db_column_name="description",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Subscription",
+        tablename="subscription",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Subscription",
+        tablename="subscription",
+        column_name="customer",
+        db_column_name="customer",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Customer,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Subscription",
+        tablename="subscription",
+        column_name="plan",
+        db_column_name="plan",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Plan,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Subscription",
+        tablename="subscription",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 20,
+            "default": "incomplete",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": Enum(
+                "Status",
+                {
+                    "incomplete": "incomplete",
+                    "incomplete_expired": "incomplete_expired",
+                    "trialing": "trialing",
+                    "active": "active",
+                    "past_due": "past_due",
+                    "unpaid": "unpaid",
+                    "paused": "paused",
+                    "canceled": "canceled",
+                },
+            ),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Subscription",
+        tablename="subscription",
+        column_name="payment_method",
+        db_column_name="payment_method",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": PaymentMethod,
+            "on_delete": OnDelete.set_null,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Subscription",
+        tablename="subscription",
+        column_name="current_period_start",
+        db_column_name="current_period_start",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Subscription",
+        tablename="subscription",
+        column_name="current_period_end",
+        db_column_name="current_period_end",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Subscription",
+        tablename="subscription",
+        column_name="billing_anchor",
+        db_column_name="billing_anchor",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Subscription",
+        tablename="subscription",
+        column_name="trial_end",
+        db_column_name="trial_end",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Subscription",
+        tablename="subscription",
+        column_name="pending_plan",
+        db_column_name="pending_plan",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Plan,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Subscription",
+        tablename="subscription",
+        column_name="cancel_at_period_end",
+        db_column_name="cancel_at_period_end",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": False,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Subscription",
+        tablename="subscription",
+        column_name="cancel_reason",
+        db_column_name="cancel_reason",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Subscription",
+        tablename="subscription",
+        column_name="canceled_at",
+        db_column_name="canceled_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Subscription",
+        tablename="subscription",
+        column_name="ended_at",
+        db_column_name="ended_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Subscription",
+        tablename="subscription",
+        column_name="paused_at",
+        db_column_name="paused_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Subscription",
+        tablename="subscription",
+        column_name="expires_at",
+        db_column_name="expires_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Subscription",
+        tablename="subscription",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Subscription",
+        tablename="subscription",
+        column_name="updated_at",
+        db_column_name="updated_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="InvoiceEvent",
+        tablename="invoice_event",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="InvoiceEvent",
+        tablename="invoice_event",
+        column_name="invoice",
+        db_column_name="invoice",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Invoice,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="InvoiceEvent",
+        tablename="invoice_event",
+        column_name="event",
+        db_column_name="event",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 50,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="InvoiceEvent",
+        tablename="invoice_event",
+        column_name="from_status",
+        db_column_name="from_status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 15,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="InvoiceEvent",
+        tablename="invoice_event",
+        column_name="to_status",
+        db_column_name="to_status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 15,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="InvoiceEvent",
+        tablename="invoice_event",
+        column_name="actor",
+        db_column_name="actor",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="InvoiceEvent",
+        tablename="invoice_event",
+        column_name="reason",
+        db_column_name="reason",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="InvoiceEvent",
+        tablename="invoice_event",
+        column_name="occurred_at",
+        db_column_name="occurred_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="NumberSequence",
+        tablename="number_sequence",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="NumberSequence",
+        tablename="number_sequence",
+        column_name="series",
+        db_column_name="series",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 10,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="NumberSequence",
+        tablename="number_sequence",
+        column_name="year",
+        db_column_name="year",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="NumberSequence",
+        tablename="number_sequence",
+        column_name="last_value",
+        db_column_name="last_value",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ContentItem",
+        tablename="content_item",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
@@ -1887,8 +4401,231 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="OutboxEvent",
-        tablename="outbox_event",
+        table_class_name="DataRequest",
+        tablename="data_request",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DataRequest",
+        tablename="data_request",
+        column_name="customer",
+        db_column_name="customer",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Customer,
+            "on_delete": OnDelete.set_null,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DataRequest",
+        tablename="data_request",
+        column_name="kind",
+        db_column_name="kind",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 10,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": Enum("Kind", {"export": "export", "erasure": "erasure"}),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DataRequest",
+        tablename="data_request",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 10,
+            "default": "pending",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": Enum(
+                "Status",
+                {
+                    "pending": "pending",
+                    "completed": "completed",
+                    "failed": "failed",
+                },
+            ),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DataRequest",
+        tablename="data_request",
+        column_name="file_key",
+        db_column_name="file_key",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 500,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DataRequest",
+        tablename="data_request",
+        column_name="requested_at",
+        db_column_name="requested_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="DataRequest",
+        tablename="data_request",
+        column_name="completed_at",
+        db_column_name="completed_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WebhookEvent",
+        tablename="webhook_event",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WebhookEvent",
+        tablename="webhook_event",
+        column_name="gateway",
+        db_column_name="gateway",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 20,
+            "default": "paypal",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WebhookEvent",
+        tablename="webhook_event",
+        column_name="event_id",
+        db_column_name="event_id",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WebhookEvent",
+        tablename="webhook_event",
         column_name="event_type",
         db_column_name="event_type",
         column_class_name="Varchar",
@@ -1909,52 +4646,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="OutboxEvent",
-        tablename="outbox_event",
-        column_name="aggregate_type",
-        db_column_name="aggregate_type",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 50,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="OutboxEvent",
-        tablename="outbox_event",
-        column_name="aggregate_id",
-        db_column_name="aggregate_id",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 50,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="OutboxEvent",
-        tablename="outbox_event",
+        table_class_name="WebhookEvent",
+        tablename="webhook_event",
         column_name="payload",
         db_column_name="payload",
         column_class_name="JSON",
@@ -1974,20 +4667,29 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="OutboxEvent",
-        tablename="outbox_event",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
+        table_class_name="WebhookEvent",
+        tablename="webhook_event",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
         params={
-            "default": TimestamptzNow(),
+            "length": 10,
+            "default": "received",
             "null": False,
             "primary_key": False,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
-            "choices": None,
+            "choices": Enum(
+                "Status",
+                {
+                    "received": "received",
+                    "processed": "processed",
+                    "ignored": "ignored",
+                    "failed": "failed",
+                },
+            ),
             "db_column_name": None,
             "secret": False,
         },
@@ -1995,29 +4697,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="OutboxEvent",
-        tablename="outbox_event",
-        column_name="dispatched_at",
-        db_column_name="dispatched_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="OutboxEvent",
-        tablename="outbox_event",
+        table_class_name="WebhookEvent",
+        tablename="webhook_event",
         column_name="attempts",
         db_column_name="attempts",
         column_class_name="Integer",
@@ -2037,10 +4718,52 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="OutboxEvent",
-        tablename="outbox_event",
-        column_name="next_attempt_at",
-        db_column_name="next_attempt_at",
+        table_class_name="WebhookEvent",
+        tablename="webhook_event",
+        column_name="last_error",
+        db_column_name="last_error",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WebhookEvent",
+        tablename="webhook_event",
+        column_name="received_at",
+        db_column_name="received_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WebhookEvent",
+        tablename="webhook_event",
+        column_name="processed_at",
+        db_column_name="processed_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
@@ -2058,16 +4781,15 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="OutboxEvent",
-        tablename="outbox_event",
-        column_name="last_error",
-        db_column_name="last_error",
-        column_class_name="Text",
-        column_class=Text,
+        table_class_name="TestClock",
+        tablename="test_clock",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
         params={
-            "default": "",
             "null": False,
-            "primary_key": False,
+            "primary_key": True,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
@@ -2143,15 +4865,35 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="PaymentEvent",
-        tablename="payment_event",
-        column_name="payment",
-        db_column_name="payment",
+        table_class_name="ContentChange",
+        tablename="content_change",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ContentChange",
+        tablename="content_change",
+        column_name="item",
+        db_column_name="item",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
-            "references": Payment,
-            "on_delete": OnDelete.restrict,
+            "references": ContentItem,
+            "on_delete": OnDelete.cascade,
             "on_update": OnUpdate.cascade,
             "target_column": None,
             "null": True,
@@ -2167,32 +4909,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="PaymentEvent",
-        tablename="payment_event",
-        column_name="event",
-        db_column_name="event",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 50,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="PaymentEvent",
-        tablename="payment_event",
-        column_name="from_status",
-        db_column_name="from_status",
+        table_class_name="ContentChange",
+        tablename="content_change",
+        column_name="change",
+        db_column_name="change",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
@@ -2203,7 +4923,14 @@ async def forwards():
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
-            "choices": None,
+            "choices": Enum(
+                "Change",
+                {
+                    "published": "published",
+                    "updated": "updated",
+                    "archived": "archived",
+                },
+            ),
             "db_column_name": None,
             "secret": False,
         },
@@ -2211,54 +4938,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="PaymentEvent",
-        tablename="payment_event",
-        column_name="to_status",
-        db_column_name="to_status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 20,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="PaymentEvent",
-        tablename="payment_event",
-        column_name="actor",
-        db_column_name="actor",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="PaymentEvent",
-        tablename="payment_event",
-        column_name="reason",
-        db_column_name="reason",
+        table_class_name="ContentChange",
+        tablename="content_change",
+        column_name="summary",
+        db_column_name="summary",
         column_class_name="Text",
         column_class=Text,
         params={
@@ -2276,16 +4959,36 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="PaymentEvent",
-        tablename="payment_event",
-        column_name="occurred_at",
-        db_column_name="occurred_at",
+        table_class_name="ContentChange",
+        tablename="content_change",
+        column_name="changed_at",
+        db_column_name="changed_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
             "default": TimestamptzNow(),
             "null": False,
             "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="CreditNote",
+        tablename="credit_note",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
@@ -2297,14 +5000,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Plan",
-        tablename="plan",
-        column_name="product",
-        db_column_name="product",
+        table_class_name="CreditNote",
+        tablename="credit_note",
+        column_name="invoice",
+        db_column_name="invoice",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
-            "references": Product,
+            "references": Invoice,
             "on_delete": OnDelete.restrict,
             "on_update": OnUpdate.cascade,
             "target_column": None,
@@ -2321,14 +5024,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Plan",
-        tablename="plan",
-        column_name="code",
-        db_column_name="code",
+        table_class_name="CreditNote",
+        tablename="credit_note",
+        column_name="number",
+        db_column_name="number",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 100,
+            "length": 30,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -2343,51 +5046,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Plan",
-        tablename="plan",
-        column_name="name",
-        db_column_name="name",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 200,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Plan",
-        tablename="plan",
-        column_name="description",
-        db_column_name="description",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Plan",
-        tablename="plan",
+        table_class_name="CreditNote",
+        tablename="credit_note",
         column_name="amount_minor",
         db_column_name="amount_minor",
         column_class_name="Integer",
@@ -2407,15 +5067,15 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Plan",
-        tablename="plan",
+        table_class_name="CreditNote",
+        tablename="credit_note",
         column_name="currency",
         db_column_name="currency",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
             "length": 3,
-            "default": "USD",
+            "default": "",
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -2429,39 +5089,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Plan",
-        tablename="plan",
-        column_name="interval",
-        db_column_name="interval",
-        column_class_name="Varchar",
-        column_class=Varchar,
+        table_class_name="CreditNote",
+        tablename="credit_note",
+        column_name="reason",
+        db_column_name="reason",
+        column_class_name="Text",
+        column_class=Text,
         params={
-            "length": 10,
-            "default": "month",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": Enum(
-                "Interval",
-                {"day": "day", "week": "week", "month": "month", "year": "year"},
-            ),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Plan",
-        tablename="plan",
-        column_name="interval_count",
-        db_column_name="interval_count",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 1,
+            "default": "",
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -2475,95 +5110,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="Plan",
-        tablename="plan",
-        column_name="trial_days",
-        db_column_name="trial_days",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Plan",
-        tablename="plan",
-        column_name="public",
-        db_column_name="public",
-        column_class_name="Boolean",
-        column_class=Boolean,
-        params={
-            "default": True,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Plan",
-        tablename="plan",
-        column_name="status",
-        db_column_name="status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 20,
-            "default": "active",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": Enum(
-                "Status", {"active": "active", "archived": "archived"}
-            ),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Plan",
-        tablename="plan",
-        column_name="sort_order",
-        db_column_name="sort_order",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Plan",
-        tablename="plan",
+        table_class_name="CreditNote",
+        tablename="credit_note",
         column_name="created_at",
         db_column_name="created_at",
         column_class_name="Timestamptz",
@@ -2572,6 +5120,26 @@ async def forwards():
             "default": TimestamptzNow(),
             "null": False,
             "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Payment",
+        tablename="payment",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
@@ -2933,1690 +5501,15 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="ContentChange",
-        tablename="content_change",
-        column_name="item",
-        db_column_name="item",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
+        table_class_name="CustomerSession",
+        tablename="customer_session",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
         params={
-            "references": ContentItem,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ContentChange",
-        tablename="content_change",
-        column_name="change",
-        db_column_name="change",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 20,
-            "default": "",
             "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": Enum(
-                "Change",
-                {
-                    "published": "published",
-                    "updated": "updated",
-                    "archived": "archived",
-                },
-            ),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ContentChange",
-        tablename="content_change",
-        column_name="summary",
-        db_column_name="summary",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ContentChange",
-        tablename="content_change",
-        column_name="changed_at",
-        db_column_name="changed_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="CreditNote",
-        tablename="credit_note",
-        column_name="invoice",
-        db_column_name="invoice",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Invoice,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="CreditNote",
-        tablename="credit_note",
-        column_name="number",
-        db_column_name="number",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 30,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": True,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="CreditNote",
-        tablename="credit_note",
-        column_name="amount_minor",
-        db_column_name="amount_minor",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="CreditNote",
-        tablename="credit_note",
-        column_name="currency",
-        db_column_name="currency",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 3,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="CreditNote",
-        tablename="credit_note",
-        column_name="reason",
-        db_column_name="reason",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="CreditNote",
-        tablename="credit_note",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DataRequest",
-        tablename="data_request",
-        column_name="customer",
-        db_column_name="customer",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Customer,
-            "on_delete": OnDelete.set_null,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DataRequest",
-        tablename="data_request",
-        column_name="kind",
-        db_column_name="kind",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 10,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": Enum("Kind", {"export": "export", "erasure": "erasure"}),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DataRequest",
-        tablename="data_request",
-        column_name="status",
-        db_column_name="status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 10,
-            "default": "pending",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": Enum(
-                "Status",
-                {
-                    "pending": "pending",
-                    "completed": "completed",
-                    "failed": "failed",
-                },
-            ),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DataRequest",
-        tablename="data_request",
-        column_name="file_key",
-        db_column_name="file_key",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 500,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DataRequest",
-        tablename="data_request",
-        column_name="requested_at",
-        db_column_name="requested_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="DataRequest",
-        tablename="data_request",
-        column_name="completed_at",
-        db_column_name="completed_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="InvoiceLine",
-        tablename="invoice_line",
-        column_name="invoice",
-        db_column_name="invoice",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Invoice,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="InvoiceLine",
-        tablename="invoice_line",
-        column_name="kind",
-        db_column_name="kind",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 20,
-            "default": "subscription",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": Enum(
-                "Kind",
-                {
-                    "subscription": "subscription",
-                    "proration_credit": "proration_credit",
-                    "proration_charge": "proration_charge",
-                    "adjustment": "adjustment",
-                },
-            ),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="InvoiceLine",
-        tablename="invoice_line",
-        column_name="description",
-        db_column_name="description",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 300,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="InvoiceLine",
-        tablename="invoice_line",
-        column_name="plan",
-        db_column_name="plan",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Plan,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="InvoiceLine",
-        tablename="invoice_line",
-        column_name="quantity",
-        db_column_name="quantity",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 1,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="InvoiceLine",
-        tablename="invoice_line",
-        column_name="unit_amount_minor",
-        db_column_name="unit_amount_minor",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="InvoiceLine",
-        tablename="invoice_line",
-        column_name="amount_minor",
-        db_column_name="amount_minor",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="InvoiceLine",
-        tablename="invoice_line",
-        column_name="period_start",
-        db_column_name="period_start",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="InvoiceLine",
-        tablename="invoice_line",
-        column_name="period_end",
-        db_column_name="period_end",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="StaffRole",
-        tablename="staff_role",
-        column_name="user",
-        db_column_name="user",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": BaseUser,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": True,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="StaffRole",
-        tablename="staff_role",
-        column_name="role",
-        db_column_name="role",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 20,
-            "default": "support",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": Enum(
-                "Role",
-                {
-                    "superuser": "superuser",
-                    "billing": "billing",
-                    "support": "support",
-                    "content": "content",
-                },
-            ),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="StaffRole",
-        tablename="staff_role",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ContentItemFeature",
-        tablename="content_item_feature",
-        column_name="item",
-        db_column_name="item",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": ContentItem,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ContentItemFeature",
-        tablename="content_item_feature",
-        column_name="feature",
-        db_column_name="feature",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Feature,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Feature",
-        tablename="feature",
-        column_name="key",
-        db_column_name="key",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 50,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": True,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Feature",
-        tablename="feature",
-        column_name="name",
-        db_column_name="name",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Feature",
-        tablename="feature",
-        column_name="description",
-        db_column_name="description",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="WebhookEvent",
-        tablename="webhook_event",
-        column_name="gateway",
-        db_column_name="gateway",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 20,
-            "default": "paypal",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="WebhookEvent",
-        tablename="webhook_event",
-        column_name="event_id",
-        db_column_name="event_id",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="WebhookEvent",
-        tablename="webhook_event",
-        column_name="event_type",
-        db_column_name="event_type",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="WebhookEvent",
-        tablename="webhook_event",
-        column_name="payload",
-        db_column_name="payload",
-        column_class_name="JSON",
-        column_class=JSON,
-        params={
-            "default": "{}",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="WebhookEvent",
-        tablename="webhook_event",
-        column_name="status",
-        db_column_name="status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 10,
-            "default": "received",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": Enum(
-                "Status",
-                {
-                    "received": "received",
-                    "processed": "processed",
-                    "ignored": "ignored",
-                    "failed": "failed",
-                },
-            ),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="WebhookEvent",
-        tablename="webhook_event",
-        column_name="attempts",
-        db_column_name="attempts",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="WebhookEvent",
-        tablename="webhook_event",
-        column_name="last_error",
-        db_column_name="last_error",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="WebhookEvent",
-        tablename="webhook_event",
-        column_name="received_at",
-        db_column_name="received_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="WebhookEvent",
-        tablename="webhook_event",
-        column_name="processed_at",
-        db_column_name="processed_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="TicketMessage",
-        tablename="ticket_message",
-        column_name="ticket",
-        db_column_name="ticket",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Ticket,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="TicketMessage",
-        tablename="ticket_message",
-        column_name="author_kind",
-        db_column_name="author_kind",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 10,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": Enum(
-                "Author",
-                {"customer": "customer", "staff": "staff", "system": "system"},
-            ),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="TicketMessage",
-        tablename="ticket_message",
-        column_name="staff_author",
-        db_column_name="staff_author",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": BaseUser,
-            "on_delete": OnDelete.set_null,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="TicketMessage",
-        tablename="ticket_message",
-        column_name="body",
-        db_column_name="body",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="TicketMessage",
-        tablename="ticket_message",
-        column_name="internal",
-        db_column_name="internal",
-        column_class_name="Boolean",
-        column_class=Boolean,
-        params={
-            "default": False,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="TicketMessage",
-        tablename="ticket_message",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ContentItemTag",
-        tablename="content_item_tag",
-        column_name="item",
-        db_column_name="item",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": ContentItem,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="ContentItemTag",
-        tablename="content_item_tag",
-        column_name="tag",
-        db_column_name="tag",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Tag,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuthToken",
-        tablename="auth_token",
-        column_name="customer",
-        db_column_name="customer",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Customer,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuthToken",
-        tablename="auth_token",
-        column_name="purpose",
-        db_column_name="purpose",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 20,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": Enum(
-                "Purpose",
-                {
-                    "verify_email": "verify_email",
-                    "reset_password": "reset_password",
-                    "change_email": "change_email",
-                },
-            ),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuthToken",
-        tablename="auth_token",
-        column_name="token_hash",
-        db_column_name="token_hash",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 64,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": True,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuthToken",
-        tablename="auth_token",
-        column_name="new_email",
-        db_column_name="new_email",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 320,
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuthToken",
-        tablename="auth_token",
-        column_name="expires_at",
-        db_column_name="expires_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuthToken",
-        tablename="auth_token",
-        column_name="used_at",
-        db_column_name="used_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuthToken",
-        tablename="auth_token",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="WebhookDelivery",
-        tablename="webhook_delivery",
-        column_name="endpoint",
-        db_column_name="endpoint",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": WebhookEndpoint,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="WebhookDelivery",
-        tablename="webhook_delivery",
-        column_name="event",
-        db_column_name="event",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": OutboxEvent,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="WebhookDelivery",
-        tablename="webhook_delivery",
-        column_name="status",
-        db_column_name="status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 10,
-            "default": "pending",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="WebhookDelivery",
-        tablename="webhook_delivery",
-        column_name="attempts",
-        db_column_name="attempts",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="WebhookDelivery",
-        tablename="webhook_delivery",
-        column_name="next_attempt_at",
-        db_column_name="next_attempt_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="WebhookDelivery",
-        tablename="webhook_delivery",
-        column_name="last_status_code",
-        db_column_name="last_status_code",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="WebhookDelivery",
-        tablename="webhook_delivery",
-        column_name="last_error",
-        db_column_name="last_error",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="WebhookDelivery",
-        tablename="webhook_delivery",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Partner",
-        tablename="partner",
-        column_name="name",
-        db_column_name="name",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 200,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Partner",
-        tablename="partner",
-        column_name="contact_email",
-        db_column_name="contact_email",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 320,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Partner",
-        tablename="partner",
-        column_name="active",
-        db_column_name="active",
-        column_class_name="Boolean",
-        column_class=Boolean,
-        params={
-            "default": True,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Partner",
-        tablename="partner",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="RecoveryCode",
-        tablename="recovery_code",
-        column_name="customer",
-        db_column_name="customer",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Customer,
-            "on_delete": OnDelete.cascade,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="RecoveryCode",
-        tablename="recovery_code",
-        column_name="code_hash",
-        db_column_name="code_hash",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 64,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="RecoveryCode",
-        tablename="recovery_code",
-        column_name="used_at",
-        db_column_name="used_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="NumberSequence",
-        tablename="number_sequence",
-        column_name="series",
-        db_column_name="series",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 10,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="NumberSequence",
-        tablename="number_sequence",
-        column_name="year",
-        db_column_name="year",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="NumberSequence",
-        tablename="number_sequence",
-        column_name="last_value",
-        db_column_name="last_value",
-        column_class_name="Integer",
-        column_class=Integer,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
+            "primary_key": True,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
@@ -4781,14 +5674,34 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="PaymentMethod",
-        tablename="payment_method",
-        column_name="customer",
-        db_column_name="customer",
+        table_class_name="SubscriptionEvent",
+        tablename="subscription_event",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SubscriptionEvent",
+        tablename="subscription_event",
+        column_name="subscription",
+        db_column_name="subscription",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
-            "references": Customer,
+            "references": Subscription,
             "on_delete": OnDelete.restrict,
             "on_update": OnUpdate.cascade,
             "target_column": None,
@@ -4805,76 +5718,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="PaymentMethod",
-        tablename="payment_method",
-        column_name="gateway",
-        db_column_name="gateway",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 20,
-            "default": "paypal",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="PaymentMethod",
-        tablename="payment_method",
-        column_name="vault_token",
-        db_column_name="vault_token",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": True,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="PaymentMethod",
-        tablename="payment_method",
-        column_name="label",
-        db_column_name="label",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 200,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="PaymentMethod",
-        tablename="payment_method",
-        column_name="payer_id",
-        db_column_name="payer_id",
+        table_class_name="SubscriptionEvent",
+        tablename="subscription_event",
+        column_name="event",
+        db_column_name="event",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
@@ -4893,36 +5740,15 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="PaymentMethod",
-        tablename="payment_method",
-        column_name="status",
-        db_column_name="status",
+        table_class_name="SubscriptionEvent",
+        tablename="subscription_event",
+        column_name="from_status",
+        db_column_name="from_status",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 10,
-            "default": "active",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": Enum("Status", {"active": "active", "deleted": "deleted"}),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="PaymentMethod",
-        tablename="payment_method",
-        column_name="is_default",
-        db_column_name="is_default",
-        column_class_name="Boolean",
-        column_class=Boolean,
-        params={
-            "default": False,
+            "length": 20,
+            "default": "",
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -4936,8 +5762,285 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="PaymentMethod",
-        tablename="payment_method",
+        table_class_name="SubscriptionEvent",
+        tablename="subscription_event",
+        column_name="to_status",
+        db_column_name="to_status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 20,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SubscriptionEvent",
+        tablename="subscription_event",
+        column_name="actor",
+        db_column_name="actor",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SubscriptionEvent",
+        tablename="subscription_event",
+        column_name="reason",
+        db_column_name="reason",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SubscriptionEvent",
+        tablename="subscription_event",
+        column_name="data",
+        db_column_name="data",
+        column_class_name="JSON",
+        column_class=JSON,
+        params={
+            "default": "{}",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SubscriptionEvent",
+        tablename="subscription_event",
+        column_name="occurred_at",
+        db_column_name="occurred_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="KnowledgeBaseArticle",
+        tablename="knowledge_base_article",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="KnowledgeBaseArticle",
+        tablename="knowledge_base_article",
+        column_name="title",
+        db_column_name="title",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 300,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="KnowledgeBaseArticle",
+        tablename="knowledge_base_article",
+        column_name="slug",
+        db_column_name="slug",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 200,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="KnowledgeBaseArticle",
+        tablename="knowledge_base_article",
+        column_name="category",
+        db_column_name="category",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "General",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="KnowledgeBaseArticle",
+        tablename="knowledge_base_article",
+        column_name="body",
+        db_column_name="body",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="KnowledgeBaseArticle",
+        tablename="knowledge_base_article",
+        column_name="published",
+        db_column_name="published",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": True,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="KnowledgeBaseArticle",
+        tablename="knowledge_base_article",
+        column_name="helpful_yes",
+        db_column_name="helpful_yes",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="KnowledgeBaseArticle",
+        tablename="knowledge_base_article",
+        column_name="helpful_no",
+        db_column_name="helpful_no",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="KnowledgeBaseArticle",
+        tablename="knowledge_base_article",
         column_name="created_at",
         db_column_name="created_at",
         column_class_name="Timestamptz",
@@ -4946,6 +6049,504 @@ async def forwards():
             "default": TimestamptzNow(),
             "null": False,
             "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="KnowledgeBaseArticle",
+        tablename="knowledge_base_article",
+        column_name="updated_at",
+        db_column_name="updated_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Plan",
+        tablename="plan",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Plan",
+        tablename="plan",
+        column_name="product",
+        db_column_name="product",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Product,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Plan",
+        tablename="plan",
+        column_name="code",
+        db_column_name="code",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Plan",
+        tablename="plan",
+        column_name="name",
+        db_column_name="name",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 200,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Plan",
+        tablename="plan",
+        column_name="description",
+        db_column_name="description",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Plan",
+        tablename="plan",
+        column_name="amount_minor",
+        db_column_name="amount_minor",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Plan",
+        tablename="plan",
+        column_name="currency",
+        db_column_name="currency",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 3,
+            "default": "USD",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Plan",
+        tablename="plan",
+        column_name="interval",
+        db_column_name="interval",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 10,
+            "default": "month",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": Enum(
+                "Interval",
+                {"day": "day", "week": "week", "month": "month", "year": "year"},
+            ),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Plan",
+        tablename="plan",
+        column_name="interval_count",
+        db_column_name="interval_count",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 1,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Plan",
+        tablename="plan",
+        column_name="trial_days",
+        db_column_name="trial_days",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Plan",
+        tablename="plan",
+        column_name="public",
+        db_column_name="public",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": True,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Plan",
+        tablename="plan",
+        column_name="status",
+        db_column_name="status",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 20,
+            "default": "active",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": Enum(
+                "Status", {"active": "active", "archived": "archived"}
+            ),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Plan",
+        tablename="plan",
+        column_name="sort_order",
+        db_column_name="sort_order",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Plan",
+        tablename="plan",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WebhookEndpoint",
+        tablename="webhook_endpoint",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WebhookEndpoint",
+        tablename="webhook_endpoint",
+        column_name="partner",
+        db_column_name="partner",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Partner,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WebhookEndpoint",
+        tablename="webhook_endpoint",
+        column_name="url",
+        db_column_name="url",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 1000,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WebhookEndpoint",
+        tablename="webhook_endpoint",
+        column_name="secret",
+        db_column_name="secret",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": True,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WebhookEndpoint",
+        tablename="webhook_endpoint",
+        column_name="event_types",
+        db_column_name="event_types",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "*",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WebhookEndpoint",
+        tablename="webhook_endpoint",
+        column_name="active",
+        db_column_name="active",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": True,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WebhookEndpoint",
+        tablename="webhook_endpoint",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Invoice",
+        tablename="invoice",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
@@ -5386,513 +6987,34 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="SubscriptionEvent",
-        tablename="subscription_event",
-        column_name="subscription",
-        db_column_name="subscription",
+        table_class_name="WebhookDelivery",
+        tablename="webhook_delivery",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WebhookDelivery",
+        tablename="webhook_delivery",
+        column_name="endpoint",
+        db_column_name="endpoint",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
-            "references": Subscription,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="SubscriptionEvent",
-        tablename="subscription_event",
-        column_name="event",
-        db_column_name="event",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 50,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="SubscriptionEvent",
-        tablename="subscription_event",
-        column_name="from_status",
-        db_column_name="from_status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 20,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="SubscriptionEvent",
-        tablename="subscription_event",
-        column_name="to_status",
-        db_column_name="to_status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 20,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="SubscriptionEvent",
-        tablename="subscription_event",
-        column_name="actor",
-        db_column_name="actor",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="SubscriptionEvent",
-        tablename="subscription_event",
-        column_name="reason",
-        db_column_name="reason",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="SubscriptionEvent",
-        tablename="subscription_event",
-        column_name="data",
-        db_column_name="data",
-        column_class_name="JSON",
-        column_class=JSON,
-        params={
-            "default": "{}",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="SubscriptionEvent",
-        tablename="subscription_event",
-        column_name="occurred_at",
-        db_column_name="occurred_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Product",
-        tablename="product",
-        column_name="name",
-        db_column_name="name",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 200,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Product",
-        tablename="product",
-        column_name="slug",
-        db_column_name="slug",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": True,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Product",
-        tablename="product",
-        column_name="description",
-        db_column_name="description",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Product",
-        tablename="product",
-        column_name="active",
-        db_column_name="active",
-        column_class_name="Boolean",
-        column_class=Boolean,
-        params={
-            "default": True,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Product",
-        tablename="product",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Tag",
-        tablename="tag",
-        column_name="name",
-        db_column_name="name",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Tag",
-        tablename="tag",
-        column_name="slug",
-        db_column_name="slug",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": True,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="customer",
-        db_column_name="customer",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Customer,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="subject",
-        db_column_name="subject",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 300,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="status",
-        db_column_name="status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 10,
-            "default": "new",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": Enum(
-                "Status",
-                {
-                    "new": "new",
-                    "open": "open",
-                    "pending": "pending",
-                    "solved": "solved",
-                    "closed": "closed",
-                },
-            ),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="priority",
-        db_column_name="priority",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 10,
-            "default": "normal",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": Enum(
-                "Priority",
-                {
-                    "low": "low",
-                    "normal": "normal",
-                    "high": "high",
-                    "urgent": "urgent",
-                },
-            ),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="assignee",
-        db_column_name="assignee",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": BaseUser,
-            "on_delete": OnDelete.set_null,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Ticket",
-        tablename="ticket",
-        column_name="updated_at",
-        db_column_name="updated_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="IdempotencyRecord",
-        tablename="idempotency_record",
-        column_name="partner",
-        db_column_name="partner",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Partner,
+            "references": WebhookEndpoint,
             "on_delete": OnDelete.cascade,
             "on_update": OnUpdate.cascade,
             "target_column": None,
@@ -5909,15 +7031,60 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="IdempotencyRecord",
-        tablename="idempotency_record",
-        column_name="key",
-        db_column_name="key",
+        table_class_name="WebhookDelivery",
+        tablename="webhook_delivery",
+        column_name="event",
+        db_column_name="event",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": OutboxEvent,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WebhookDelivery",
+        tablename="webhook_delivery",
+        column_name="status",
+        db_column_name="status",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 255,
-            "default": "",
+            "length": 10,
+            "default": "pending",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="WebhookDelivery",
+        tablename="webhook_delivery",
+        column_name="attempts",
+        db_column_name="attempts",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
             "null": False,
             "primary_key": False,
             "unique": False,
@@ -5931,16 +7098,15 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="IdempotencyRecord",
-        tablename="idempotency_record",
-        column_name="request_fingerprint",
-        db_column_name="request_fingerprint",
-        column_class_name="Varchar",
-        column_class=Varchar,
+        table_class_name="WebhookDelivery",
+        tablename="webhook_delivery",
+        column_name="next_attempt_at",
+        db_column_name="next_attempt_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
         params={
-            "length": 64,
-            "default": "",
-            "null": False,
+            "default": None,
+            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -5953,10 +7119,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="IdempotencyRecord",
-        tablename="idempotency_record",
-        column_name="response_status",
-        db_column_name="response_status",
+        table_class_name="WebhookDelivery",
+        tablename="webhook_delivery",
+        column_name="last_status_code",
+        db_column_name="last_status_code",
         column_class_name="Integer",
         column_class=Integer,
         params={
@@ -5974,10 +7140,10 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="IdempotencyRecord",
-        tablename="idempotency_record",
-        column_name="response_body",
-        db_column_name="response_body",
+        table_class_name="WebhookDelivery",
+        tablename="webhook_delivery",
+        column_name="last_error",
+        db_column_name="last_error",
         column_class_name="Text",
         column_class=Text,
         params={
@@ -5995,8 +7161,8 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="IdempotencyRecord",
-        tablename="idempotency_record",
+        table_class_name="WebhookDelivery",
+        tablename="webhook_delivery",
         column_name="created_at",
         db_column_name="created_at",
         column_class_name="Timestamptz",
@@ -6005,6 +7171,26 @@ async def forwards():
             "default": TimestamptzNow(),
             "null": False,
             "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Customer",
+        tablename="customer",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
             "unique": False,
             "index": False,
             "index_method": IndexMethod.btree,
@@ -6432,14 +7618,34 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="WebhookEndpoint",
-        tablename="webhook_endpoint",
-        column_name="partner",
-        db_column_name="partner",
+        table_class_name="RecoveryCode",
+        tablename="recovery_code",
+        column_name="id",
+        db_column_name="id",
+        column_class_name="Serial",
+        column_class=Serial,
+        params={
+            "null": False,
+            "primary_key": True,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="RecoveryCode",
+        tablename="recovery_code",
+        column_name="customer",
+        db_column_name="customer",
         column_class_name="ForeignKey",
         column_class=ForeignKey,
         params={
-            "references": Partner,
+            "references": Customer,
             "on_delete": OnDelete.cascade,
             "on_update": OnUpdate.cascade,
             "target_column": None,
@@ -6456,14 +7662,14 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="WebhookEndpoint",
-        tablename="webhook_endpoint",
-        column_name="url",
-        db_column_name="url",
+        table_class_name="RecoveryCode",
+        tablename="recovery_code",
+        column_name="code_hash",
+        db_column_name="code_hash",
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 1000,
+            "length": 64,
             "default": "",
             "null": False,
             "primary_key": False,
@@ -6478,461 +7684,15 @@ async def forwards():
     )
 
     manager.add_column(
-        table_class_name="WebhookEndpoint",
-        tablename="webhook_endpoint",
-        column_name="secret",
-        db_column_name="secret",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 100,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": True,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="WebhookEndpoint",
-        tablename="webhook_endpoint",
-        column_name="event_types",
-        db_column_name="event_types",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "*",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="WebhookEndpoint",
-        tablename="webhook_endpoint",
-        column_name="active",
-        db_column_name="active",
-        column_class_name="Boolean",
-        column_class=Boolean,
-        params={
-            "default": True,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="WebhookEndpoint",
-        tablename="webhook_endpoint",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Subscription",
-        tablename="subscription",
-        column_name="customer",
-        db_column_name="customer",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Customer,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Subscription",
-        tablename="subscription",
-        column_name="plan",
-        db_column_name="plan",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Plan,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Subscription",
-        tablename="subscription",
-        column_name="status",
-        db_column_name="status",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 20,
-            "default": "incomplete",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": Enum(
-                "Status",
-                {
-                    "incomplete": "incomplete",
-                    "incomplete_expired": "incomplete_expired",
-                    "trialing": "trialing",
-                    "active": "active",
-                    "past_due": "past_due",
-                    "unpaid": "unpaid",
-                    "paused": "paused",
-                    "canceled": "canceled",
-                },
-            ),
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Subscription",
-        tablename="subscription",
-        column_name="payment_method",
-        db_column_name="payment_method",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": PaymentMethod,
-            "on_delete": OnDelete.set_null,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Subscription",
-        tablename="subscription",
-        column_name="current_period_start",
-        db_column_name="current_period_start",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Subscription",
-        tablename="subscription",
-        column_name="current_period_end",
-        db_column_name="current_period_end",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": True,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Subscription",
-        tablename="subscription",
-        column_name="billing_anchor",
-        db_column_name="billing_anchor",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Subscription",
-        tablename="subscription",
-        column_name="trial_end",
-        db_column_name="trial_end",
+        table_class_name="RecoveryCode",
+        tablename="recovery_code",
+        column_name="used_at",
+        db_column_name="used_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
             "default": None,
             "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Subscription",
-        tablename="subscription",
-        column_name="pending_plan",
-        db_column_name="pending_plan",
-        column_class_name="ForeignKey",
-        column_class=ForeignKey,
-        params={
-            "references": Plan,
-            "on_delete": OnDelete.restrict,
-            "on_update": OnUpdate.cascade,
-            "target_column": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Subscription",
-        tablename="subscription",
-        column_name="cancel_at_period_end",
-        db_column_name="cancel_at_period_end",
-        column_class_name="Boolean",
-        column_class=Boolean,
-        params={
-            "default": False,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Subscription",
-        tablename="subscription",
-        column_name="cancel_reason",
-        db_column_name="cancel_reason",
-        column_class_name="Text",
-        column_class=Text,
-        params={
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Subscription",
-        tablename="subscription",
-        column_name="canceled_at",
-        db_column_name="canceled_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Subscription",
-        tablename="subscription",
-        column_name="ended_at",
-        db_column_name="ended_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Subscription",
-        tablename="subscription",
-        column_name="paused_at",
-        db_column_name="paused_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Subscription",
-        tablename="subscription",
-        column_name="expires_at",
-        db_column_name="expires_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": None,
-            "null": True,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Subscription",
-        tablename="subscription",
-        column_name="created_at",
-        db_column_name="created_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="Subscription",
-        tablename="subscription",
-        column_name="updated_at",
-        db_column_name="updated_at",
-        column_class_name="Timestamptz",
-        column_class=Timestamptz,
-        params={
-            "default": TimestamptzNow(),
-            "null": False,
             "primary_key": False,
             "unique": False,
             "index": False,

@@ -7,7 +7,7 @@ these are plain ``CREATE UNIQUE INDEX`` statements, which both engines run the s
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine import engine_finder
 
-ID = "2026-11-25T08:40:32:235125"
+ID = "2026-11-25T08:50:55:815068"
 VERSION = "1.38.0"
 DESCRIPTION = "composite and partial unique indexes"
 

@@ -1,0 +1,56 @@
+"""Headless Chromium (Debian's /usr/bin/chromium) driven by Playwright against a live Recurra server."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from tests.servers import LiveServer, live_server, server_env
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+            if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
+                item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} missing: apt-get install chromium"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated(clean_db: None) -> None:
+    """Browser tests start from clean tables too."""
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The app in its own process on the test database; jobs in process (no REDIS_URL), mail to the outbox."""
+    var = tmp_path_factory.mktemp("browser-var")
+    env = server_env(VAR_DIR=str(var), REDIS_URL="")
+    command = [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", env["PORT"]]
+    with live_server(command, env, var / "server.log") as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+    page = await context.new_page()
+    yield page
+    await context.close()

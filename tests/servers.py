@@ -1,0 +1,66 @@
+"""Start Recurra as a real server process for tests that go over a socket (browser, newcomer path)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tests.smtp import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen[str]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@contextmanager
+def live_server(
+    command: list[str], env: Mapping[str, str], log_path: Path, timeout: float = 60.0
+) -> Iterator[LiveServer]:
+    """Run ``command`` (it must serve on env['PORT']) until /health/ready answers 200; stop it afterwards."""
+    url = f"http://127.0.0.1:{env['PORT']}"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=dict(env), stdout=log, stderr=subprocess.STDOUT, text=True)
+    server = LiveServer(url, process, log_path)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
+            try:
+                if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"server not ready after {timeout}s:\n{server.log()}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def server_env(**overrides: str) -> dict[str, str]:
+    port = str(free_port())
+    env = {**os.environ, "PORT": port, "BASE_URL": f"http://127.0.0.1:{port}"}
+    env.update(overrides)
+    return {k: v for k, v in env.items() if v != ""}
