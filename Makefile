@@ -1,12 +1,13 @@
 # The two commands a newcomer needs: `make run` and `make test`. Everything else is optional.
-PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do command -v $$p >/dev/null 2>&1 && echo $$p && break; done)
+# The first interpreter that really runs and is 3.11+ (pyenv shims exist for versions that are not active).
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && echo $$p && break; done)
 VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: run test lint format worker clean
 
 $(VENV)/.python-ok:
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Recurra needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
+	@test -n "$(PYTHON)" || { echo "Recurra needs Python 3.11 or newer on PATH (python3)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@touch $@
