@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
 from app.logs import current_request_id
@@ -127,6 +128,14 @@ def _http_code(status: int) -> str:
 
 
 def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    if isinstance(exc, NotAuthenticated) and not _wants_json(request):
+        # A portal page that needs a log-in sends the person to log in, then back here.
+        target = "/login?" + urlencode(
+            {"next": request.url.path + (f"?{request.url.query}" if request.url.query else "")}
+        )
+        if request.headers.get("hx-request"):
+            return Response(content=None, status_code=200, headers={"HX-Redirect": target})
+        return Redirect(target, status_code=303)
     return _render(request, exc.status, exc.code, exc.detail, exc.extra)
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from arq import create_pool
 from arq.connections import RedisSettings as ArqRedisSettings
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, StoplightRenderPlugin, SwaggerRenderPlugin
@@ -15,6 +16,9 @@ from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.htmx import HTMXPlugin
 
 from app import web
+from app.accounts.account_portal import AccountPortal
+from app.accounts.auth import load_session
+from app.accounts.portal import AuthPortal
 from app.admin import build_admin
 from app.catalog.portal import PricingPortal
 from app.db import close_database, open_database
@@ -23,6 +27,7 @@ from app.errors import EXCEPTION_HANDLERS
 from app.health.api import HealthController
 from app.jobs import ArqJobQueue, InProcessJobQueue
 from app.logs import configure_logging
+from app.ratelimit import RateLimiter
 from app.settings import Settings, get_settings
 from app.stores import build_store_registry, connect_redis
 from tasks import worker
@@ -62,14 +67,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     templates = web.template_config(settings)
     session = web.session_config(settings)
 
+    portal: list[Any] = [PricingPortal, AuthPortal, AccountPortal]
+    if settings.dev_mail_enabled:
+        portal.append(DevMailPortal)
     route_handlers = [
-        PricingPortal,
+        # Portal pages know who is logged in (request.state.customer_session) before they run.
+        Router(path="/", route_handlers=portal, before_request=load_session),
         HealthController,
         web.static_router(),
         web.admin_mount(build_admin(settings)),
     ]
-    if settings.dev_mail_enabled:
-        route_handlers.append(DevMailPortal)
 
     async def close_redis() -> None:
         if redis is not None:
@@ -79,7 +86,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=route_handlers,
         lifespan=[_lifespan(settings)],
         on_shutdown=[close_redis],
-        state=State({"settings": settings, "redis": redis, "queue": None}),
+        state=State(
+            {
+                "settings": settings,
+                "redis": redis,
+                "queue": None,
+                "limiter": RateLimiter(redis, f"{settings.redis.prefix}:limits"),
+            }
+        ),
         stores=build_store_registry(settings, redis),
         middleware=[session.middleware],
         csrf_config=web.csrf_config(settings),

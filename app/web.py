@@ -19,6 +19,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.logs import RequestContextMiddleware
 from app.money import format_money
+from app.security import SecurityHeadersMiddleware, TrustedProxyMiddleware
 from app.settings import PROJECT_ROOT, Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -33,10 +34,13 @@ NON_PORTAL_PATHS = ["/admin", "/api", "/webhooks", "/_sandbox", "/health", "/sta
 
 
 class RecurraLitestar(Litestar):
-    """Litestar with one ASGI layer around everything it serves (routes, the mounted admin, 404s)."""
+    """Litestar with the edge layers around everything it serves (routes, the mounted admin, 404s):
+    trusted-proxy addresses, then the request id and access log, then security headers."""
 
     def _create_asgi_handler(self) -> ASGIApp:
-        return RequestContextMiddleware(super()._create_asgi_handler())
+        settings: Settings = self.state.settings
+        inner = SecurityHeadersMiddleware(super()._create_asgi_handler(), settings)
+        return TrustedProxyMiddleware(RequestContextMiddleware(inner), settings.trusted_proxies)
 
 
 @pass_context

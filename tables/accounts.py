@@ -1,7 +1,7 @@
 from enum import StrEnum
 
 from piccolo.apps.user.tables import BaseUser
-from piccolo.columns import Boolean, ForeignKey, OnDelete, Serial, Timestamptz, Varchar
+from piccolo.columns import BigInt, Boolean, ForeignKey, OnDelete, Serial, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.readable import Readable
 from piccolo.table import Table
@@ -32,6 +32,7 @@ class Customer(Table):
     status = Varchar(length=20, choices=Status, default=Status.active)
     totp_secret = Varchar(length=64, null=True, default=None, secret=True)
     totp_enabled_at = Timestamptz(null=True, default=None)
+    totp_last_step = BigInt(null=True, default=None, help_text="Last accepted TOTP time step: a code works once.")
     digest_opt_in = Boolean(default=False, help_text="Weekly e-mail of new content.")
     test_clock = ForeignKey(
         references=TestClock,
@@ -88,8 +89,10 @@ class CustomerSession(Table):
     session_key_hash = Varchar(length=64, unique=True)
     ip = Varchar(length=45, default="")
     user_agent = Varchar(length=300, default="")
+    remember = Boolean(default=False, help_text="'Remember me': a persistent cookie and a longer life.")
     created_at = Timestamptz(default=TimestamptzNow())
     last_seen_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz(default=TimestamptzNow())
     revoked_at = Timestamptz(null=True, default=None)
 
 

@@ -7,6 +7,9 @@ from litestar.response import Template
 
 from app.devmail import service
 
+# The HTML part is shown in a sandboxed frame of /dev/mail: no scripts, no same-origin access.
+FRAMED_MAIL_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+
 
 class DevMailPortal(Controller):
     path = "/dev/mail"
@@ -24,8 +27,7 @@ class DevMailPortal(Controller):
     @get("/{name:str}/html", name="devmail:html", media_type=MediaType.HTML)
     async def html(self, state: State, name: FromPath[str]) -> Response[str]:
         message = service.get_mail(state.settings.mail.outbox_dir, name)
-        # Shown in a sandboxed frame: no scripts, no same-origin access.
         return Response(
             message.html or "",
-            headers={"Content-Security-Policy": "sandbox; default-src 'none'; style-src 'unsafe-inline'"},
+            headers={"Content-Security-Policy": FRAMED_MAIL_CSP, "X-Frame-Options": "SAMEORIGIN"},
         )

@@ -1,15 +1,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any
 
 import httpx
 import pytest
+from arq import Worker, create_pool
+from arq.connections import RedisSettings
 from litestar import Litestar
 
 from app.main import create_app
+from app.jobs import ArqJobQueue
 from app.settings import Settings, load_settings
+from tasks import worker as tasks_worker
+from tests.smtp import Mailbox, smtp_server
 
 BASE_URL = "http://testserver.local"
 
@@ -20,8 +27,21 @@ def _isolated(clean_db: None) -> None:
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
-    return load_settings()
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server for the whole run; the app under test sends its mail here."""
+    with smtp_server() as box:
+        yield box
+
+
+@pytest.fixture(autouse=True)
+def _empty_mailbox(mailbox: Mailbox) -> None:
+    mailbox.messages.clear()
+
+
+@pytest.fixture(scope="session")
+def settings(mailbox: Mailbox) -> Settings:
+    loaded = load_settings()
+    return replace(loaded, mail=replace(loaded.mail, smtp_url=mailbox.url))
 
 
 @pytest.fixture(scope="session")
@@ -58,6 +78,39 @@ async def running(app: Litestar) -> AsyncIterator[None]:
 
 
 @pytest.fixture(scope="session")
-async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+async def worker(settings: Settings) -> AsyncIterator[Worker]:
+    """A real arq worker on Redis, running beside the tests on their event loop (no cron: tests tick it)."""
+    assert settings.redis.url is not None
+    pool = await create_pool(RedisSettings.from_dsn(settings.redis.url))
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        ctx.update(tasks_worker.build_context(settings))
+        ctx["queue"] = ArqJobQueue(ctx["redis"], tasks_worker.queue_name(settings))
+
+    arq_worker = Worker(
+        functions=tasks_worker.FUNCTIONS,
+        redis_pool=pool,
+        queue_name=tasks_worker.queue_name(settings),
+        on_startup=startup,
+        poll_delay=0.02,
+        handle_signals=False,
+        max_jobs=20,
+    )
+    task = asyncio.create_task(arq_worker.async_run())
+    yield arq_worker
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await arq_worker.close()
+
+
+@pytest.fixture(scope="session")
+async def client(app: Litestar, worker: Worker) -> AsyncIterator[httpx.AsyncClient]:
     async with running(app), asgi_client(app) as http:
+        yield http
+
+
+@pytest.fixture
+async def new_client(app: Litestar, client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """A second browser: its own cookies, the same running app."""
+    async with asgi_client(app) as http:
         yield http

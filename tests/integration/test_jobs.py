@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,7 @@ from app.jobs import ArqJobQueue, InProcessJobQueue
 from app.mail import OutboxMailer, OutgoingMail, SmtpMailer
 from app.settings import Settings
 from tasks import worker
-from tests.smtp import Mailbox, free_port, smtp_server
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    with smtp_server() as box:
-        yield box
+from tests.smtp import Mailbox, free_port
 
 
 MAIL = OutgoingMail(to="ada@example.com", subject="Welcome", text="Hello Ada", html="<p>Hello Ada</p>", tag="welcome")
