@@ -8,10 +8,12 @@ from typing import Any
 from jinja2 import pass_context
 from litestar import Litestar, asgi
 from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import Cookie
 from litestar.handlers import ASGIRouteHandler
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.plugins.flash import get_flashes
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect
 from litestar.response.redirect import ASGIRedirectResponse
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -103,3 +105,8 @@ def admin_mount(admin_app: ASGIApp) -> ASGIRouteHandler:
         await admin_app(scope, receive, send)
 
     return admin
+
+
+def see_other(path: str, cookies: list[Cookie] | None = None) -> Redirect:
+    """The portal's redirect: 303, so a browser follows a form POST with a GET (and a reload never re-posts)."""
+    return Redirect(path, status_code=303, cookies=cookies or [])

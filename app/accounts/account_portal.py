@@ -16,10 +16,12 @@ from app.accounts.auth import accounts_context, provide_customer, session_cookie
 from app.accounts.errors import FormError, TooManyAttempts
 from app.accounts.forms import form_page
 from app.accounts.tokens import TokenInvalid
+from app.web import see_other
 from tables.accounts import Customer
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 AnyRequest = Request[Any, Any, Any]
+CurrentCustomer = NamedDependency[Customer]
 PROFILE_FIELDS = ("name", "country", "address_line1", "address_line2", "city", "postal_code", "region")
 
 
@@ -46,11 +48,11 @@ class AccountPortal(Controller):
     dependencies = {"customer": Provide(provide_customer)}
 
     @get("/", name="account")
-    async def overview(self, customer: NamedDependency[Customer]) -> Template:
+    async def overview(self, customer: CurrentCustomer) -> Template:
         return form_page("accounts/account.html", _profile_values(customer), customer=customer)
 
     @post("/profile")
-    async def profile(self, request: AnyRequest, customer: NamedDependency[Customer], data: Form) -> Template | Redirect:
+    async def profile(self, request: AnyRequest, customer: CurrentCustomer, data: Form) -> Template | Redirect:
         try:
             await service.update_profile(
                 accounts_context(request), customer, **{k: data.get(k, "") for k in PROFILE_FIELDS}
@@ -58,19 +60,19 @@ class AccountPortal(Controller):
         except FormError as error:
             return form_page("accounts/account.html", data, error, customer=customer)
         flash(request, "Your details are saved.", category="success")
-        return Redirect("/account")
+        return see_other("/account")
 
     @post("/verify-email/resend")
-    async def resend_verification(self, request: AnyRequest, customer: NamedDependency[Customer]) -> Template | Redirect:
+    async def resend_verification(self, request: AnyRequest, customer: CurrentCustomer) -> Template | Redirect:
         try:
             await service.resend_verification(accounts_context(request), customer)
         except TooManyAttempts as error:
             return form_page("accounts/account.html", _profile_values(customer), error, customer=customer)
         flash(request, f"We sent a new confirmation link to {customer.email}.", category="success")
-        return Redirect("/account")
+        return see_other("/account")
 
     @post("/email")
-    async def change_email(self, request: AnyRequest, customer: NamedDependency[Customer], data: Form) -> Template | Redirect:
+    async def change_email(self, request: AnyRequest, customer: CurrentCustomer, data: Form) -> Template | Redirect:
         try:
             await service.request_email_change(
                 accounts_context(request),
@@ -86,23 +88,25 @@ class AccountPortal(Controller):
             f"We sent a link to {data.get('new_email', '').strip()}: open it to confirm the change.",
             category="success",
         )
-        return Redirect("/account")
+        return see_other("/account")
 
     @get("/email/confirm", name="confirm-email-change")
-    async def confirm_email(self, request: AnyRequest, customer: NamedDependency[Customer], token: FromQuery[str] = "") -> Template | Redirect:
+    async def confirm_email(
+        self, request: AnyRequest, customer: CurrentCustomer, token: FromQuery[str] = ""
+    ) -> Template | Redirect:
         try:
             changed = await service.confirm_email_change(accounts_context(request), token)
         except (TokenInvalid, FormError) as error:
             return Template("accounts/link_invalid.html", context={"detail": error.detail}, status_code=400)
         flash(request, f"Your e-mail address is now {changed.email}.", category="success")
-        return Redirect("/account")
+        return see_other("/account")
 
     @get("/security", name="account-security")
-    async def security_page(self, request: AnyRequest, customer: NamedDependency[Customer]) -> Template:
+    async def security_page(self, request: AnyRequest, customer: CurrentCustomer) -> Template:
         return await _security_page(request, customer)
 
     @post("/password")
-    async def change_password(self, request: AnyRequest, customer: NamedDependency[Customer], data: Form) -> Template | Redirect:
+    async def change_password(self, request: AnyRequest, customer: CurrentCustomer, data: Form) -> Template | Redirect:
         try:
             token = await service.change_password(
                 accounts_context(request),
@@ -113,15 +117,15 @@ class AccountPortal(Controller):
         except FormError as error:
             return await _security_page(request, customer, error, data)
         flash(request, "Your password is changed. Other devices were logged out.", category="success")
-        return Redirect("/account/security", cookies=[session_cookie(request, token, remember=False)])
+        return see_other("/account/security", cookies=[session_cookie(request, token, remember=False)])
 
     @post("/2fa/setup")
-    async def begin_two_factor(self, customer: NamedDependency[Customer]) -> Template:
+    async def begin_two_factor(self, customer: CurrentCustomer) -> Template:
         secret, uri, svg = await twofactor.begin_setup(customer)
         return form_page("accounts/twofactor_setup.html", secret=secret, uri=uri, qr_svg=svg)
 
     @post("/2fa/confirm")
-    async def confirm_two_factor(self, request: AnyRequest, customer: NamedDependency[Customer], data: Form) -> Template:
+    async def confirm_two_factor(self, request: AnyRequest, customer: CurrentCustomer, data: Form) -> Template:
         ctx = accounts_context(request)
         try:
             codes = await twofactor.confirm_setup(ctx, customer, data.get("code", ""))
@@ -138,7 +142,9 @@ class AccountPortal(Controller):
         return page
 
     @post("/2fa/disable")
-    async def disable_two_factor(self, request: AnyRequest, customer: NamedDependency[Customer], data: Form) -> Template | Redirect:
+    async def disable_two_factor(
+        self, request: AnyRequest, customer: CurrentCustomer, data: Form
+    ) -> Template | Redirect:
         ctx = accounts_context(request)
         try:
             await twofactor.disable(ctx, customer, data.get("password", ""))
@@ -146,19 +152,21 @@ class AccountPortal(Controller):
             return await _security_page(request, customer, error, data)
         token = await service.rotate_session(ctx, customer, request.cookies.get(sessions.AUTH_COOKIE))
         flash(request, "Two-factor authentication is off.", category="warning")
-        return Redirect("/account/security", cookies=[session_cookie(request, token, remember=False)])
+        return see_other("/account/security", cookies=[session_cookie(request, token, remember=False)])
 
     @post("/sessions/{session_id:int}/end")
-    async def end_one_session(self, request: AnyRequest, customer: NamedDependency[Customer], session_id: FromPath[int]) -> Redirect:
+    async def end_one_session(
+        self, request: AnyRequest, customer: CurrentCustomer, session_id: FromPath[int]
+    ) -> Redirect:
         await sessions.end_sessions(accounts_context(request).store, customer.id, only_id=session_id)
         flash(request, "That session is logged out.", category="success")
-        return Redirect("/account/security")
+        return see_other("/account/security")
 
     @post("/sessions/end-others")
-    async def end_other_sessions(self, request: AnyRequest, customer: NamedDependency[Customer]) -> Redirect:
+    async def end_other_sessions(self, request: AnyRequest, customer: CurrentCustomer) -> Redirect:
         current = request.state.customer_session
         ended = await sessions.end_sessions(
             accounts_context(request).store, customer.id, keep_session_id=current.id if current else None
         )
         flash(request, f"Logged out everywhere else ({ended} session{'s' if ended != 1 else ''}).", category="success")
-        return Redirect("/account/security")
+        return see_other("/account/security")

@@ -15,6 +15,7 @@ from app.accounts.auth import accounts_context, cleared_cookie, safe_next, sessi
 from app.accounts.errors import FormError, LoginFailed, TooManyAttempts
 from app.accounts.forms import form_page
 from app.accounts.tokens import TokenInvalid
+from app.web import see_other
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 AnyRequest = Request[Any, Any, Any]
@@ -26,7 +27,7 @@ class AuthPortal(Controller):
     @get("/register", name="register")
     async def register_page(self, request: AnyRequest) -> Template | Redirect:
         if request.state.customer_session:
-            return Redirect("/account")
+            return see_other("/account")
         return form_page("accounts/register.html", {"country": "US"})
 
     @post("/register")
@@ -44,7 +45,7 @@ class AuthPortal(Controller):
             return form_page("accounts/register.html", data, error)
         token = await service.log_in(ctx, customer, remember=False)
         flash(request, f"Welcome! We sent a confirmation link to {customer.email}.", category="success")
-        return Redirect("/account", cookies=[session_cookie(request, token, remember=False)])
+        return see_other("/account", cookies=[session_cookie(request, token, remember=False)])
 
     @get("/verify-email", name="verify-email")
     async def verify_email(self, request: AnyRequest, token: FromQuery[str] = "") -> Template | Redirect:
@@ -53,13 +54,13 @@ class AuthPortal(Controller):
         except TokenInvalid as error:
             return Template("accounts/link_invalid.html", context={"detail": error.detail}, status_code=400)
         flash(request, f"Thanks: {customer.email} is confirmed.", category="success")
-        return Redirect("/account" if request.state.customer_session else "/login")
+        return see_other("/account" if request.state.customer_session else "/login")
 
     @get("/login", name="login")
     async def login_page(self, request: AnyRequest) -> Template | Redirect:
         target = safe_next(request.query_params.get("next"))
         if request.state.customer_session:
-            return Redirect(target)
+            return see_other(target)
         return form_page("accounts/login.html", {"next": target})
 
     @post("/login")
@@ -75,14 +76,14 @@ class AuthPortal(Controller):
             pending = await sessions.start_pending_login(ctx.store, customer.id, remember=remember)
             cookie = session_cookie(request, pending, remember=False)
             cookie.key = sessions.PENDING_COOKIE
-            return Redirect(f"/login/2fa?next={target}", cookies=[cookie])
+            return see_other(f"/login/2fa?next={target}", cookies=[cookie])
         token = await service.log_in(ctx, customer, remember=remember)
-        return Redirect(target, cookies=[session_cookie(request, token, remember=remember)])
+        return see_other(target, cookies=[session_cookie(request, token, remember=remember)])
 
     @get("/login/2fa", name="login-2fa")
     async def second_factor_page(self, request: AnyRequest) -> Template | Redirect:
         if not request.cookies.get(sessions.PENDING_COOKIE):
-            return Redirect("/login")
+            return see_other("/login")
         return form_page("accounts/login_2fa.html", {"next": safe_next(request.query_params.get("next"))})
 
     @post("/login/2fa")
@@ -92,7 +93,7 @@ class AuthPortal(Controller):
         pending = await sessions.get_pending_login(ctx.store, pending_token) if pending_token else None
         if pending is None:
             flash(request, "That took too long: log in again.", category="warning")
-            return Redirect("/login")
+            return see_other("/login")
         customer = await service.get_customer(pending.customer_id)
         try:
             await twofactor.verify_second_factor(ctx, customer, data.get("code", ""))
@@ -104,13 +105,13 @@ class AuthPortal(Controller):
             session_cookie(request, token, remember=pending.remember),
             cleared_cookie(request, sessions.PENDING_COOKIE),
         ]
-        return Redirect(safe_next(data.get("next")), cookies=cookies)
+        return see_other(safe_next(data.get("next")), cookies=cookies)
 
     @post("/logout", name="logout")
     async def logout(self, request: AnyRequest) -> Redirect:
         await service.log_out(accounts_context(request), request.cookies.get(sessions.AUTH_COOKIE))
         flash(request, "You are logged out.", category="success")
-        return Redirect("/", cookies=[cleared_cookie(request, sessions.AUTH_COOKIE)])
+        return see_other("/", cookies=[cleared_cookie(request, sessions.AUTH_COOKIE)])
 
     @get("/password-reset", name="password-reset")
     async def reset_page(self) -> Template:
@@ -138,4 +139,4 @@ class AuthPortal(Controller):
         except TokenInvalid as error:
             return Template("accounts/link_invalid.html", context={"detail": error.detail}, status_code=400)
         flash(request, "Your password is changed. Log in with it now.", category="success")
-        return Redirect("/login", cookies=[cleared_cookie(request, sessions.AUTH_COOKIE)])
+        return see_other("/login", cookies=[cleared_cookie(request, sessions.AUTH_COOKIE)])

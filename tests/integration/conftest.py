@@ -12,8 +12,8 @@ from arq import Worker, create_pool
 from arq.connections import RedisSettings
 from litestar import Litestar
 
-from app.main import create_app
 from app.jobs import ArqJobQueue
+from app.main import create_app
 from app.settings import Settings, load_settings
 from tasks import worker as tasks_worker
 from tests.smtp import Mailbox, smtp_server
@@ -107,6 +107,17 @@ async def worker(settings: Settings) -> AsyncIterator[Worker]:
 async def client(app: Litestar, worker: Worker) -> AsyncIterator[httpx.AsyncClient]:
     async with running(app), asgi_client(app) as http:
         yield http
+
+
+@pytest.fixture(autouse=True)
+async def _fresh_browser_state(client: httpx.AsyncClient, app: Litestar, settings: Settings) -> AsyncIterator[None]:
+    """Each test starts logged out, with no cached sessions and no rate-limit counts from earlier tests."""
+    client.cookies.clear()
+    yield
+    redis = app.state.redis
+    keys = [key async for key in redis.scan_iter(match=f"{settings.redis.prefix}:*")]
+    if keys:
+        await redis.delete(*keys)
 
 
 @pytest.fixture

@@ -1,0 +1,53 @@
+"""Drive portal pages the way a browser would: fetch the form (and its CSRF token), then post it."""
+
+from __future__ import annotations
+
+import re
+from email.message import EmailMessage
+
+import httpx
+
+from tests.smtp import Mailbox
+
+CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
+PASSWORD = "correct horse battery staple"
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF_FIELD.search(html)
+    assert match, "the page has no CSRF field"
+    return match.group(1)
+
+
+async def submit(client: httpx.AsyncClient, form_page: str, action: str, data: dict[str, str]) -> httpx.Response:
+    """GET ``form_page``, then POST ``data`` with its CSRF token to ``action``."""
+    page = await client.get(form_page)
+    return await client.post(action, data={"_csrf_token": csrf_token(page.text), **data})
+
+
+def link_in(message: EmailMessage, path: str) -> str:
+    """The URL path+query of the first link to ``path`` in the mail's text part."""
+    match = re.search(rf"https?://[^/\s]+({re.escape(path)}[^\s]*)", Mailbox.text(message))
+    assert match, f"no {path} link in:\n{Mailbox.text(message)}"
+    return match.group(1)
+
+
+async def register(
+    client: httpx.AsyncClient, email: str = "ada@example.com", password: str = PASSWORD, name: str = "Ada Lovelace"
+) -> httpx.Response:
+    return await submit(
+        client, "/register", "/register", {"email": email, "password": password, "name": name, "country": "GB"}
+    )
+
+
+async def log_in(
+    client: httpx.AsyncClient, email: str = "ada@example.com", password: str = PASSWORD, **extra: str
+) -> httpx.Response:
+    return await submit(client, "/login", "/login", {"email": email, "password": password, **extra})
+
+
+def set_cookie(response: httpx.Response, name: str) -> str:
+    """The Set-Cookie header the response sent for cookie ``name``."""
+    headers = [h for h in response.headers.get_list("set-cookie") if h.startswith(f"{name}=")]
+    assert headers, f"no Set-Cookie for {name}"
+    return headers[0]
