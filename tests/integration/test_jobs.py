@@ -24,8 +24,8 @@ MAIL = OutgoingMail(to="ada@example.com", subject="Welcome", text="Hello Ada", h
 
 async def test_send_email_job_delivers_over_smtp(mailbox: Mailbox, settings: Settings) -> None:
     await worker.send_email({"settings": settings, "mailer": SmtpMailer(mailbox.url), "job_try": 1}, MAIL.to_job())
-    assert len(mailbox.messages) == 1
-    received = mailbox.messages[0]
+    assert len(mailbox.tagged("welcome")) == 1
+    received = mailbox.tagged("welcome")[0]
     assert received["To"] == "ada@example.com"
     assert received["Subject"] == "Welcome"
     assert received["X-Recurra-Tag"] == "welcome"
@@ -91,4 +91,4 @@ async def test_arq_worker_runs_the_same_job(mailbox: Mailbox, settings: Settings
         assert burst.jobs_failed == 0
     finally:
         await pool.aclose()
-    assert [m["Subject"] for m in mailbox.messages] == ["Welcome"]
+    assert [m["Subject"] for m in mailbox.tagged("welcome")] == ["Welcome"]
