@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from tests.servers import LiveServer, live_server, server_env
+from tests.smtp import Mailbox, smtp_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -31,10 +32,22 @@ def _isolated(clean_db: None) -> None:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The app in its own process on the test database; jobs in process (no REDIS_URL), mail to the outbox."""
+def mailbox() -> Iterator[Mailbox]:
+    with smtp_server() as box:
+        yield box
+
+
+@pytest.fixture(autouse=True)
+def _empty_mailbox(mailbox: Mailbox) -> None:
+    mailbox.messages.clear()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Iterator[LiveServer]:
+    """The app in its own process on the test database; jobs in process (no REDIS_URL); mail over SMTP to
+    the test's mailbox."""
     var = tmp_path_factory.mktemp("browser-var")
-    env = server_env(VAR_DIR=str(var), REDIS_URL="")
+    env = server_env(VAR_DIR=str(var), REDIS_URL="", SMTP_URL=mailbox.url)
     command = [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", env["PORT"]]
     with live_server(command, env, var / "server.log") as running:
         yield running
