@@ -1,0 +1,45 @@
+"""The few places billing SQL differs between PostgreSQL and SQLite, kept in one module.
+
+PostgreSQL locks rows (``FOR UPDATE [SKIP LOCKED]``) so many workers share the work; SQLite has no row locks,
+so a writer takes the database's write lock up front (``BEGIN IMMEDIATE``) and workers take turns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from piccolo.engine import engine_finder
+from piccolo.engine.base import Engine
+from piccolo.engine.sqlite import TransactionType
+
+
+def engine() -> Engine[Any]:
+    found = engine_finder()
+    if found is None:
+        raise RuntimeError("no database engine configured")
+    return found
+
+
+def is_postgres() -> bool:
+    return engine().engine_type == "postgres"
+
+
+def write_transaction() -> Any:
+    """A transaction that will write: on SQLite it holds the write lock from its first statement, so a
+    read-then-write inside it cannot be overtaken (and cannot fail with 'database is locked' half-way)."""
+    db: Any = engine()
+    if db.engine_type == "sqlite":
+        return db.transaction(transaction_type=TransactionType.immediate)
+    return db.transaction()
+
+
+def for_update(*, skip_locked: bool = False, of: str = "") -> str:
+    """The row-lock clause to end a SELECT with (empty on SQLite, see ``write_transaction``)."""
+    if not is_postgres():
+        return ""
+    return " FOR UPDATE" + (f" OF {of}" if of else "") + (" SKIP LOCKED" if skip_locked else "")
+
+
+def typed(sql_type: str) -> str:
+    """A cast for a bare parameter whose type PostgreSQL cannot infer (in VALUES lists); SQLite needs none."""
+    return f"::{sql_type}" if is_postgres() else ""
