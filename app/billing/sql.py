@@ -6,11 +6,13 @@ so a writer takes the database's write lock up front (``BEGIN IMMEDIATE``) and w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from piccolo.engine import engine_finder
 from piccolo.engine.base import Engine
 from piccolo.engine.sqlite import TransactionType
+from piccolo.table import Table
 
 
 def engine() -> Engine[Any]:
@@ -43,3 +45,35 @@ def for_update(*, skip_locked: bool = False, of: str = "") -> str:
 def typed(sql_type: str) -> str:
     """A cast for a bare parameter whose type PostgreSQL cannot infer (in VALUES lists); SQLite needs none."""
     return f"::{sql_type}" if is_postgres() else ""
+
+
+# asyncpg takes at most 32,767 parameters a statement; SQLite's default limit is 32,766.
+MAX_PARAMETERS = 30_000
+
+
+def values_list(rows: Sequence[Sequence[Any]], casts: Sequence[str] = ()) -> str:
+    """``({}, {}), ({}, {})`` placeholders for Piccolo's raw(); ``casts`` types each column on PostgreSQL."""
+    width = len(rows[0])
+    suffixes = [typed(cast) if cast else "" for cast in casts] or [""] * width
+    row = "(" + ", ".join("{}" + suffix for suffix in suffixes) + ")"
+    return ", ".join([row] * len(rows))
+
+
+async def insert_many(
+    table: type[Table], columns: Sequence[str], rows: Sequence[Sequence[Any]], returning: str = ""
+) -> list[dict[str, Any]]:
+    """One multi-row INSERT per chunk: the batched write the billing run needs (a saved row each is ~15x slower).
+
+    ``table``, ``columns`` and ``returning`` are code constants, never input; values go as parameters."""
+    out: list[dict[str, Any]] = []
+    if not rows:
+        return out
+    chunk = max(1, MAX_PARAMETERS // len(columns))
+    for i in range(0, len(rows), chunk):
+        part = rows[i : i + chunk]
+        sql = (
+            f"INSERT INTO {table._meta.tablename} ({', '.join(columns)}) VALUES {values_list(part)}"  # noqa: S608
+            + (f" RETURNING {returning}" if returning else "")
+        )
+        out.extend(await table.raw(sql, *(value for row in part for value in row)))
+    return out
