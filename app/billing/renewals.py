@@ -40,15 +40,23 @@ ACTOR = "system:billing_run"
 MAX_ID = 2**31 - 1
 OutcomeT = TypeVar("OutcomeT", Renewal, Ending, Renewal | Ending)
 
-# Built from code constants only; every value is a parameter.
-_CLAIM = (
-    "SELECT s.id, s.customer, s.plan, s.pending_plan, s.status, s.current_period_end, s.billing_anchor, "  # noqa: S608
-    "s.cancel_at_period_end, s.payment_method, tc.frozen_time AS clock_time, "
-    + ", ".join(f"c.{column}" for column in SNAPSHOT_COLUMNS)
-    + " FROM subscription s JOIN customer c ON c.id = s.customer LEFT JOIN test_clock tc ON tc.id = c.test_clock"
+# A subscription is due when its period has ended by its customer's time (test clock, else ``now``).
+# Built from code constants only; every value is a parameter: statuses x3, first id, last id, now.
+DUE_FROM_WHERE = (
+    " FROM subscription s JOIN customer c ON c.id = s.customer LEFT JOIN test_clock tc ON tc.id = c.test_clock"
     " WHERE s.status IN ({}, {}, {}) AND s.id BETWEEN {} AND {}"
     " AND s.current_period_end <= COALESCE(tc.frozen_time, {})"
 )
+_CLAIM = (
+    "SELECT s.id, s.customer, s.plan, s.pending_plan, s.status, s.current_period_end, s.billing_anchor, "
+    "s.cancel_at_period_end, s.payment_method, tc.frozen_time AS clock_time, "
+    + ", ".join(f"c.{column}" for column in SNAPSHOT_COLUMNS)
+    + DUE_FROM_WHERE
+)
+
+
+def due_arguments(now: datetime, first_id: int = 0, last_id: int = MAX_ID) -> list[Any]:
+    return [*(status.value for status in RENEWABLE), first_id, last_id, now]
 
 
 @dataclass(slots=True)
@@ -123,7 +131,7 @@ async def _generate_batch(
 async def _claim(
     now: datetime, first_id: int, last_id: int, test_clock_id: int | None, batch_size: int
 ) -> list[dict[str, Any]]:
-    sql, args = _CLAIM, [*(s.value for s in RENEWABLE), first_id, last_id, now]
+    sql, args = _CLAIM, due_arguments(now, first_id, last_id)
     if test_clock_id is not None:
         sql += " AND c.test_clock = {}"
         args.append(test_clock_id)

@@ -1,0 +1,34 @@
+"""arq jobs of the billing run: a cron tick that only fans out, and the shard job that does the work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app import clock
+from app.billing.charging import ChargeInvoice, charge_invoices
+from app.billing.fanout import plan_shards, tick_of
+from app.billing.renewals import generate_renewals
+from app.jobs import JobContext
+
+
+async def billing_tick(ctx: JobContext) -> int:
+    """Every minute: enqueue one ``renew_shard`` job per range of due subscriptions; returns how many."""
+    tick = tick_of(clock.now())
+    shards = await plan_shards()
+    for shard in shards:
+        await ctx["queue"].enqueue("renew_shard", shard.first_id, shard.last_id, job_id=shard.job_id(tick))
+    return len(shards)
+
+
+async def renew_shard(ctx: JobContext, first_id: int, last_id: int) -> dict[str, Any]:
+    """Generate the range's renewal invoices (committed), then charge them through the wired charger."""
+    result = await generate_renewals(first_id=first_id, last_id=last_id)
+    charge: ChargeInvoice | None = ctx.get("charge_invoice")
+    report = await charge_invoices(result.invoice_ids, charge) if charge and result.invoice_ids else None
+    return {
+        "renewed": result.renewed,
+        "ended": result.ended,
+        "invoices": len(result.invoice_ids),
+        "charged": report.attempted if report else 0,
+        "charge_errors": len(report.errors) if report else 0,
+    }
