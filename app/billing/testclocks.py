@@ -64,8 +64,8 @@ async def advance_test_clock(clock_id: int, to: datetime, *, actor: str, run_bil
         )
     async with write_transaction():
         await TestClock.update({TestClock.frozen_time: to}).where(TestClock.id == clock_id)
-        await record("test_clock.advanced", "test_clock", clock_id, {"from": current.frozen_time.isoformat(),
-                                                                      "to": to.isoformat(), "actor": actor})  # fmt: skip
+        payload = {"from": current.frozen_time.isoformat(), "to": to.isoformat(), "actor": actor}
+        await record("test_clock.advanced", "test_clock", clock_id, payload)
     if not run_billing:
         return GenerationResult()
     return await generate_renewals(test_clock_id=clock_id)
