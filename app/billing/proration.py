@@ -5,6 +5,8 @@
 - Interval change (monthly <-> yearly): an upgrade with a new billing anchor at ``at``: credit the unused
   time, charge a full period of the new plan from ``at``.
 - Downgrade (cheaper, same interval): scheduled for the period end (``pending_plan``); no money now.
+- An interval change whose credit would exceed its charge (yearly -> monthly early in the year) is scheduled
+  for the period end as well: Recurra keeps no customer credit balance to hold the difference (Stripe would).
 
 ``plan_change`` is both the preview shown before the customer confirms and the source of the invoice lines.
 """
@@ -45,7 +47,7 @@ class PlanChange:
 
     @property
     def immediate(self) -> bool:
-        return self.kind is not ChangeKind.downgrade
+        return bool(self.lines)
 
 
 def classify_change(old: PlanTerms, new: PlanTerms) -> ChangeKind:
@@ -90,23 +92,17 @@ def plan_change(old: PlanTerms, new: PlanTerms, period: Period, anchor: datetime
     if not period.contains(at):
         raise OutsidePeriod("A plan change happens inside the current period.")
     if kind is ChangeKind.downgrade:
-        return PlanChange(
-            kind=kind,
-            effective_at=period.end,
-            lines=(),
-            billing_anchor=anchor,
-            period=period,
-            next_bill_at=period.end,
-            next_bill_minor=new.amount_minor,
-            currency=new.currency,
-        )
+        return _at_period_end(kind, new, period, anchor)
     credit = unused_time_credit(old, period, at)
     if kind is ChangeKind.interval_change:
         new_period = first_period(at, new.interval)
+        lines = (credit, subscription_line(new, new_period))
+        if total(lines) < 0:
+            return _at_period_end(kind, new, period, period.end)
         return PlanChange(
             kind=kind,
             effective_at=at,
-            lines=(credit, subscription_line(new, new_period)),
+            lines=lines,
             billing_anchor=at,
             period=new_period,
             next_bill_at=new_period.end,
@@ -117,6 +113,20 @@ def plan_change(old: PlanTerms, new: PlanTerms, period: Period, anchor: datetime
         kind=kind,
         effective_at=at,
         lines=(credit, remaining_time_charge(new, period, at)),
+        billing_anchor=anchor,
+        period=period,
+        next_bill_at=period.end,
+        next_bill_minor=new.amount_minor,
+        currency=new.currency,
+    )
+
+
+def _at_period_end(kind: ChangeKind, new: PlanTerms, period: Period, anchor: datetime) -> PlanChange:
+    """A change scheduled as ``pending_plan``: nothing now; the renewal at the period end bills the new plan."""
+    return PlanChange(
+        kind=kind,
+        effective_at=period.end,
+        lines=(),
         billing_anchor=anchor,
         period=period,
         next_bill_at=period.end,
