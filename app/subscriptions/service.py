@@ -199,15 +199,15 @@ async def pause(subscription_id: int, *, actor: str, reason: str = "", at: datet
 
 
 async def resume(subscription_id: int, *, actor: str, at: datetime | None = None) -> Transition:
-    """The period resumes where it stopped: its end (and the anchor) move on by the time spent paused."""
+    """The period resumes where it stopped: it ends the time left at the pause after the resume, and billing
+    counts its periods from that new end (a shift by days would not keep a monthly grid on one day)."""
     sub = await load(subscription_id)
     at = at or await customer_now(sub["customer"])
     paused_at = sub["paused_at"] or at
-    remaining = max(sub["current_period_end"] - paused_at, timedelta(0))
-    shift = max(at - paused_at, timedelta(0))
+    new_end = at + max(sub["current_period_end"] - paused_at, timedelta(0))
     changes: dict[Column, Any] = {
-        Subscription.current_period_end: at + remaining,
-        Subscription.billing_anchor: sub["billing_anchor"] + shift,
+        Subscription.current_period_end: new_end,
+        Subscription.billing_anchor: new_end,
         Subscription.paused_at: None,
     }
     return await transition(subscription_id, Event.resume, actor=actor, at=at, changes=changes)

@@ -26,7 +26,9 @@ AT = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
 
 def line(amount: int, kind: LineKind = LineKind.subscription) -> LineDraft:
-    return LineDraft(kind=kind, description=f"line {amount}", amount_minor=amount, unit_amount_minor=amount, currency="USD")
+    return LineDraft(
+        kind=kind, description=f"line {amount}", amount_minor=amount, unit_amount_minor=amount, currency="USD"
+    )
 
 
 async def draft(*amounts: int, customer_id: int | None = None) -> int:
@@ -37,15 +39,18 @@ async def draft(*amounts: int, customer_id: int | None = None) -> int:
 async def test_finalize_numbers_totals_and_snapshots() -> None:
     customer = await factories.customer(name="Ada Lovelace", address_line1="12 St James's Sq", city="London",
                                         postal_code="SW1Y 4JH", country="GB")  # fmt: skip
-    invoice_id = await service.create_draft(
-        customer.id, "USD", [line(3000), line(-500, LineKind.proration_credit)]
-    )
+    invoice_id = await service.create_draft(customer.id, "USD", [line(3000), line(-500, LineKind.proration_credit)])
     finalized = await service.finalize(invoice_id, actor="staff:1", at=AT)
     assert (finalized.number, finalized.total_minor, finalized.status) == ("INV-2026-000001", 2500, "open")
 
     row = await Invoice.select().where(Invoice.id == invoice_id).output(load_json=True).first()
     assert row is not None
-    assert (row["status"], row["number"], row["total_minor"], row["finalized_at"]) == ("open", "INV-2026-000001", 2500, AT)
+    assert (row["status"], row["number"], row["total_minor"], row["finalized_at"]) == (
+        "open",
+        "INV-2026-000001",
+        2500,
+        AT,
+    )
     assert row["next_payment_attempt_at"] == AT
     assert row["customer_snapshot"]["name"] == "Ada Lovelace"
     assert row["customer_snapshot"]["city"] == "London"
@@ -71,7 +76,9 @@ async def test_numbers_are_gapless_per_series_and_year() -> None:
         (await service.finalize(ids[2], actor="t", at=datetime(2027, 1, 2, tzinfo=UTC))).number,
     ]
     assert numbers == ["INV-2026-000001", "INV-2027-000001", "INV-2027-000002"]
-    note = await service.issue_credit_note(ids[2], 50, reason="goodwill", actor="t", at=datetime(2027, 1, 3, tzinfo=UTC))
+    note = await service.issue_credit_note(
+        ids[2], 50, reason="goodwill", actor="t", at=datetime(2027, 1, 3, tzinfo=UTC)
+    )
     assert note.number == "CN-2027-000001"
 
 
