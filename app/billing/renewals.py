@@ -28,12 +28,12 @@ from app.billing.numbering import Series, allocate
 from app.billing.periods import Interval
 from app.billing.renewal_rules import DueSubscription, Ending, Renewal, decide
 from app.billing.service import SNAPSHOT_COLUMNS, customer_snapshot
-from app.billing.sql import for_update, insert_many, values_list, write_transaction
+from app.billing.sql import fetch, for_update, insert_many, values_list, write_transaction
 from app.subscriptions.states import RENEWABLE, Status
 from tables.billing import Invoice, InvoiceEvent, InvoiceLine
 from tables.catalog import Plan
 from tables.outbox import OutboxEvent
-from tables.subscriptions import Subscription, SubscriptionEvent
+from tables.subscriptions import SubscriptionEvent
 
 DEFAULT_BATCH = 500
 ACTOR = "system:billing_run"
@@ -90,20 +90,29 @@ async def generate_renewals(
     clock) until none is due; a subscription several periods behind gets one invoice per period."""
     now = now or clock.now()
     result = GenerationResult()
+    # Walk the range with a cursor, so each claim starts past the rows just renewed instead of stepping over
+    # them again; a new pass from the start catches subscriptions that are still due (several periods behind,
+    # or skipped while another worker held them). A pass that claims nothing from the start ends the run.
+    cursor = first_id
     while True:
-        batch = await _generate_batch(now, first_id, last_id, test_clock_id, batch_size)
-        if batch.renewed + batch.ended == 0:
-            return result
+        batch, last_claimed = await _generate_batch(now, cursor, last_id, test_clock_id, batch_size)
+        if last_claimed is None:
+            if cursor == first_id:
+                return result
+            cursor = first_id
+            continue
         result.add(batch)
+        cursor = last_claimed + 1
 
 
 async def _generate_batch(
     now: datetime, first_id: int, last_id: int, test_clock_id: int | None, batch_size: int
-) -> GenerationResult:
+) -> tuple[GenerationResult, int | None]:
+    """One transaction; returns what it did and the highest id it claimed (None when nothing was due)."""
     async with write_transaction():
         rows = await _claim(now, first_id, last_id, test_clock_id, batch_size)
         if not rows:
-            return GenerationResult()
+            return GenerationResult(), None
         plans = await _plan_terms({r["plan"] for r in rows} | {r["pending_plan"] for r in rows if r["pending_plan"]})
         items: list[_Item[Renewal | Ending]] = []
         for row in rows:
@@ -125,7 +134,7 @@ async def _generate_batch(
         await _advance(renewing)
         await _end(ending)
         await _write_subscription_events(items)
-    return GenerationResult(to_charge, len(renewing), len(ending))
+    return GenerationResult(to_charge, len(renewing), len(ending)), rows[-1]["id"]
 
 
 async def _claim(
@@ -137,8 +146,7 @@ async def _claim(
         args.append(test_clock_id)
     sql += " ORDER BY s.id LIMIT {}" + for_update(skip_locked=True, of="s")
     args.append(batch_size)
-    rows: list[dict[str, Any]] = await Subscription.raw(sql, *args)
-    return rows
+    return await fetch(sql, *args)
 
 
 async def _plan_terms(plan_ids: set[int]) -> dict[int, PlanTerms]:
@@ -278,7 +286,7 @@ async def _end(items: Sequence[_Item[Ending]]) -> None:
 
 
 async def _update_all(sql: str, rows: list[tuple[Any, ...]]) -> None:
-    updated = await Subscription.raw(sql, *(value for row in rows for value in row))
+    updated = await fetch(sql, *(value for row in rows for value in row))
     if len(updated) != len(rows):  # claimed rows are ours: a mismatch means someone bypassed the claim
         raise ConcurrentChange("Subscriptions changed during the billing run; the batch was rolled back.")
 

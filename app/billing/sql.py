@@ -12,6 +12,7 @@ from typing import Any
 from piccolo.engine import engine_finder
 from piccolo.engine.base import Engine
 from piccolo.engine.sqlite import TransactionType
+from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 
@@ -59,6 +60,22 @@ def values_list(rows: Sequence[Sequence[Any]], casts: Sequence[str] = ()) -> str
     return ", ".join([row] * len(rows))
 
 
+async def fetch(template: str, *args: Any) -> list[dict[str, Any]]:
+    """Run a raw statement written with Piccolo's ``{}`` placeholders.
+
+    Inside a PostgreSQL transaction it goes straight to that transaction's asyncpg connection: Piccolo's
+    QueryString processes each argument in Python, which for a batch's ~10,000 arguments took about half of
+    the billing run's time. Elsewhere (SQLite, no transaction) Piccolo runs it as usual."""
+    db: Any = engine()
+    transaction = db.current_transaction.get() if db.engine_type == "postgres" else None
+    if transaction is None:
+        rows: list[dict[str, Any]] = await db.run_querystring(QueryString(template, *args))
+        return rows
+    head, *tail = template.split("{}")
+    sql = head + "".join(f"${index}{part}" for index, part in enumerate(tail, start=1))
+    return [dict(record) for record in await transaction.connection.fetch(sql, *args)]
+
+
 async def insert_many(
     table: type[Table], columns: Sequence[str], rows: Sequence[Sequence[Any]], returning: str = ""
 ) -> list[dict[str, Any]]:
@@ -75,5 +92,5 @@ async def insert_many(
             f"INSERT INTO {table._meta.tablename} ({', '.join(columns)}) VALUES {values_list(part)}"  # noqa: S608
             + (f" RETURNING {returning}" if returning else "")
         )
-        out.extend(await table.raw(sql, *(value for row in part for value in row)))
+        out.extend(await fetch(sql, *(value for row in part for value in row)))
     return out
