@@ -83,6 +83,14 @@ async def ensure_editable(invoice_id: int) -> None:
         raise InvoiceFinalized(f"Invoice #{invoice_id} is finalized; correct it with a credit note.")
 
 
+async def ensure_line_editable(line_id: int) -> None:
+    """The same guard for a single invoice line (the admin edits lines as rows of their own)."""
+    row = await InvoiceLine.select(InvoiceLine.invoice).where(InvoiceLine.id == line_id).first()
+    if row is None:
+        raise NotFound(f"There is no invoice line #{line_id}.")
+    await ensure_editable(row["invoice"])
+
+
 async def create_draft(
     customer_id: int,
     currency: str,

@@ -94,6 +94,9 @@ async def test_finalized_invoices_are_immutable() -> None:
         await service.add_lines(invoice_id, [line(1)])
     with pytest.raises(IllegalTransition):
         await service.finalize(invoice_id, actor="t", at=AT)
+    line_ids = [r["id"] for r in await InvoiceLine.select(InvoiceLine.id).where(InvoiceLine.invoice == invoice_id)]
+    with pytest.raises(InvoiceFinalized):  # what the admin's pre_patch / pre_delete hooks call for a line
+        await service.ensure_line_editable(line_ids[0])
     assert await InvoiceLine.count().where(InvoiceLine.invoice == invoice_id) == 2
     total = await Invoice.select(Invoice.total_minor).where(Invoice.id == invoice_id)
     assert total[0]["total_minor"] == 1200
