@@ -57,6 +57,11 @@ class Transition:
     at: datetime
 
 
+def event_payload(from_status: str, to_status: str, actor: str, reason: str, at: datetime) -> dict[str, Any]:
+    """The outbox payload of a transition, whoever writes it (one row here, or a batch in the billing run)."""
+    return {"from": from_status, "to": to_status, "actor": actor, "reason": reason, "at": at.isoformat()}
+
+
 async def write_transition(
     machine: StateMachine[S, E],
     table: type[Table],
@@ -99,6 +104,6 @@ async def write_transition(
         if data is not None:
             event_values["data"] = dict(data)
         await event_table.insert(event_table(**event_values))
-        payload = {"from": current, "to": to.value, "actor": actor, "reason": reason, "at": at.isoformat()}
+        payload = event_payload(current, to.value, actor, reason, at)
         await record(f"{machine.entity}.{event.value}", machine.entity, row_id, payload)
     return Transition(row_id, event.value, current, to.value, at)

@@ -29,6 +29,7 @@ from app.billing.periods import Interval
 from app.billing.renewal_rules import DueSubscription, Ending, Renewal, decide
 from app.billing.service import SNAPSHOT_COLUMNS, customer_snapshot
 from app.billing.sql import fetch, for_update, insert_many, values_list, write_transaction
+from app.statemachine import event_payload
 from app.subscriptions.states import RENEWABLE, Status
 from tables.billing import Invoice, InvoiceEvent, InvoiceLine
 from tables.catalog import Plan
@@ -233,8 +234,8 @@ async def _write_invoice_events(
         for event in moves:
             to = machine.target(status, event)
             event_rows.append((invoice_id, event.value, status.value, to.value, ACTOR, "renewal", at))
-            payload = {"from": status.value, "to": to.value, "actor": ACTOR, "reason": "renewal",
-                       "at": at.isoformat(), "number": number, "subscription": item.row["id"]}  # fmt: skip
+            payload = event_payload(status.value, to.value, ACTOR, "renewal", at)
+            payload |= {"number": number, "subscription": item.row["id"]}
             outbox_rows.append((f"invoice.{event.value}", "invoice", str(invoice_id), json.dumps(payload), at))
             status = to
     await insert_many(
@@ -307,8 +308,7 @@ async def _write_subscription_events(items: Sequence[_Item[Renewal | Ending]]) -
         for event, reason, data in changes:
             event_rows.append((r.subscription_id, event, r.from_status.value, r.to_status.value, ACTOR, reason,
                                json.dumps(data), effective))  # fmt: skip
-            payload = {"from": r.from_status.value, "to": r.to_status.value, "actor": ACTOR, "reason": reason,
-                       "at": effective.isoformat(), **data}  # fmt: skip
+            payload = event_payload(r.from_status.value, r.to_status.value, ACTOR, reason, effective) | data
             outbox_rows.append(
                 (f"subscription.{event}", "subscription", str(r.subscription_id), json.dumps(payload), item.at)
             )

@@ -142,18 +142,16 @@ async def transition(
     at: datetime | None = None,
     changes: Mapping[Column, Any] | None = None,
 ) -> Transition:
-    """The one way an invoice changes status (see app.statemachine.write_transition)."""
+    """The one way an invoice changes status (see app.statemachine.write_transition). Only open invoices
+    are collected, so leaving ``open`` also clears the next payment attempt."""
+    values: dict[Column, Any] = {}
+    if event is not states.Event.finalize:
+        values[Invoice.next_payment_attempt_at] = None
+    values.update(changes or {})
     return await write_transition(
-        states.MACHINE,
-        Invoice,
-        InvoiceEvent,
-        invoice_id,
-        event,
-        actor=actor,
-        at=at or clock.now(),
-        reason=reason,
-        changes=changes,
-    )
+        states.MACHINE, Invoice, InvoiceEvent, invoice_id, event,
+        actor=actor, at=at or clock.now(), reason=reason, changes=values,
+    )  # fmt: skip
 
 
 async def finalize(invoice_id: int, *, actor: str, at: datetime | None = None) -> FinalizedInvoice:
@@ -199,24 +197,16 @@ async def mark_paid(invoice_id: int, *, actor: str, at: datetime | None = None, 
         actor=actor,
         at=at,
         reason=reason,
-        changes={Invoice.amount_paid_minor: invoice["total_minor"], Invoice.next_payment_attempt_at: None},
+        changes={Invoice.amount_paid_minor: invoice["total_minor"]},
     )
 
 
 async def void(invoice_id: int, *, actor: str, reason: str, at: datetime | None = None) -> Transition:
-    no_retry: dict[Column, Any] = {Invoice.next_payment_attempt_at: None}
-    return await transition(invoice_id, states.Event.void, actor=actor, at=at, reason=reason, changes=no_retry)
+    return await transition(invoice_id, states.Event.void, actor=actor, at=at, reason=reason)
 
 
 async def mark_uncollectible(invoice_id: int, *, actor: str, reason: str, at: datetime | None = None) -> Transition:
-    return await transition(
-        invoice_id,
-        states.Event.mark_uncollectible,
-        actor=actor,
-        at=at,
-        reason=reason,
-        changes={Invoice.next_payment_attempt_at: None},
-    )
+    return await transition(invoice_id, states.Event.mark_uncollectible, actor=actor, at=at, reason=reason)
 
 
 async def issue_credit_note(
