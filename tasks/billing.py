@@ -9,15 +9,23 @@ from app.billing.charging import ChargeInvoice, charge_invoices
 from app.billing.fanout import plan_shards, tick_of
 from app.billing.renewals import generate_renewals
 from app.jobs import JobContext
+from app.subscriptions.service import expire_incomplete
 
 
 async def billing_tick(ctx: JobContext) -> int:
-    """Every minute: enqueue one ``renew_shard`` job per range of due subscriptions; returns how many."""
+    """Every minute: enqueue one ``renew_shard`` job per range of due subscriptions (and the lapse of
+    abandoned checkouts); returns how many shards."""
     tick = tick_of(clock.now())
     shards = await plan_shards()
     for shard in shards:
         await ctx["queue"].enqueue("renew_shard", shard.first_id, shard.last_id, job_id=shard.job_id(tick))
+    await ctx["queue"].enqueue("expire_checkouts", job_id=f"expire:{tick}")
     return len(shards)
+
+
+async def expire_checkouts(ctx: JobContext) -> int:
+    """Incomplete subscriptions older than 23 hours lapse and their first invoice is voided."""
+    return len(await expire_incomplete())
 
 
 async def renew_shard(ctx: JobContext, first_id: int, last_id: int) -> dict[str, Any]:

@@ -62,7 +62,8 @@ async def test_tick_enqueues_one_job_per_shard_with_deterministic_ids() -> None:
         assert await billing_tick({"queue": queue}) == 1
         assert await billing_tick({"queue": queue}) == 1
     tick = tick_of(FEB1)
-    assert queue.jobs == [("renew_shard", (1, 5), f"renew:1-5:{tick}")] * 2  # same id: the queue dedupes it
+    expected = [("renew_shard", (1, 5), f"renew:1-5:{tick}"), ("expire_checkouts", (), f"expire:{tick}")]
+    assert queue.jobs == expected * 2  # the same ids twice: the queue dedupes them
 
 
 async def test_renew_shard_generates_its_range_and_charges_each_invoice_once() -> None:
@@ -123,7 +124,7 @@ async def test_an_arq_worker_runs_the_tick_and_the_shard_jobs(settings: Settings
         with clock.frozen_at(FEB1):  # the worker runs on this event loop: business time is frozen for it too
             await burst.main()
         await burst.close()
-        assert (burst.jobs_complete, burst.jobs_failed) == (2, 0)
+        assert (burst.jobs_complete, burst.jobs_failed) == (3, 0)  # the tick, one shard, the expiry
     finally:
         await pool.aclose()
     assert await Invoice.count() == 3
