@@ -28,7 +28,15 @@ from app.billing.numbering import Series, allocate
 from app.billing.periods import Interval
 from app.billing.renewal_rules import DueSubscription, Ending, Renewal, decide
 from app.billing.service import SNAPSHOT_COLUMNS, customer_snapshot
-from app.billing.sql import fetch, for_update, insert_many, values_list, write_transaction
+from app.billing.sql import (
+    CUSTOMER_NOW,
+    SUBSCRIPTIONS_ON_CUSTOMER_TIME,
+    fetch,
+    for_update,
+    insert_many,
+    values_list,
+    write_transaction,
+)
 from app.statemachine import event_payload
 from app.subscriptions.states import RENEWABLE, Status
 from tables.billing import Invoice, InvoiceEvent, InvoiceLine
@@ -44,9 +52,8 @@ OutcomeT = TypeVar("OutcomeT", Renewal, Ending, Renewal | Ending)
 # A subscription is due when its period has ended by its customer's time (test clock, else ``now``).
 # Built from code constants only; every value is a parameter: statuses x3, first id, last id, now.
 DUE_FROM_WHERE = (
-    " FROM subscription s JOIN customer c ON c.id = s.customer LEFT JOIN test_clock tc ON tc.id = c.test_clock"
-    " WHERE s.status IN ({}, {}, {}) AND s.id BETWEEN {} AND {}"
-    " AND s.current_period_end <= COALESCE(tc.frozen_time, {})"
+    " FROM" + SUBSCRIPTIONS_ON_CUSTOMER_TIME + "WHERE s.status IN ({}, {}, {}) AND s.id BETWEEN {} AND {}"
+    " AND s.current_period_end <= " + CUSTOMER_NOW
 )
 _CLAIM = (
     "SELECT s.id, s.customer, s.plan, s.pending_plan, s.status, s.current_period_end, s.billing_anchor, "

@@ -36,6 +36,15 @@ def write_transaction() -> Any:
     return db.transaction()
 
 
+async def lock_row(table: type[Table], row_id: int) -> bool:
+    """Lock one row until the enclosing transaction ends (PostgreSQL; SQLite's write_transaction already
+    holds the database's write lock). False when the row does not exist."""
+    query = table.select(table._meta.primary_key).where(table._meta.primary_key == row_id)
+    if is_postgres():
+        query = query.lock_rows()
+    return bool(await query)
+
+
 def for_update(*, skip_locked: bool = False, of: str = "") -> str:
     """The row-lock clause to end a SELECT with (empty on SQLite, see ``write_transaction``)."""
     if not is_postgres():
@@ -46,6 +55,14 @@ def for_update(*, skip_locked: bool = False, of: str = "") -> str:
 def typed(sql_type: str) -> str:
     """A cast for a bare parameter whose type PostgreSQL cannot infer (in VALUES lists); SQLite needs none."""
     return f"::{sql_type}" if is_postgres() else ""
+
+
+# Subscriptions with their customer's "now": the customer's test clock when they have one, else the
+# parameter (real time). ``s``, ``c`` and ``tc`` are the aliases queries use.
+SUBSCRIPTIONS_ON_CUSTOMER_TIME = (
+    " subscription s JOIN customer c ON c.id = s.customer LEFT JOIN test_clock tc ON tc.id = c.test_clock "
+)
+CUSTOMER_NOW = "COALESCE(tc.frozen_time, {})"
 
 
 # asyncpg takes at most 32,767 parameters a statement; SQLite's default limit is 32,766.

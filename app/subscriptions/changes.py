@@ -17,7 +17,7 @@ from app.billing import service as invoices
 from app.billing.errors import ConcurrentChange, IllegalTransition
 from app.billing.periods import Period
 from app.billing.proration import PlanChange, plan_change
-from app.billing.sql import write_transaction
+from app.billing.sql import lock_row, write_transaction
 from app.billing.testclocks import customer_now
 from app.errors import Conflict
 from app.outbox.service import record
@@ -61,6 +61,19 @@ async def change_plan(
         )
         return PlanChangeStarted(change, None, applied=True)
     async with write_transaction():
+        # A double click or a second tab must not bill the same change twice: one open change invoice at a time.
+        await lock_row(Subscription, subscription_id)
+        pending = await Invoice.select(Invoice.id).where(
+            Invoice.subscription == subscription_id,
+            Invoice.billing_reason == Invoice.BillingReason.subscription_update,
+            Invoice.status == Invoice.Status.open,
+        )
+        if pending:
+            raise Conflict(
+                "A plan change is already waiting for its payment.",
+                code="plan_change_pending",
+                extra={"invoice": pending[0]["id"]},
+            )
         invoice_id = await invoices.create_draft(
             sub["customer"], change.currency, change.lines, subscription_id=subscription_id,
             billing_reason=Invoice.BillingReason.subscription_update, payment_method_id=sub["payment_method"],
@@ -92,6 +105,8 @@ async def complete_plan_change(invoice_id: int, *, actor: str) -> None:
     if charge is None:
         raise Conflict(f"Invoice #{invoice_id} has no charge line.", code="not_a_plan_change")
     sub = await load(invoice["subscription"])
+    if sub["plan"] == charge["plan"]:
+        return  # already applied: a repeated settlement (webhook and poller both) changes nothing
     values: dict[Any, Any] = {Subscription.plan: charge["plan"], Subscription.pending_plan: None}
     if charge["kind"] == InvoiceLine.Kind.subscription:  # interval change: a new period and anchor from now
         start = charge["period_start"]

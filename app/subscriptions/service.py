@@ -18,7 +18,7 @@ from app.billing import service as invoices
 from app.billing.errors import ConcurrentChange
 from app.billing.lines import PlanTerms, subscription_line
 from app.billing.periods import Interval, Period, first_period
-from app.billing.sql import write_transaction
+from app.billing.sql import CUSTOMER_NOW, SUBSCRIPTIONS_ON_CUSTOMER_TIME, fetch, write_transaction
 from app.billing.testclocks import customer_now
 from app.errors import Conflict, NotFound
 from app.outbox.service import record
@@ -30,6 +30,10 @@ from tables.catalog import Plan
 from tables.subscriptions import Subscription, SubscriptionEvent
 
 INCOMPLETE_EXPIRES_AFTER = timedelta(hours=23)  # DESIGN.md section 3: an abandoned checkout lapses
+_LAPSED = (
+    f"SELECT s.id, {CUSTOMER_NOW} AS at FROM{SUBSCRIPTIONS_ON_CUSTOMER_TIME}"
+    f"WHERE s.status = {{}} AND s.expires_at <= {CUSTOMER_NOW} ORDER BY s.id"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,20 +140,20 @@ async def start_trial(
 
 
 async def expire_incomplete(*, now: datetime | None = None) -> list[int]:
-    """Lapse incomplete subscriptions past ``expires_at`` and void their unpaid first invoices; never charges."""
+    """Lapse incomplete subscriptions past ``expires_at`` (by their customer's time) and void their unpaid
+    first invoices; never charges. Few rows at a time, so one transaction each."""
     now = now or clock.now()
-    rows = await Subscription.select(Subscription.id).where(
-        Subscription.status == Status.incomplete, Subscription.expires_at <= now
-    )
+    rows = await fetch(_LAPSED, now, Status.incomplete.value, now)
     expired = []
     for row in rows:
+        at = clock.as_utc(row["at"])
         async with write_transaction():
-            await transition(row["id"], Event.expire, actor="system", reason="checkout abandoned", at=now)
+            await transition(row["id"], Event.expire, actor="system", reason="checkout abandoned", at=at)
             open_invoices = await Invoice.select(Invoice.id).where(
                 Invoice.subscription == row["id"], Invoice.status == Invoice.Status.open
             )
             for invoice in open_invoices:
-                await invoices.void(invoice["id"], actor="system", reason="subscription expired", at=now)
+                await invoices.void(invoice["id"], actor="system", reason="subscription expired", at=at)
         expired.append(row["id"])
     return expired
 

@@ -3,6 +3,7 @@ paid; downgrades wait for the renewal at the period end; interval changes re-anc
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -13,7 +14,7 @@ from app.billing.renewals import generate_renewals
 from app.errors import Conflict
 from app.subscriptions import changes
 from tables.billing import Invoice, InvoiceLine
-from tables.subscriptions import Subscription
+from tables.subscriptions import Subscription, SubscriptionEvent
 from tests import factories
 
 APR1 = datetime(2026, 4, 1, tzinfo=UTC)
@@ -104,3 +105,20 @@ async def test_monthly_to_yearly_re_anchors_billing_at_the_change() -> None:
     )  # fmt: skip
     with clock.frozen_at(datetime(2027, 4, 15, tzinfo=UTC)):
         assert (await generate_renewals()).renewed == 0
+
+
+async def test_a_double_click_does_not_bill_the_change_twice() -> None:
+    sub, _, pro, _ = await on_basic()
+    outcomes = await asyncio.gather(
+        *(changes.change_plan(sub.id, pro, actor="customer:1", at=APR16) for _ in range(3)), return_exceptions=True
+    )
+    started = [o for o in outcomes if isinstance(o, changes.PlanChangeStarted)]
+    refused = [o for o in outcomes if isinstance(o, Conflict)]
+    assert (len(started), len(refused)) == (1, 2)
+    assert {r.code for r in refused} == {"plan_change_pending"}
+    assert await Invoice.count().where(Invoice.billing_reason == "subscription_update") == 1
+    assert started[0].invoice is not None
+    await invoices.mark_paid(started[0].invoice.id, actor="payments", at=APR16)
+    await changes.complete_plan_change(started[0].invoice.id, actor="payments")
+    await changes.complete_plan_change(started[0].invoice.id, actor="payments")  # a repeat is harmless
+    assert await SubscriptionEvent.count().where(SubscriptionEvent.event == "plan_change") == 1
