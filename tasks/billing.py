@@ -6,6 +6,7 @@ from typing import Any
 
 from app import clock
 from app.billing.charging import ChargeInvoice, charge_invoices
+from app.billing.collection import lease_invoices
 from app.billing.fanout import plan_shards, tick_of
 from app.billing.renewals import generate_renewals
 from app.jobs import JobContext
@@ -20,6 +21,8 @@ async def billing_tick(ctx: JobContext) -> int:
     for shard in shards:
         await ctx["queue"].enqueue("renew_shard", shard.first_id, shard.last_id, job_id=shard.job_id(tick))
     await ctx["queue"].enqueue("expire_checkouts", job_id=f"expire:{tick}")
+    if ctx.get("charge_invoice"):
+        await ctx["queue"].enqueue("collect_invoices", job_id=f"collect:{tick}")
     return len(shards)
 
 
@@ -32,7 +35,9 @@ async def renew_shard(ctx: JobContext, first_id: int, last_id: int) -> dict[str,
     """Generate the range's renewal invoices (committed), then charge them through the wired charger."""
     result = await generate_renewals(first_id=first_id, last_id=last_id)
     charge: ChargeInvoice | None = ctx.get("charge_invoice")
-    report = await charge_invoices(result.invoice_ids, charge) if charge and result.invoice_ids else None
+    report = None
+    if charge and result.invoice_ids:  # committed first, charged after: never inside the generating transaction
+        report = await charge_invoices(await lease_invoices(invoice_ids=result.invoice_ids), charge)
     return {
         "renewed": result.renewed,
         "ended": result.ended,
@@ -40,3 +45,16 @@ async def renew_shard(ctx: JobContext, first_id: int, last_id: int) -> dict[str,
         "charged": report.attempted if report else 0,
         "charge_errors": len(report.errors) if report else 0,
     }
+
+
+async def collect_invoices(ctx: JobContext) -> int:
+    """Charge open invoices whose next attempt has come (retries, and any a crashed shard left); returns how
+    many were attempted. Without a wired charger there is nothing to do."""
+    charge: ChargeInvoice | None = ctx.get("charge_invoice")
+    attempted, seen = 0, set[int]()
+    # Stop when a lease brings back only invoices already tried in this job: a charger that scheduled the next
+    # attempt for "now" must not spin here.
+    while charge and (ids := [i for i in await lease_invoices() if i not in seen]):
+        seen.update(ids)
+        attempted += (await charge_invoices(ids, charge)).attempted
+    return attempted
