@@ -19,6 +19,7 @@ from piccolo.columns import Column
 from piccolo.table import Table
 
 from app.billing.errors import ConcurrentChange, IllegalTransition
+from app.billing.sql import write_transaction
 from app.errors import NotFound
 from app.outbox.service import record
 
@@ -78,7 +79,7 @@ async def write_transition(
     """Move one row; call it inside the caller's transaction when other writes must commit with it."""
     status_column: Column = table._meta.get_column_by_name("status")
     id_column: Column = table._meta.primary_key
-    async with table._meta.db.transaction():
+    async with write_transaction():
         row = await table.select(status_column).where(id_column == row_id).first()
         if row is None:
             raise NotFound(f"There is no {machine.entity} #{row_id}.")
