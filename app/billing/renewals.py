@@ -23,9 +23,8 @@ from typing import Any, Generic, TypeVar
 from app import clock
 from app.billing import states as invoice_states
 from app.billing.errors import ConcurrentChange
-from app.billing.lines import PlanTerms
 from app.billing.numbering import Series, allocate
-from app.billing.periods import Interval
+from app.billing.plans import plan_terms_by_id
 from app.billing.renewal_rules import DueSubscription, Ending, Renewal, decide
 from app.billing.service import SNAPSHOT_COLUMNS, customer_snapshot
 from app.billing.sql import (
@@ -40,7 +39,6 @@ from app.billing.sql import (
 from app.statemachine import event_payload
 from app.subscriptions.states import RENEWABLE, Status
 from tables.billing import Invoice, InvoiceEvent, InvoiceLine
-from tables.catalog import Plan
 from tables.outbox import OutboxEvent
 from tables.subscriptions import SubscriptionEvent
 
@@ -121,7 +119,9 @@ async def _generate_batch(
         rows = await _claim(now, first_id, last_id, test_clock_id, batch_size)
         if not rows:
             return GenerationResult(), None
-        plans = await _plan_terms({r["plan"] for r in rows} | {r["pending_plan"] for r in rows if r["pending_plan"]})
+        plans = await plan_terms_by_id(
+            {r["plan"] for r in rows} | {r["pending_plan"] for r in rows if r["pending_plan"]}
+        )
         items: list[_Item[Renewal | Ending]] = []
         for row in rows:
             due = DueSubscription(
@@ -155,18 +155,6 @@ async def _claim(
     sql += " ORDER BY s.id LIMIT {}" + for_update(skip_locked=True, of="s")
     args.append(batch_size)
     return await fetch(sql, *args)
-
-
-async def _plan_terms(plan_ids: set[int]) -> dict[int, PlanTerms]:
-    rows = await Plan.select(
-        Plan.id, Plan.name, Plan.amount_minor, Plan.currency, Plan.interval, Plan.interval_count
-    ).where(Plan.id.is_in(list(plan_ids)))
-    return {
-        r["id"]: PlanTerms(
-            r["id"], r["name"], r["amount_minor"], r["currency"], Interval.of(r["interval"], r["interval_count"])
-        )
-        for r in rows
-    }
 
 
 async def _numbers(items: Sequence[_Item[Renewal]]) -> list[str]:

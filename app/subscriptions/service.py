@@ -17,7 +17,8 @@ from app import clock
 from app.billing import service as invoices
 from app.billing.errors import ConcurrentChange
 from app.billing.lines import PlanTerms, subscription_line
-from app.billing.periods import Interval, Period, first_period
+from app.billing.periods import Period, first_period
+from app.billing.plans import plan_terms_by_id
 from app.billing.sql import CUSTOMER_NOW, SUBSCRIPTIONS_ON_CUSTOMER_TIME, fetch, write_transaction
 from app.billing.testclocks import customer_now
 from app.errors import Conflict, NotFound
@@ -46,15 +47,10 @@ class Subscribed:
 
 
 async def plan_terms(plan_id: int) -> PlanTerms:
-    row = (
-        await Plan.select(Plan.id, Plan.name, Plan.amount_minor, Plan.currency, Plan.interval, Plan.interval_count)
-        .where(Plan.id == plan_id)
-        .first()
-    )
-    if row is None:
+    terms = (await plan_terms_by_id([plan_id])).get(plan_id)
+    if terms is None:
         raise NotFound(f"There is no plan #{plan_id}.")
-    interval = Interval.of(row["interval"], row["interval_count"])
-    return PlanTerms(row["id"], row["name"], row["amount_minor"], row["currency"], interval)
+    return terms
 
 
 async def load(subscription_id: int) -> dict[str, Any]:
