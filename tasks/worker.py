@@ -14,14 +14,24 @@ from app.db import close_database, open_database
 from app.jobs import ArqJobQueue, JobContext, JobFunction
 from app.mail import mailer_for
 from app.settings import Settings, get_settings
+from tasks.billing import billing_tick, collect_invoices, expire_checkouts, renew_shard
 from tasks.mail import send_email
 from tasks.outbox import dispatch_outbox
 
-FUNCTIONS: list[JobFunction] = [send_email, dispatch_outbox]
+FUNCTIONS: list[JobFunction] = [
+    send_email,
+    dispatch_outbox,
+    billing_tick,
+    renew_shard,
+    expire_checkouts,
+    collect_invoices,
+]
 
 CRON_JOBS = [
     # Every 10 seconds: domain events reach mail, partner webhooks and caches within seconds of the commit.
     cron(dispatch_outbox, second=set(range(0, 60, 10)), unique=True, run_at_startup=True),
+    # Every minute: the billing run fans out shard jobs (tasks.billing); the tick itself renews nothing.
+    cron(billing_tick, second=0, unique=True, run_at_startup=True),
 ]
 
 

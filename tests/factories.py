@@ -10,6 +10,7 @@ from app import clock
 from tables.accounts import Customer
 from tables.billing import Invoice
 from tables.catalog import Feature, Plan, Product
+from tables.clocks import TestClock
 from tables.subscriptions import Subscription
 
 _seq = itertools.count(1)
@@ -77,5 +78,12 @@ async def invoice(**overrides: Any) -> Invoice:
     if "customer" not in values:
         values["customer"] = (await customer()).id
     row = Invoice(**values)
+    await row.save()
+    return row
+
+
+async def test_clock(**overrides: Any) -> TestClock:
+    n = next(_seq)
+    row = TestClock(**{"name": f"Clock {n}", "frozen_time": clock.now(), **overrides})
     await row.save()
     return row

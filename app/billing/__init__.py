@@ -1,0 +1,1 @@
+"""Invoices, numbering, billing maths and the billing run."""

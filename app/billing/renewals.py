@@ -1,0 +1,315 @@
+"""The generation step of the billing run: due subscriptions -> finalized renewal invoices, in batches.
+
+One batch is one transaction: claim up to ``batch_size`` due subscriptions (PostgreSQL: ``FOR UPDATE SKIP
+LOCKED``, so concurrent workers take disjoint rows; SQLite: an immediate transaction, so they take turns),
+decide each one (``renewal_rules.decide``), then write every invoice, line, event row and outbox event of the
+batch with one multi-row statement per table, and advance the subscriptions with one UPDATE. Nothing is
+charged here: the ids of the invoices to collect are returned for the charging step.
+
+A subscription is due when its period has ended by *its customer's* time: the customer's test clock if they
+have one, else ``now`` (``app.clock.now()`` by default). Invoices are unique on (subscription, period_start)
+(index ``invoice_renewal_period_uniq``), so even a bug that let two workers renew the same period could not
+bill it twice: the second batch would fail and roll back whole.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from app import clock
+from app.billing import states as invoice_states
+from app.billing.errors import ConcurrentChange
+from app.billing.numbering import Series, allocate
+from app.billing.plans import plan_terms_by_id
+from app.billing.renewal_rules import DueSubscription, Ending, Renewal, decide
+from app.billing.service import SNAPSHOT_COLUMNS, customer_snapshot
+from app.billing.sql import (
+    CUSTOMER_NOW,
+    SUBSCRIPTIONS_ON_CUSTOMER_TIME,
+    fetch,
+    for_update,
+    insert_many,
+    values_list,
+    write_transaction,
+)
+from app.statemachine import event_payload
+from app.subscriptions.states import RENEWABLE, Status
+from tables.billing import Invoice, InvoiceEvent, InvoiceLine
+from tables.outbox import OutboxEvent
+from tables.subscriptions import SubscriptionEvent
+
+DEFAULT_BATCH = 500
+ACTOR = "system:billing_run"
+MAX_ID = 2**31 - 1
+OutcomeT = TypeVar("OutcomeT", Renewal, Ending, Renewal | Ending)
+
+# A subscription is due when its period has ended by its customer's time (test clock, else ``now``).
+# Built from code constants only; every value is a parameter: statuses x3, first id, last id, now.
+DUE_FROM_WHERE = (
+    " FROM" + SUBSCRIPTIONS_ON_CUSTOMER_TIME + "WHERE s.status IN ({}, {}, {}) AND s.id BETWEEN {} AND {}"
+    " AND s.current_period_end <= " + CUSTOMER_NOW
+)
+_CLAIM = (
+    "SELECT s.id, s.customer, s.plan, s.pending_plan, s.status, s.current_period_end, s.billing_anchor, "
+    "s.cancel_at_period_end, s.payment_method, tc.frozen_time AS clock_time, "
+    + ", ".join(f"c.{column}" for column in SNAPSHOT_COLUMNS)
+    + DUE_FROM_WHERE
+)
+
+
+def due_arguments(now: datetime, first_id: int = 0, last_id: int = MAX_ID) -> list[Any]:
+    return [*(status.value for status in RENEWABLE), first_id, last_id, now]
+
+
+@dataclass(slots=True)
+class GenerationResult:
+    invoice_ids: list[int] = field(default_factory=list)  # finalized, open, with an amount to collect
+    renewed: int = 0
+    ended: int = 0
+
+    def add(self, other: GenerationResult) -> None:
+        self.invoice_ids += other.invoice_ids
+        self.renewed += other.renewed
+        self.ended += other.ended
+
+
+@dataclass(frozen=True, slots=True)
+class _Item(Generic[OutcomeT]):
+    row: dict[str, Any]
+    at: datetime  # the customer's "now": when the invoice is finalized and due
+    outcome: OutcomeT
+
+
+async def generate_renewals(
+    *,
+    now: datetime | None = None,
+    first_id: int = 0,
+    last_id: int = MAX_ID,
+    test_clock_id: int | None = None,
+    batch_size: int = DEFAULT_BATCH,
+) -> GenerationResult:
+    """Renew every due subscription with an id in [first_id, last_id] (optionally only those on one test
+    clock) until none is due; a subscription several periods behind gets one invoice per period."""
+    now = now or clock.now()
+    result = GenerationResult()
+    # Walk the range with a cursor, so each claim starts past the rows just renewed instead of stepping over
+    # them again; a new pass from the start catches subscriptions that are still due (several periods behind,
+    # or skipped while another worker held them). A pass that claims nothing from the start ends the run.
+    cursor = first_id
+    while True:
+        batch, last_claimed = await _generate_batch(now, cursor, last_id, test_clock_id, batch_size)
+        if last_claimed is None:
+            if cursor == first_id:
+                return result
+            cursor = first_id
+            continue
+        result.add(batch)
+        cursor = last_claimed + 1
+
+
+async def _generate_batch(
+    now: datetime, first_id: int, last_id: int, test_clock_id: int | None, batch_size: int
+) -> tuple[GenerationResult, int | None]:
+    """One transaction; returns what it did and the highest id it claimed (None when nothing was due)."""
+    async with write_transaction():
+        rows = await _claim(now, first_id, last_id, test_clock_id, batch_size)
+        if not rows:
+            return GenerationResult(), None
+        plans = await plan_terms_by_id(
+            {r["plan"] for r in rows} | {r["pending_plan"] for r in rows if r["pending_plan"]}
+        )
+        items: list[_Item[Renewal | Ending]] = []
+        for row in rows:
+            due = DueSubscription(
+                id=row["id"],
+                status=Status(row["status"]),
+                plan_id=row["plan"],
+                pending_plan_id=row["pending_plan"],
+                billing_anchor=clock.as_utc(row["billing_anchor"]),
+                period_end=clock.as_utc(row["current_period_end"]),
+                cancel_at_period_end=bool(row["cancel_at_period_end"]),
+            )
+            at = clock.as_utc(row["clock_time"]) if row["clock_time"] is not None else now
+            pending = plans[due.pending_plan_id] if due.pending_plan_id else None
+            items.append(_Item(row, at, decide(due, plans[due.plan_id], pending)))
+        renewing = [_Item(i.row, i.at, i.outcome) for i in items if isinstance(i.outcome, Renewal)]
+        ending = [_Item(i.row, i.at, i.outcome) for i in items if isinstance(i.outcome, Ending)]
+        to_charge = await _write_invoices(renewing)
+        await _advance(renewing)
+        await _end(ending)
+        await _write_subscription_events(items)
+    return GenerationResult(to_charge, len(renewing), len(ending)), rows[-1]["id"]
+
+
+async def _claim(
+    now: datetime, first_id: int, last_id: int, test_clock_id: int | None, batch_size: int
+) -> list[dict[str, Any]]:
+    sql, args = _CLAIM, due_arguments(now, first_id, last_id)
+    if test_clock_id is not None:
+        sql += " AND c.test_clock = {}"
+        args.append(test_clock_id)
+    sql += " ORDER BY s.id LIMIT {}" + for_update(skip_locked=True, of="s")
+    args.append(batch_size)
+    return await fetch(sql, *args)
+
+
+async def _numbers(items: Sequence[_Item[Renewal]]) -> list[str]:
+    """One gapless number per invoice, in item order, taken per calendar year of each finalization."""
+    years = sorted({item.at.year for item in items})
+    pools = {year: iter(await allocate(Series.invoice, year, sum(i.at.year == year for i in items))) for year in years}
+    return [next(pools[item.at.year]) for item in items]
+
+
+async def _write_invoices(items: Sequence[_Item[Renewal]]) -> list[int]:
+    if not items:
+        return []
+    numbers = await _numbers(items)
+    invoice_rows = []
+    for item, number in zip(items, numbers, strict=True):
+        line, period, at = item.outcome.line, item.outcome.period, item.at
+        collect = line.amount_minor > 0
+        invoice_rows.append(
+            (
+                item.row["customer"], item.row["id"], number,
+                (Invoice.Status.open if collect else Invoice.Status.paid).value,
+                Invoice.BillingReason.subscription_cycle.value, line.currency, line.amount_minor, 0,
+                period.start, period.end, json.dumps(customer_snapshot(item.row)), item.row["payment_method"],
+                0, at if collect else None, at, at, None if collect else at, at,
+            )
+        )  # fmt: skip
+    created = await insert_many(
+        Invoice,
+        (
+            "customer", "subscription", "number", "status", "billing_reason", "currency", "total_minor",
+            "amount_paid_minor", "period_start", "period_end", "customer_snapshot", "payment_method",
+            "attempt_count", "next_payment_attempt_at", "due_at", "finalized_at", "paid_at", "created_at",
+        ),
+        invoice_rows,
+        returning="id, subscription, status",
+    )  # fmt: skip
+    invoice_of = {row["subscription"]: row["id"] for row in created}
+    await _write_lines(items, invoice_of)
+    await _write_invoice_events(items, invoice_of, numbers)
+    return [row["id"] for row in created if row["status"] == Invoice.Status.open]
+
+
+async def _write_lines(items: Sequence[_Item[Renewal]], invoice_of: dict[int, int]) -> None:
+    rows = []
+    for item in items:
+        line, period = item.outcome.line, item.outcome.period
+        rows.append(
+            (
+                invoice_of[item.row["id"]], line.kind.value, line.description, line.plan_id, line.quantity,
+                line.unit_amount_minor, line.amount_minor, period.start, period.end,
+            )
+        )  # fmt: skip
+    await insert_many(
+        InvoiceLine,
+        ("invoice", "kind", "description", "plan", "quantity", "unit_amount_minor", "amount_minor",
+         "period_start", "period_end"),
+        rows,
+    )  # fmt: skip
+
+
+async def _write_invoice_events(
+    items: Sequence[_Item[Renewal]], invoice_of: dict[int, int], numbers: list[str]
+) -> None:
+    """The same event rows and outbox events app.billing.service.finalize (and mark_paid) write, in bulk."""
+    machine, event_rows, outbox_rows = invoice_states.MACHINE, [], []
+    for item, number in zip(items, numbers, strict=True):
+        invoice_id, at = invoice_of[item.row["id"]], item.at
+        moves = [invoice_states.Event.finalize]
+        if item.outcome.line.amount_minor <= 0:  # nothing to collect: paid on finalization, as in finalize()
+            moves.append(invoice_states.Event.pay)
+        status = Invoice.Status.draft
+        for event in moves:
+            to = machine.target(status, event)
+            event_rows.append((invoice_id, event.value, status.value, to.value, ACTOR, "renewal", at))
+            payload = event_payload(status.value, to.value, ACTOR, "renewal", at)
+            payload |= {"number": number, "subscription": item.row["id"]}
+            outbox_rows.append((f"invoice.{event.value}", "invoice", str(invoice_id), json.dumps(payload), at))
+            status = to
+    await insert_many(
+        InvoiceEvent, ("invoice", "event", "from_status", "to_status", "actor", "reason", "occurred_at"), event_rows
+    )
+    await _insert_outbox(outbox_rows)
+
+
+async def _insert_outbox(rows: list[tuple[Any, ...]]) -> None:
+    columns = ("event_type", "aggregate_type", "aggregate_id", "payload", "created_at", "attempts", "last_error")
+    await insert_many(OutboxEvent, columns, [(*row, 0, "") for row in rows])
+
+
+async def _advance(items: Sequence[_Item[Renewal]]) -> None:
+    """Move each renewed subscription into its new period (and plan, anchor and status) in one statement,
+    only if its status is still the one it was claimed with."""
+    if not items:
+        return
+    rows = []
+    for item in items:
+        r = item.outcome
+        rows.append((r.subscription_id, r.plan.plan_id, r.to_status.value, r.from_status.value,
+                     r.billing_anchor, r.period.start, r.period.end, item.at))  # fmt: skip
+    values = values_list(rows, ("integer", "integer", "text", "text", "timestamptz", "timestamptz", "timestamptz",
+                                "timestamptz"))  # fmt: skip
+    sql = (
+        f"WITH v(id, plan, status, old_status, anchor, period_start, period_end, at) AS (VALUES {values}) "  # noqa: S608
+        "UPDATE subscription SET plan = v.plan, pending_plan = NULL, status = v.status, billing_anchor = v.anchor, "
+        "current_period_start = v.period_start, current_period_end = v.period_end, updated_at = v.at "
+        "FROM v WHERE subscription.id = v.id AND subscription.status = v.old_status RETURNING subscription.id"
+    )
+    await _update_all(sql, rows)
+
+
+async def _end(items: Sequence[_Item[Ending]]) -> None:
+    """Cancellations at period end: the subscription ends at the instant its period does."""
+    if not items:
+        return
+    rows = [(item.outcome.subscription_id, item.outcome.from_status.value,
+             clock.as_utc(item.row["current_period_end"]), item.at) for item in items]  # fmt: skip
+    values = values_list(rows, ("integer", "text", "timestamptz", "timestamptz"))
+    sql = (
+        f"WITH v(id, old_status, ended, at) AS (VALUES {values}) "  # noqa: S608
+        f"UPDATE subscription SET status = '{Status.canceled.value}', ended_at = v.ended, "
+        "canceled_at = COALESCE(subscription.canceled_at, v.ended), updated_at = v.at "
+        "FROM v WHERE subscription.id = v.id AND subscription.status = v.old_status RETURNING subscription.id"
+    )
+    await _update_all(sql, rows)
+
+
+async def _update_all(sql: str, rows: list[tuple[Any, ...]]) -> None:
+    updated = await fetch(sql, *(value for row in rows for value in row))
+    if len(updated) != len(rows):  # claimed rows are ours: a mismatch means someone bypassed the claim
+        raise ConcurrentChange("Subscriptions changed during the billing run; the batch was rolled back.")
+
+
+async def _write_subscription_events(items: Sequence[_Item[Renewal | Ending]]) -> None:
+    """Event rows and outbox events for what the period end changed: trial ends, cancellations, downgrades."""
+    event_rows, outbox_rows = [], []
+    for item in items:
+        r = item.outcome
+        effective = clock.as_utc(item.row["current_period_end"])
+        changes: list[tuple[str, str, dict[str, Any]]] = []
+        if r.event is not None:
+            changes.append((r.event.value, "period ended", {}))
+        if isinstance(r, Renewal) and r.plan_changed:
+            changes.append(
+                ("plan_change", "scheduled plan change", {"from_plan": item.row["plan"], "to_plan": r.plan.plan_id})
+            )
+        for event, reason, data in changes:
+            event_rows.append((r.subscription_id, event, r.from_status.value, r.to_status.value, ACTOR, reason,
+                               json.dumps(data), effective))  # fmt: skip
+            payload = event_payload(r.from_status.value, r.to_status.value, ACTOR, reason, effective) | data
+            outbox_rows.append(
+                (f"subscription.{event}", "subscription", str(r.subscription_id), json.dumps(payload), item.at)
+            )
+    await insert_many(
+        SubscriptionEvent,
+        ("subscription", "event", "from_status", "to_status", "actor", "reason", "data", "occurred_at"),
+        event_rows,
+    )
+    await _insert_outbox(outbox_rows)

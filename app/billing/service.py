@@ -1,0 +1,245 @@
+"""Invoices: drafts with lines, finalization (number, total, customer snapshot), the invoice lifecycle, and
+credit notes. Finalized invoices are immutable; corrections are credit notes (DESIGN.md section 2)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from piccolo.columns import Column
+
+from app import clock
+from app.billing import states
+from app.billing.errors import CreditExceedsInvoice, CurrencyMismatch, IllegalTransition, InvoiceEmpty, InvoiceFinalized
+from app.billing.lines import LineDraft
+from app.billing.numbering import Series, allocate
+from app.billing.periods import Period
+from app.billing.sql import is_postgres, write_transaction
+from app.errors import NotFound
+from app.outbox.service import record
+from app.statemachine import Transition, write_transition
+from tables.accounts import Customer
+from tables.billing import CreditNote, Invoice, InvoiceEvent, InvoiceLine
+
+SNAPSHOT_COLUMNS = ("name", "email", "country", "address_line1", "address_line2", "city", "postal_code", "region")
+
+
+@dataclass(frozen=True, slots=True)
+class FinalizedInvoice:
+    id: int
+    number: str
+    total_minor: int
+    currency: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCreditNote:
+    id: int
+    number: str
+    invoice_id: int
+    amount_minor: int
+    currency: str
+
+
+def customer_snapshot(row: Mapping[str, Any]) -> dict[str, str]:
+    """The customer as the invoice will show them forever, whatever they change later."""
+    return {key: row[key] or "" for key in SNAPSHOT_COLUMNS}
+
+
+def line_row(invoice_id: int, line: LineDraft) -> InvoiceLine:
+    period = line.period
+    return InvoiceLine(
+        invoice=invoice_id,
+        kind=line.kind,
+        description=line.description,
+        plan=line.plan_id,
+        quantity=line.quantity,
+        unit_amount_minor=line.unit_amount_minor,
+        amount_minor=line.amount_minor,
+        period_start=period.start if period else None,
+        period_end=period.end if period else None,
+    )
+
+
+async def _invoice(invoice_id: int, *, lock: bool = False) -> dict[str, Any]:
+    query = Invoice.select(Invoice.id, Invoice.status, Invoice.currency, Invoice.customer, Invoice.total_minor).where(
+        Invoice.id == invoice_id
+    )
+    if lock and is_postgres():  # on SQLite, write_transaction() already holds the write lock
+        query = query.lock_rows()
+    rows = await query
+    if not rows:
+        raise NotFound(f"There is no invoice #{invoice_id}.")
+    return dict(rows[0])
+
+
+async def ensure_editable(invoice_id: int) -> None:
+    """Refuse any change to a finalized invoice: the service's own guard, and the admin's pre-save hook."""
+    invoice = await _invoice(invoice_id)
+    if invoice["status"] != Invoice.Status.draft:
+        raise InvoiceFinalized(f"Invoice #{invoice_id} is finalized; correct it with a credit note.")
+
+
+async def ensure_line_editable(line_id: int) -> None:
+    """The same guard for a single invoice line (the admin edits lines as rows of their own)."""
+    row = await InvoiceLine.select(InvoiceLine.invoice).where(InvoiceLine.id == line_id).first()
+    if row is None:
+        raise NotFound(f"There is no invoice line #{line_id}.")
+    await ensure_editable(row["invoice"])
+
+
+async def create_draft(
+    customer_id: int,
+    currency: str,
+    lines: Sequence[LineDraft] = (),
+    *,
+    subscription_id: int | None = None,
+    billing_reason: Invoice.BillingReason = Invoice.BillingReason.manual,
+    period: Period | None = None,
+    payment_method_id: int | None = None,
+) -> int:
+    """A draft invoice with its lines; returns its id."""
+    async with write_transaction():
+        rows = await Invoice.insert(
+            Invoice(
+                customer=customer_id,
+                subscription=subscription_id,
+                currency=currency,
+                billing_reason=billing_reason,
+                period_start=period.start if period else None,
+                period_end=period.end if period else None,
+                payment_method=payment_method_id,
+                created_at=clock.now(),
+            )
+        ).returning(Invoice.id)
+        invoice_id = int(rows[0]["id"])
+        await add_lines(invoice_id, lines)
+    return invoice_id
+
+
+async def add_lines(invoice_id: int, lines: Sequence[LineDraft]) -> None:
+    """Add lines to a draft; a finalized invoice refuses them."""
+    if not lines:
+        return
+    async with write_transaction():
+        invoice = await _invoice(invoice_id, lock=True)
+        if invoice["status"] != Invoice.Status.draft:
+            raise InvoiceFinalized(f"Invoice #{invoice_id} is finalized; correct it with a credit note.")
+        if any(line.currency != invoice["currency"] for line in lines):
+            raise CurrencyMismatch(f"Invoice #{invoice_id} is in {invoice['currency']}.")
+        await InvoiceLine.insert(*(line_row(invoice_id, line) for line in lines))
+
+
+async def transition(
+    invoice_id: int,
+    event: states.Event,
+    *,
+    actor: str,
+    reason: str = "",
+    at: datetime | None = None,
+    changes: Mapping[Column, Any] | None = None,
+) -> Transition:
+    """The one way an invoice changes status (see app.statemachine.write_transition). Only open invoices
+    are collected, so leaving ``open`` also clears the next payment attempt."""
+    values: dict[Column, Any] = {}
+    if event is not states.Event.finalize:
+        values[Invoice.next_payment_attempt_at] = None
+    values.update(changes or {})
+    return await write_transition(
+        states.MACHINE, Invoice, InvoiceEvent, invoice_id, event,
+        actor=actor, at=at or clock.now(), reason=reason, changes=values,
+    )  # fmt: skip
+
+
+async def finalize(invoice_id: int, *, actor: str, at: datetime | None = None) -> FinalizedInvoice:
+    """Number the draft (gapless, in this transaction), fix its total from the lines, snapshot the customer
+    and open it for payment. From here on the invoice is immutable."""
+    at = at or clock.now()
+    async with write_transaction():
+        invoice = await _invoice(invoice_id, lock=True)
+        states.MACHINE.target(invoice["status"], states.Event.finalize)  # refuse before taking a number
+        amounts = await InvoiceLine.select(InvoiceLine.amount_minor).where(InvoiceLine.invoice == invoice_id)
+        if not amounts:
+            raise InvoiceEmpty(f"Invoice #{invoice_id} has no lines.")
+        invoice_total = sum(row["amount_minor"] for row in amounts)
+        customer = await Customer.select(*(Customer._meta.get_column_by_name(c) for c in SNAPSHOT_COLUMNS)).where(
+            Customer.id == invoice["customer"]
+        )
+        (number,) = await allocate(Series.invoice, at.year)
+        await transition(
+            invoice_id,
+            states.Event.finalize,
+            actor=actor,
+            at=at,
+            changes={
+                Invoice.number: number,
+                Invoice.total_minor: invoice_total,
+                Invoice.customer_snapshot: customer_snapshot(customer[0]),
+                Invoice.due_at: at,
+                Invoice.next_payment_attempt_at: at if invoice_total > 0 else None,
+            },
+        )
+        if invoice_total == 0:  # nothing to collect: Stripe marks a zero invoice paid on finalization
+            await transition(invoice_id, states.Event.pay, actor=actor, at=at, reason="nothing to collect")
+    status = Invoice.Status.open if invoice_total > 0 else Invoice.Status.paid
+    return FinalizedInvoice(invoice_id, number, invoice_total, invoice["currency"], status)
+
+
+async def mark_paid(invoice_id: int, *, actor: str, at: datetime | None = None, reason: str = "") -> Transition:
+    """The invoice's total was collected (the payments service calls this after a succeeded charge)."""
+    invoice = await _invoice(invoice_id)
+    return await transition(
+        invoice_id,
+        states.Event.pay,
+        actor=actor,
+        at=at,
+        reason=reason,
+        changes={Invoice.amount_paid_minor: invoice["total_minor"]},
+    )
+
+
+async def void(invoice_id: int, *, actor: str, reason: str, at: datetime | None = None) -> Transition:
+    return await transition(invoice_id, states.Event.void, actor=actor, at=at, reason=reason)
+
+
+async def mark_uncollectible(invoice_id: int, *, actor: str, reason: str, at: datetime | None = None) -> Transition:
+    return await transition(invoice_id, states.Event.mark_uncollectible, actor=actor, at=at, reason=reason)
+
+
+async def issue_credit_note(
+    invoice_id: int, amount_minor: int, *, reason: str, actor: str, at: datetime | None = None
+) -> IssuedCreditNote:
+    """Credit part or all of a finalized invoice under its own gapless series; credits never exceed the total."""
+    at = at or clock.now()
+    async with write_transaction():
+        invoice = await _invoice(invoice_id, lock=True)  # serialises credit notes on the same invoice
+        if invoice["status"] in (Invoice.Status.draft, Invoice.Status.void):
+            raise IllegalTransition(f"A {invoice['status']} invoice cannot be credited.")
+        credited = sum(row["amount_minor"] for row in await CreditNote.select().where(CreditNote.invoice == invoice_id))
+        if amount_minor <= 0 or credited + amount_minor > invoice["total_minor"]:
+            raise CreditExceedsInvoice(
+                f"Invoice #{invoice_id} can be credited at most {invoice['total_minor'] - credited} more.",
+                extra={"available_minor": invoice["total_minor"] - credited},
+            )
+        (number,) = await allocate(Series.credit_note, at.year)
+        rows = await CreditNote.insert(
+            CreditNote(
+                invoice=invoice_id,
+                number=number,
+                amount_minor=amount_minor,
+                currency=invoice["currency"],
+                reason=reason,
+                created_at=at,
+            )
+        ).returning(CreditNote.id)
+        note_id = int(rows[0]["id"])
+        await record(
+            "credit_note.issued",
+            "invoice",
+            invoice_id,
+            {"credit_note": note_id, "number": number, "amount_minor": amount_minor, "actor": actor, "reason": reason},
+        )
+    return IssuedCreditNote(note_id, number, invoice_id, amount_minor, invoice["currency"])

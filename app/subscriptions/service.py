@@ -1,0 +1,228 @@
+"""The subscription lifecycle: subscribe, activate, trials, cancel (now or at period end), pause and resume.
+
+Every status change goes through ``transition``. Times default to the customer's own "now" (their test clock
+when they have one), so staff can drive a test customer's subscription through time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from piccolo.columns import Column
+
+from app import clock
+from app.billing import service as invoices
+from app.billing.errors import ConcurrentChange
+from app.billing.lines import PlanTerms, subscription_line
+from app.billing.periods import Period, first_period
+from app.billing.plans import plan_terms_by_id
+from app.billing.sql import CUSTOMER_NOW, SUBSCRIPTIONS_ON_CUSTOMER_TIME, fetch, write_transaction
+from app.billing.testclocks import customer_now
+from app.errors import Conflict, NotFound
+from app.outbox.service import record
+from app.statemachine import Transition, write_transition
+from app.subscriptions import states
+from app.subscriptions.states import Event, Status
+from tables.billing import Invoice
+from tables.catalog import Plan
+from tables.subscriptions import Subscription, SubscriptionEvent
+
+INCOMPLETE_EXPIRES_AFTER = timedelta(hours=23)  # DESIGN.md section 3: an abandoned checkout lapses
+_LAPSED = (
+    f"SELECT s.id, {CUSTOMER_NOW} AS at FROM{SUBSCRIPTIONS_ON_CUSTOMER_TIME}"
+    f"WHERE s.status = {{}} AND s.expires_at <= {CUSTOMER_NOW} ORDER BY s.id"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    subscription_id: int
+    status: str
+    period: Period
+    trial_end: datetime | None
+    invoice: invoices.FinalizedInvoice | None  # the first invoice to pay; None for a trial
+
+
+async def plan_terms(plan_id: int) -> PlanTerms:
+    terms = (await plan_terms_by_id([plan_id])).get(plan_id)
+    if terms is None:
+        raise NotFound(f"There is no plan #{plan_id}.")
+    return terms
+
+
+async def load(subscription_id: int) -> dict[str, Any]:
+    row = await Subscription.select().where(Subscription.id == subscription_id).first()
+    if row is None:
+        raise NotFound(f"There is no subscription #{subscription_id}.")
+    for column in ("current_period_start", "current_period_end", "billing_anchor", "paused_at", "trial_end"):
+        if row[column] is not None:
+            row[column] = clock.as_utc(row[column])
+    return dict(row)
+
+
+async def transition(
+    subscription_id: int,
+    event: Event,
+    *,
+    actor: str,
+    reason: str = "",
+    at: datetime | None = None,
+    changes: Mapping[Column, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> Transition:
+    """The one way a subscription changes status (see app.statemachine.write_transition)."""
+    at = at or clock.now()
+    values: dict[Column, Any] = {Subscription.updated_at: at}
+    values.update(changes or {})
+    return await write_transition(
+        states.MACHINE, Subscription, SubscriptionEvent, subscription_id, event,
+        actor=actor, at=at, reason=reason, changes=values, data=data or {},
+    )  # fmt: skip
+
+
+async def subscribe(
+    customer_id: int, plan_id: int, *, actor: str, payment_method_id: int | None = None, at: datetime | None = None
+) -> Subscribed:
+    """An ``incomplete`` subscription: with a trial it waits for a vaulted method (then ``start_trial``),
+    otherwise for its first, already finalized invoice to be paid (then ``activate``). It lapses after 23 hours."""
+    at = at or await customer_now(customer_id)
+    plan = await plan_terms(plan_id)
+    trial_days = (await Plan.select(Plan.trial_days).where(Plan.id == plan_id).first() or {}).get("trial_days", 0)
+    if trial_days:
+        trial_end = at + timedelta(days=trial_days)
+        period, anchor = Period(at, trial_end), trial_end  # paid periods count from the trial's end
+    else:
+        trial_end, period = None, first_period(at, plan.interval)
+        anchor = at
+    async with write_transaction():
+        rows = await Subscription.insert(
+            Subscription(
+                customer=customer_id, plan=plan_id, status=Status.incomplete, payment_method=payment_method_id,
+                current_period_start=period.start, current_period_end=period.end, billing_anchor=anchor,
+                trial_end=trial_end, expires_at=at + INCOMPLETE_EXPIRES_AFTER, created_at=at, updated_at=at,
+            )
+        ).returning(Subscription.id)  # fmt: skip
+        subscription_id = int(rows[0]["id"])
+        await record("subscription.created", "subscription", subscription_id, {"plan": plan_id, "actor": actor})
+        invoice = None
+        if trial_end is None:
+            invoice_id = await invoices.create_draft(
+                customer_id, plan.currency, [subscription_line(plan, period)], subscription_id=subscription_id,
+                billing_reason=Invoice.BillingReason.subscription_create, period=period,
+                payment_method_id=payment_method_id,
+            )  # fmt: skip
+            invoice = await invoices.finalize(invoice_id, actor=actor, at=at)
+    return Subscribed(subscription_id, Status.incomplete, period, trial_end, invoice)
+
+
+async def activate(subscription_id: int, *, actor: str, at: datetime | None = None) -> Transition:
+    """The first invoice was paid (or a free plan needs none): the subscription goes live."""
+    return await transition(
+        subscription_id, Event.activate, actor=actor, at=at, changes={Subscription.expires_at: None}
+    )
+
+
+async def start_trial(
+    subscription_id: int, *, actor: str, payment_method_id: int | None = None, at: datetime | None = None
+) -> Transition:
+    """A payment method was vaulted for the trial: the trial runs until ``trial_end``."""
+    changes: dict[Column, Any] = {Subscription.expires_at: None}
+    if payment_method_id is not None:
+        changes[Subscription.payment_method] = payment_method_id
+    return await transition(subscription_id, Event.start_trial, actor=actor, at=at, changes=changes)
+
+
+async def expire_incomplete(*, now: datetime | None = None) -> list[int]:
+    """Lapse incomplete subscriptions past ``expires_at`` (by their customer's time) and void their unpaid
+    first invoices; never charges. Few rows at a time, so one transaction each."""
+    now = now or clock.now()
+    rows = await fetch(_LAPSED, now, Status.incomplete.value, now)
+    expired = []
+    for row in rows:
+        at = clock.as_utc(row["at"])
+        async with write_transaction():
+            await transition(row["id"], Event.expire, actor="system", reason="checkout abandoned", at=at)
+            open_invoices = await Invoice.select(Invoice.id).where(
+                Invoice.subscription == row["id"], Invoice.status == Invoice.Status.open
+            )
+            for invoice in open_invoices:
+                await invoices.void(invoice["id"], actor="system", reason="subscription expired", at=at)
+        expired.append(row["id"])
+    return expired
+
+
+async def cancel(
+    subscription_id: int, *, actor: str, reason: str, at_period_end: bool = True, at: datetime | None = None
+) -> Transition | None:
+    """Cancel now (a transition) or at the period end (scheduled; ``undo_cancel`` until then). The billing
+    run ends a scheduled cancellation at the exact period end."""
+    sub = await load(subscription_id)
+    at = at or await customer_now(sub["customer"])
+    if not at_period_end:
+        changes: dict[Column, Any] = {Subscription.ended_at: at, Subscription.cancel_reason: reason}
+        return await transition(subscription_id, Event.cancel, actor=actor, reason=reason, at=at, changes=changes)
+    states.MACHINE.target(sub["status"], Event.cancel)  # refuse what could not be canceled at all
+    await _set_if_status(
+        sub,
+        {Subscription.cancel_at_period_end: True, Subscription.cancel_reason: reason, Subscription.canceled_at: at},
+        "subscription.cancel_scheduled",
+        {"actor": actor, "reason": reason, "ends_at": sub["current_period_end"].isoformat()},
+        at,
+    )
+    return None
+
+
+async def undo_cancel(subscription_id: int, *, actor: str) -> None:
+    """Keep a subscription that was set to cancel at its period end."""
+    sub = await load(subscription_id)
+    if not sub["cancel_at_period_end"]:
+        raise Conflict("This subscription is not set to cancel.", code="not_scheduled")
+    at = await customer_now(sub["customer"])
+    await _set_if_status(
+        sub,
+        {Subscription.cancel_at_period_end: False, Subscription.cancel_reason: "", Subscription.canceled_at: None},
+        "subscription.cancel_undone",
+        {"actor": actor},
+        at,
+    )
+
+
+async def pause(subscription_id: int, *, actor: str, reason: str = "", at: datetime | None = None) -> Transition:
+    """Suspend access and billing; the unused rest of the period is kept for the resume."""
+    sub = await load(subscription_id)
+    return await transition(
+        subscription_id, Event.pause, actor=actor, reason=reason, at=at or await customer_now(sub["customer"])
+    )
+
+
+async def resume(subscription_id: int, *, actor: str, at: datetime | None = None) -> Transition:
+    """The period resumes where it stopped: it ends the time left at the pause after the resume, and billing
+    counts its periods from that new end (a shift by days would not keep a monthly grid on one day)."""
+    sub = await load(subscription_id)
+    at = at or await customer_now(sub["customer"])
+    paused_at = sub["paused_at"] or at
+    new_end = at + max(sub["current_period_end"] - paused_at, timedelta(0))
+    changes: dict[Column, Any] = {
+        Subscription.current_period_end: new_end,
+        Subscription.billing_anchor: new_end,
+        Subscription.paused_at: None,
+    }
+    return await transition(subscription_id, Event.resume, actor=actor, at=at, changes=changes)
+
+
+async def _set_if_status(
+    sub: Mapping[str, Any], values: dict[Any, Any], event_type: str, payload: dict[str, Any], at: datetime
+) -> None:
+    """A change that is not a status change, written only if the status is still the one we decided on."""
+    async with write_transaction():
+        moved = (
+            await Subscription.update({**values, Subscription.updated_at: at})
+            .where(Subscription.id == sub["id"], Subscription.status == sub["status"])
+            .returning(Subscription.id)
+        )
+        if not moved:
+            raise ConcurrentChange("The subscription changed while this was decided; try again.")
+        await record(event_type, "subscription", sub["id"], payload)
