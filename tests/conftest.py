@@ -20,7 +20,29 @@ import pytest
 
 RUN_ID = uuid.uuid4().hex[:10]
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_SERVER = os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
+REDIS_LOCK = "recurra:test-run"
+
+
+def _claim_redis_database() -> str:
+    """A Redis database of this run's own (1-15), so runs side by side never share arq's global keys (job
+    ids dedupe for an hour) and a run can empty its database at the start and the end."""
+    import redis
+
+    for number in range(1, 16):
+        client = redis.Redis.from_url(f"{REDIS_SERVER}/{number}")
+        try:
+            if client.set(REDIS_LOCK, RUN_ID, nx=True, ex=6 * 3600):
+                for key in client.scan_iter():
+                    if key != REDIS_LOCK.encode():
+                        client.delete(key)
+                return f"{REDIS_SERVER}/{number}"
+        finally:
+            client.close()
+    raise RuntimeError("every Redis database 1-15 is held by another test run")
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL") or _claim_redis_database()
 TEST_DB = f"recurra_test_{RUN_ID}"
 VAR_DIR = Path(tempfile.mkdtemp(prefix="recurra-test-"))
 
@@ -65,19 +87,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)'))
-    asyncio.run(_flush_redis_prefix())
+    asyncio.run(_release_redis_database())
     shutil.rmtree(VAR_DIR, ignore_errors=True)
 
 
-async def _flush_redis_prefix() -> None:
+async def _release_redis_database() -> None:
     from redis.asyncio import Redis
 
     redis = Redis.from_url(REDIS_URL)
     try:
-        keys = [key async for key in redis.scan_iter(match=f"{TEST_ENV['REDIS_PREFIX']}*")]
-        keys += [key async for key in redis.scan_iter(match="arq:*")]
-        if keys:
-            await redis.delete(*keys)
+        await redis.flushdb()
     finally:
         await redis.aclose()
 
