@@ -66,6 +66,13 @@ class PayPalSettings:
     client_secret: str = field(repr=False)
     webhook_id: str
     base_url: str  # Recurra's own base URL, where the embedded sandbox is mounted
+    timeout_s: float = 20.0  # per HTTP call to PayPal; the SDK itself waits forever
+    sandbox_webhook_url: str = ""  # where the embedded sandbox POSTs its signed webhooks
+
+    @property
+    def webhook_url(self) -> str:
+        """Recurra's webhook endpoint as the embedded sandbox reaches it."""
+        return self.sandbox_webhook_url or self.base_url + "/webhooks/paypal"
 
     @property
     def api_url(self) -> str:
@@ -184,7 +191,20 @@ def _paypal(env: Mapping[str, str], base_url: str) -> PayPalSettings:
         client_secret=secret,
         webhook_id=env.get("PAYPAL_WEBHOOK_ID", "recurra-sandbox-webhook"),
         base_url=base_url,
+        timeout_s=_positive_float(env, "PAYPAL_TIMEOUT_S", 20.0),
+        sandbox_webhook_url=env.get("PAYPAL_SANDBOX_WEBHOOK_URL", ""),
     )
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "")
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {raw!r}")
+    return value
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
