@@ -23,6 +23,9 @@ from app.errors import EXCEPTION_HANDLERS
 from app.health.api import HealthController
 from app.jobs import ArqJobQueue, InProcessJobQueue
 from app.logs import configure_logging
+from app.payments.api import paypal_webhook
+from app.payments.sandbox.app import embedded_mount
+from app.payments.service import gateway_for
 from app.settings import Settings, get_settings
 from app.stores import build_store_registry, connect_redis
 from tasks import worker
@@ -67,7 +70,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         HealthController,
         web.static_router(),
         web.admin_mount(build_admin(settings)),
+        paypal_webhook,
     ]
+    if settings.paypal.mode == "embedded":
+        route_handlers.append(embedded_mount(settings))
     if settings.dev_mail_enabled:
         route_handlers.append(DevMailPortal)
 
@@ -79,7 +85,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=route_handlers,
         lifespan=[_lifespan(settings)],
         on_shutdown=[close_redis],
-        state=State({"settings": settings, "redis": redis, "queue": None}),
+        state=State({"settings": settings, "redis": redis, "queue": None, "gateway": gateway_for(settings)}),
         stores=build_store_registry(settings, redis),
         middleware=[session.middleware],
         csrf_config=web.csrf_config(settings),

@@ -41,13 +41,25 @@ from app.settings import PayPalSettings
 T = TypeVar("T")
 REPRESENTATION = "return=representation"
 # 422 issues that mean "the payer's side said no": a new attempt (or the payer) can fix them, we cannot.
-DECLINE_ISSUES = frozenset({
-    "INSTRUMENT_DECLINED", "PAYER_ACTION_REQUIRED", "PAYER_CANNOT_PAY", "TRANSACTION_REFUSED",
-    "PAYER_ACCOUNT_RESTRICTED", "PAYER_ACCOUNT_LOCKED_OR_CLOSED", "PAYMENT_SOURCE_CANNOT_BE_USED",
-    "PAYMENT_SOURCE_DECLINED_BY_PROCESSOR", "PAYMENT_SOURCE_INFO_CANNOT_BE_VERIFIED",
-    "MAX_NUMBER_OF_PAYMENT_ATTEMPTS_EXCEEDED", "TRANSACTION_LIMIT_EXCEEDED", "REDIRECT_PAYER_FOR_ALTERNATE_FUNDING",
-    "AGREEMENT_ALREADY_CANCELLED", "BILLING_AGREEMENT_NOT_FOUND", "CARD_EXPIRED",
-})  # fmt: skip
+DECLINE_ISSUES = frozenset(
+    {
+        "INSTRUMENT_DECLINED",
+        "PAYER_ACTION_REQUIRED",
+        "PAYER_CANNOT_PAY",
+        "TRANSACTION_REFUSED",
+        "PAYER_ACCOUNT_RESTRICTED",
+        "PAYER_ACCOUNT_LOCKED_OR_CLOSED",
+        "PAYMENT_SOURCE_CANNOT_BE_USED",
+        "PAYMENT_SOURCE_DECLINED_BY_PROCESSOR",
+        "PAYMENT_SOURCE_INFO_CANNOT_BE_VERIFIED",
+        "MAX_NUMBER_OF_PAYMENT_ATTEMPTS_EXCEEDED",
+        "TRANSACTION_LIMIT_EXCEEDED",
+        "REDIRECT_PAYER_FOR_ALTERNATE_FUNDING",
+        "AGREEMENT_ALREADY_CANCELLED",
+        "BILLING_AGREEMENT_NOT_FOUND",
+        "CARD_EXPIRED",
+    }
+)
 WEBHOOK_HEADERS = {
     "auth_algo": "paypal-auth-algo",
     "cert_url": "paypal-cert-url",
@@ -138,8 +150,7 @@ class PayPalGateway:
     """PaymentGateway for PayPal. ``timeout_s`` bounds every HTTP call (PayPal's or the sandbox's)."""
 
     def __init__(self, settings: PayPalSettings, *, brand_name: str, timeout_s: float | None = None) -> None:
-        environment = PayPalEnvironment(settings.client_id, settings.client_secret, settings.api_url,
-                                        settings.web_url)  # fmt: skip
+        environment = PayPalEnvironment(settings.client_id, settings.client_secret, settings.api_url, settings.web_url)
         self.client = TimedPayPalClient(environment, timeout_s or settings.timeout_s)
         self.webhook_id = settings.webhook_id
         self.brand_name = brand_name
@@ -149,8 +160,14 @@ class PayPalGateway:
         result = getattr(response, "result", None)
         return dict(result.dict()) if result is not None and hasattr(result, "dict") else {}
 
-    async def _money(self, request: Any, request_id: str, read: Callable[[dict[str, Any]], T],
-                     unknown: Callable[[Failure], T], declined: Callable[[Failure], T]) -> T:  # fmt: skip
+    async def _money(
+        self,
+        request: Any,
+        request_id: str,
+        read: Callable[[dict[str, Any]], T],
+        unknown: Callable[[Failure], T],
+        declined: Callable[[Failure], T],
+    ) -> T:
         """A call that may move money: retryable failures are UNKNOWN (ask again with the same id)."""
         request.headers["PayPal-Request-Id"] = request_id
         request.headers["Prefer"] = REPRESENTATION
@@ -176,17 +193,31 @@ class PayPalGateway:
     ) -> CheckoutSession:
         request = OrdersCreateRequest()
         request.headers["PayPal-Request-Id"] = request_id
-        request.request_body({
-            "intent": "CAPTURE",
-            "purchase_units": [{"reference_id": reference[:256], "custom_id": reference[:127],
-                                "description": description[:127], "amount": _amount_json(amount)}],
-            "payment_source": {"paypal": {
-                "experience_context": {"return_url": return_url, "cancel_url": cancel_url,
-                                       "brand_name": self.brand_name[:127], "user_action": "PAY_NOW",
-                                       "shipping_preference": "NO_SHIPPING"},
-                "attributes": {"vault": {"store_in_vault": "ON_SUCCESS", "usage_type": "MERCHANT"}},
-            }},
-        })  # fmt: skip
+        request.request_body(
+            {
+                "intent": "CAPTURE",
+                "purchase_units": [
+                    {
+                        "reference_id": reference[:256],
+                        "custom_id": reference[:127],
+                        "description": description[:127],
+                        "amount": _amount_json(amount),
+                    }
+                ],
+                "payment_source": {
+                    "paypal": {
+                        "experience_context": {
+                            "return_url": return_url,
+                            "cancel_url": cancel_url,
+                            "brand_name": self.brand_name[:127],
+                            "user_action": "PAY_NOW",
+                            "shipping_preference": "NO_SHIPPING",
+                        },
+                        "attributes": {"vault": {"store_in_vault": "ON_SUCCESS", "usage_type": "MERCHANT"}},
+                    }
+                },
+            }
+        )
         order = await self._plain(request)
         return CheckoutSession(order_id=str(order["id"]), approve_url=_link(order, "payer-action", "approve"))
 
@@ -210,14 +241,22 @@ class PayPalGateway:
         return charge_result(await self._plain(OrdersGetRequest(order_id)))
 
     async def start_vault_setup(self, *, return_url: str, cancel_url: str, request_id: str) -> VaultSetup:
-        request = SetupTokensCreateRequest({
-            "payment_source": {"paypal": {
-                "usage_type": "MERCHANT",
-                "experience_context": {"return_url": return_url, "cancel_url": cancel_url,
-                                       "brand_name": self.brand_name[:127], "shipping_preference": "NO_SHIPPING",
-                                       "vault_instruction": "ON_PAYER_APPROVAL"},
-            }},
-        })  # fmt: skip
+        request = SetupTokensCreateRequest(
+            {
+                "payment_source": {
+                    "paypal": {
+                        "usage_type": "MERCHANT",
+                        "experience_context": {
+                            "return_url": return_url,
+                            "cancel_url": cancel_url,
+                            "brand_name": self.brand_name[:127],
+                            "shipping_preference": "NO_SHIPPING",
+                            "vault_instruction": "ON_PAYER_APPROVAL",
+                        },
+                    }
+                },
+            }
+        )
         request.pay_pal_request_id(request_id)
         token = await self._plain(request)
         return VaultSetup(setup_token=str(token["id"]), approve_url=_link(token, "approve"))
@@ -239,12 +278,20 @@ class PayPalGateway:
         self, *, vault_token: str, amount: Money, description: str, reference: str, request_id: str
     ) -> ChargeResult:
         request = OrdersCreateRequest()
-        request.request_body({
-            "intent": "CAPTURE",
-            "purchase_units": [{"reference_id": reference[:256], "custom_id": reference[:127],
-                                "description": description[:127], "amount": _amount_json(amount)}],
-            "payment_source": {"paypal": {"vault_id": vault_token}},
-        })  # fmt: skip
+        request.request_body(
+            {
+                "intent": "CAPTURE",
+                "purchase_units": [
+                    {
+                        "reference_id": reference[:256],
+                        "custom_id": reference[:127],
+                        "description": description[:127],
+                        "amount": _amount_json(amount),
+                    }
+                ],
+                "payment_source": {"paypal": {"vault_id": vault_token}},
+            }
+        )
         return await self._money(
             request,
             request_id,
@@ -288,15 +335,19 @@ class PayPalGateway:
         missing = [header for header in WEBHOOK_HEADERS.values() if not lowered.get(header)]
         if missing:
             raise InvalidWebhook(f"missing headers: {', '.join(missing)}")
-        request = VerifyWebhookSignatureRequest({
-            **{field: lowered[header] for field, header in WEBHOOK_HEADERS.items()},
-            "webhook_id": self.webhook_id,
-            "webhook_event": event,
-        })  # fmt: skip
+        request = VerifyWebhookSignatureRequest(
+            {
+                **{field: lowered[header] for field, header in WEBHOOK_HEADERS.items()},
+                "webhook_id": self.webhook_id,
+                "webhook_event": event,
+            }
+        )
         verdict = await self._plain(request)
         if verdict.get("verification_status") != "SUCCESS":
             raise InvalidWebhook("PayPal did not verify the signature")
         return WebhookNotification(
-            event_id=str(event["id"]), event_type=str(event["event_type"]), resource=event.get("resource") or {},
+            event_id=str(event["id"]),
+            event_type=str(event["event_type"]),
+            resource=event.get("resource") or {},
             raw=event,
-        )  # fmt: skip
+        )

@@ -30,8 +30,11 @@ class PaymentTokensCreateRequest(_JsonRequest):
     """POST /v3/vault/payment-tokens: turn an approved setup token into a reusable payment token."""
 
     def __init__(self, setup_token: str) -> None:
-        super().__init__("POST", "/v3/vault/payment-tokens?",
-                         {"payment_source": {"token": {"id": setup_token, "type": "SETUP_TOKEN"}}})  # fmt: skip
+        super().__init__(
+            "POST",
+            "/v3/vault/payment-tokens?",
+            {"payment_source": {"token": {"id": setup_token, "type": "SETUP_TOKEN"}}},
+        )
 
 
 class PaymentTokensDeleteRequest(_JsonRequest):

@@ -59,15 +59,22 @@ def with_query(url: str, **params: str) -> str:
 
 def _page(title: str, merchant: str, amount: str, action: str, token: str, approve_label: str) -> Response[str]:
     amount_html = f'<p class="amount">{html.escape(amount)}</p>' if amount else ""
-    body = PAGE.substitute(title=html.escape(title), merchant=html.escape(merchant), amount_html=amount_html,
-                           action=html.escape(action), token=html.escape(token), payer=DEFAULT_PAYER,
-                           approve_label=html.escape(approve_label))  # fmt: skip
+    body = PAGE.substitute(
+        title=html.escape(title),
+        merchant=html.escape(merchant),
+        amount_html=amount_html,
+        action=html.escape(action),
+        token=html.escape(token),
+        payer=DEFAULT_PAYER,
+        approve_label=html.escape(approve_label),
+    )
     return Response(body, media_type=MediaType.HTML)
 
 
 def _not_found() -> Response[str]:
-    return Response("<h1>This PayPal link has expired or does not exist.</h1>", status_code=404,
-                    media_type=MediaType.HTML)  # fmt: skip
+    return Response(
+        "<h1>This PayPal link has expired or does not exist.</h1>", status_code=404, media_type=MediaType.HTML
+    )
 
 
 @get("/checkoutnow")

@@ -51,11 +51,22 @@ async def journal(request: Request[Any, Any, State], after: int = 0) -> Response
 async def ledger(request: Request[Any, Any, State]) -> Response[Any]:
     """Money as the sandbox holds it: every capture and refund, for checking nothing was charged twice."""
     store = sandbox_of(request).store
-    captures = [{"id": c.id, "order_id": c.order_id, "status": c.status, "payer_email": c.payer.email,
-                 "amount": c.amount.to_decimal_string(), "currency": c.amount.currency,
-                 "refunded": c.refunded} for c in store.captures.values()]  # fmt: skip
-    refunds = [{"id": r.id, "capture_id": r.capture_id, "amount": r.amount.to_decimal_string(),
-                "currency": r.amount.currency} for r in store.refunds.values()]  # fmt: skip
+    captures = [
+        {
+            "id": c.id,
+            "order_id": c.order_id,
+            "status": c.status,
+            "payer_email": c.payer.email,
+            "amount": c.amount.to_decimal_string(),
+            "currency": c.amount.currency,
+            "refunded": c.refunded,
+        }
+        for c in store.captures.values()
+    ]
+    refunds = [
+        {"id": r.id, "capture_id": r.capture_id, "amount": r.amount.to_decimal_string(), "currency": r.amount.currency}
+        for r in store.refunds.values()
+    ]
     return json_response(200, {"captures": captures, "refunds": refunds})
 
 

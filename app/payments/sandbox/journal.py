@@ -33,6 +33,7 @@ KEPT_HEADERS = ("paypal-request-id", "prefer", "content-type")
 
 
 def operation_of(method: str, path: str) -> str | None:
+    path = path.rstrip("/")  # mounted inside Recurra, Litestar hands the sandbox "/v1/oauth2/token/"
     return next((op for m, pattern, op in _COMPILED if m == method and pattern.match(path)), None)
 
 
@@ -97,7 +98,17 @@ class Journal:
                 kept = {name: headers[name] for name in KEPT_HEADERS if name in headers}
                 body = bytes(request_body)
                 parsed = dict(parse_qsl(body.decode(errors="replace"))) if operation == "oauth2.token" else _json(body)
-                self.entries.append(Exchange(next(self._seq), operation, http["method"], http["path"], kept,
-                                             parsed, status[0], _json(bytes(response_body))))  # fmt: skip
+                self.entries.append(
+                    Exchange(
+                        next(self._seq),
+                        operation,
+                        http["method"],
+                        http["path"],
+                        kept,
+                        parsed,
+                        status[0],
+                        _json(bytes(response_body)),
+                    )
+                )
 
         return record

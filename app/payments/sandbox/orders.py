@@ -94,8 +94,12 @@ def create(sandbox: Sandbox, body: dict[str, Any], faults: FiredFaults, full: bo
 def _charge_vaulted(sandbox: Sandbox, order: Order, vault_id: str, faults: FiredFaults, full: bool) -> Reply:
     token = sandbox.store.payment_tokens.get(vault_id)
     if token is None:
-        raise PayPalError(422, "PAYMENT_SOURCE_CANNOT_BE_USED", "The vault id is unknown or was deleted.",
-                          "/payment_source/paypal/vault_id")  # fmt: skip
+        raise PayPalError(
+            422,
+            "PAYMENT_SOURCE_CANNOT_BE_USED",
+            "The vault id is unknown or was deleted.",
+            "/payment_source/paypal/vault_id",
+        )
     order.payer, order.vault_id = token.payer, token.id
     business = faults.business()
     if business == FaultKind.INSTRUMENT_DECLINED:
@@ -123,8 +127,9 @@ def capture(sandbox: Sandbox, order_id: str, faults: FiredFaults, full: bool) ->
         token = PaymentToken(ids.payment_token_id(), order.payer)
         sandbox.store.payment_tokens[token.id] = token
         order.vault_id = token.id
-        sandbox.webhooks.emit("VAULT.PAYMENT-TOKEN.CREATED", sandbox.shapes.payment_token(token, order.id),
-                              copies=sandbox.copies(faults))  # fmt: skip
+        sandbox.webhooks.emit(
+            "VAULT.PAYMENT-TOKEN.CREATED", sandbox.shapes.payment_token(token, order.id), copies=sandbox.copies(faults)
+        )
     _capture(sandbox, order, order.payer, faults)
     return _reply(sandbox, order, full)
 

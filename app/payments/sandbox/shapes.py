@@ -64,13 +64,22 @@ class Shapes:
         if order.return_url or order.vault_id:
             body["payment_source"] = {"paypal": self._wallet(order)}
         if full:
-            unit = {k: v for k, v in order.purchase_unit.items() if k in {"reference_id", "description",
-                                                                           "custom_id", "invoice_id"}}  # fmt: skip
+            unit = {
+                k: v
+                for k, v in order.purchase_unit.items()
+                if k in {"reference_id", "description", "custom_id", "invoice_id"}
+            }
             unit["amount"] = amount_json(order.amount)
             if captures:
                 unit["payments"] = {"captures": [self.capture(c) for c in captures]}
-            body.update({"intent": "CAPTURE", "purchase_units": [unit], "create_time": order.create_time,
-                         "update_time": order.update_time})  # fmt: skip
+            body.update(
+                {
+                    "intent": "CAPTURE",
+                    "purchase_units": [unit],
+                    "create_time": order.create_time,
+                    "update_time": order.update_time,
+                }
+            )
             if order.payer is not None:
                 body["payer"] = self.payer(order.payer)
         body["links"] = self.order_links(order)
@@ -82,8 +91,10 @@ class Shapes:
             "status": capture.status,
             "amount": amount_json(capture.amount),
             "final_capture": True,
-            "seller_protection": {"status": "ELIGIBLE", "dispute_categories": ["ITEM_NOT_RECEIVED",
-                                                                                "UNAUTHORIZED_TRANSACTION"]},
+            "seller_protection": {
+                "status": "ELIGIBLE",
+                "dispute_categories": ["ITEM_NOT_RECEIVED", "UNAUTHORIZED_TRANSACTION"],
+            },
             "create_time": capture.create_time,
             "update_time": capture.update_time,
             "links": [
@@ -91,7 +102,7 @@ class Shapes:
                 link(f"{self.api}/v2/payments/captures/{capture.id}/refund", "refund", "POST"),
                 link(f"{self.api}/v2/checkout/orders/{capture.order_id}", "up"),
             ],
-        }  # fmt: skip
+        }
         for key in ("invoice_id", "custom_id"):
             if getattr(capture, key):
                 body[key] = getattr(capture, key)
@@ -102,8 +113,13 @@ class Shapes:
     def refund(self, refund: Refund, *, full: bool = True) -> dict[str, Any]:
         body: dict[str, Any] = {"id": refund.id, "status": refund.status}
         if full:
-            body.update({"amount": amount_json(refund.amount), "create_time": refund.create_time,
-                         "update_time": refund.create_time})  # fmt: skip
+            body.update(
+                {
+                    "amount": amount_json(refund.amount),
+                    "create_time": refund.create_time,
+                    "update_time": refund.create_time,
+                }
+            )
             if refund.note_to_payer:
                 body["note_to_payer"] = refund.note_to_payer
         body["links"] = [

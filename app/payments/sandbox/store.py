@@ -111,8 +111,9 @@ class Store:
         key = email.strip().lower()
         if key not in self.payers:
             local = key.split("@", 1)[0].split("+", 1)[0]
-            self.payers[key] = Payer(ids.payer_id(), email.strip(), local.capitalize() or "Sandbox", "Buyer",
-                                     ids.customer_id())  # fmt: skip
+            self.payers[key] = Payer(
+                ids.payer_id(), email.strip(), local.capitalize() or "Sandbox", "Buyer", ids.customer_id()
+            )
         return self.payers[key]
 
     # Access tokens expire on the sandbox's own wall clock: it stands in for PayPal's servers, and a Recurra

@@ -16,8 +16,13 @@ def create_setup_token(sandbox: Sandbox, body: dict[str, Any], faults: FiredFaul
     if not isinstance(source, dict):
         raise PayPalError(400, "MISSING_REQUIRED_PARAMETER", "A required field is missing.", "/payment_source")
     context = source.get("experience_context", {})
-    token = SetupToken(ids.resource_id(), "PAYER_ACTION_REQUIRED", context.get("return_url", ""),
-                       context.get("cancel_url", ""), context.get("brand_name", ""))  # fmt: skip
+    token = SetupToken(
+        ids.resource_id(),
+        "PAYER_ACTION_REQUIRED",
+        context.get("return_url", ""),
+        context.get("cancel_url", ""),
+        context.get("brand_name", ""),
+    )
     sandbox.store.setup_tokens[token.id] = token
     return Reply(201, sandbox.shapes.setup_token(token))
 
@@ -39,8 +44,9 @@ def create_payment_token(sandbox: Sandbox, body: dict[str, Any], faults: FiredFa
     token = PaymentToken(ids.payment_token_id(), setup.payer)
     sandbox.store.payment_tokens[token.id] = token
     setup.status = "VAULTED"
-    sandbox.webhooks.emit("VAULT.PAYMENT-TOKEN.CREATED", sandbox.shapes.payment_token(token),
-                          copies=sandbox.copies(faults))  # fmt: skip
+    sandbox.webhooks.emit(
+        "VAULT.PAYMENT-TOKEN.CREATED", sandbox.shapes.payment_token(token), copies=sandbox.copies(faults)
+    )
     return Reply(201, sandbox.shapes.payment_token(token))
 
 

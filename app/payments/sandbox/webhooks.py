@@ -100,8 +100,9 @@ class Dispatcher:
         if not self.config.webhook_url:
             return
         body = event_bytes(event)
-        delivery = Delivery(event["id"], event["event_type"], self.config.webhook_url, self.signed_headers(body),
-                            body.decode())  # fmt: skip
+        delivery = Delivery(
+            event["id"], event["event_type"], self.config.webhook_url, self.signed_headers(body), body.decode()
+        )
         self.deliveries.append(delivery)
         task = asyncio.ensure_future(self._deliver(delivery))
         self._tasks.add(task)
@@ -122,14 +123,25 @@ class Dispatcher:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def verify(self, request: dict[str, Any]) -> bool:
-        required = ("auth_algo", "cert_url", "transmission_id", "transmission_sig", "transmission_time",
-                    "webhook_id", "webhook_event")  # fmt: skip
+        required = (
+            "auth_algo",
+            "cert_url",
+            "transmission_id",
+            "transmission_sig",
+            "transmission_time",
+            "webhook_id",
+            "webhook_event",
+        )
         if any(not request.get(key) for key in required):
             return False
         if request["auth_algo"] != AUTH_ALGO or request["cert_url"] != self.cert_url():
             return False
         if request["webhook_id"] != self.config.webhook_id:
             return False
-        message = signed_message(request["transmission_id"], request["transmission_time"], request["webhook_id"],
-                                 event_bytes(request["webhook_event"]))  # fmt: skip
+        message = signed_message(
+            request["transmission_id"],
+            request["transmission_time"],
+            request["webhook_id"],
+            event_bytes(request["webhook_event"]),
+        )
         return self.signer.verify(message, request["transmission_sig"])
