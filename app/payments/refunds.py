@@ -185,3 +185,15 @@ async def record_gateway_refund(capture_id: str, gateway_refund_id: str, amount:
             ours = await _refund_row(int(rows[0]["id"]))
         await _succeed(dict(ours), gateway_refund_id, actor=actor)
         return True
+
+
+async def refunds_to_reconcile(older_than_s: float = 60.0, limit: int = 100) -> list[int]:
+    """Refunds still pending a while after they were asked for: their answer was lost."""
+    horizon = clock.now().timestamp() - older_than_s
+    rows = (
+        await Refund.select(Refund.id, Refund.created_at)
+        .where(Refund.status == R.pending)
+        .order_by(Refund.id)
+        .limit(limit)
+    )
+    return [r["id"] for r in rows if clock.as_utc(r["created_at"]).timestamp() <= horizon]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from app.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from app.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_WEBHOOK_ID
 
-DEFAULT_WEBHOOK_ID = "recurra-sandbox-webhook"
+DEFAULT_WEBHOOK_ID = SANDBOX_WEBHOOK_ID
 PAYPAL_TOKEN_TTL_S = 32400  # what PayPal's OAuth2 endpoint answers as expires_in
 
 

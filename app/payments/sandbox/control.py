@@ -83,9 +83,25 @@ async def flush_webhooks(request: Request[Any, Any, State]) -> Response[Any]:
     return json_response(200, {"deliveries": [asdict(d) for d in webhooks.deliveries]})
 
 
+@post("/_control/webhooks/hold", status_code=204)
+async def hold_webhooks(request: Request[Any, Any, State]) -> None:
+    """Keep webhooks undelivered until the next flush: PayPal's notifications can arrive late."""
+    sandbox_of(request).webhooks.holding = True
+
+
 @post("/_control/tokens/expire", status_code=204)
 async def expire_tokens(request: Request[Any, Any, State]) -> None:
     sandbox_of(request).store.expire_tokens()
 
 
-ROUTES = [arm_fault, list_faults, clear_faults, journal, ledger, deliveries, flush_webhooks, expire_tokens]
+ROUTES = [
+    arm_fault,
+    list_faults,
+    clear_faults,
+    journal,
+    ledger,
+    deliveries,
+    flush_webhooks,
+    hold_webhooks,
+    expire_tokens,
+]

@@ -51,6 +51,8 @@ class Dispatcher:
         self.signer = signer
         self.events: dict[str, dict[str, Any]] = {}
         self.deliveries: list[Delivery] = []
+        self.holding = False  # "PayPal's webhooks are late": keep deliveries until released
+        self._held: list[Delivery] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
     def cert_url(self) -> str:
@@ -104,9 +106,22 @@ class Dispatcher:
             event["id"], event["event_type"], self.config.webhook_url, self.signed_headers(body), body.decode()
         )
         self.deliveries.append(delivery)
+        if self.holding:
+            self._held.append(delivery)
+            return
+        self._start(delivery)
+
+    def _start(self, delivery: Delivery) -> None:
         task = asyncio.ensure_future(self._deliver(delivery))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def release(self) -> None:
+        """Stop holding, and send what was held."""
+        self.holding = False
+        held, self._held = self._held, []
+        for delivery in held:
+            self._start(delivery)
 
     async def _deliver(self, delivery: Delivery) -> None:
         try:
@@ -118,7 +133,8 @@ class Dispatcher:
             log.warning("webhook %s to %s failed: %s", delivery.event_id, delivery.url, delivery.error)
 
     async def flush(self) -> None:
-        """Wait until every delivery in flight has been answered (tests use this instead of sleeping)."""
+        """Send anything held, then wait until every delivery has been answered (tests use this, not sleep)."""
+        self.release()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
