@@ -65,6 +65,17 @@ class SandboxControl:
     async def expire_tokens(self) -> None:
         assert (await self.http.post("/tokens/expire")).status_code == 204
 
+    async def mark(self) -> None:
+        """Remember what the sandbox already holds: the sandbox outlives each test's database."""
+        self._seen = {c["id"] for c in (await self.ledger())["captures"]}
+        self._seen_refunds = {r["id"] for r in (await self.ledger())["refunds"]}
+
+    async def new_captures(self) -> list[dict[str, Any]]:
+        return [c for c in (await self.ledger())["captures"] if c["id"] not in self._seen]
+
+    async def new_refunds(self) -> list[dict[str, Any]]:
+        return [r for r in (await self.ledger())["refunds"] if r["id"] not in self._seen_refunds]
+
     async def captures_of(self, order_id: str) -> list[dict[str, Any]]:
         return [c for c in (await self.ledger())["captures"] if c["order_id"] == order_id]
 

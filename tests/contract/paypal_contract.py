@@ -16,6 +16,22 @@ SCHEMAS = Path(__file__).with_name("paypal_schemas.json")
 # verify-webhook-signature must echo the received event, whose fields PayPal's spec marks readOnly: that
 # request is checked for shape without the "no readOnly fields in a request" rule.
 ECHOING_REQUESTS = {"verify-webhook-signature.post"}
+# Where PayPal's live API and its published spec (2024-02-03) disagree, the API wins and the gap is listed:
+# saving PayPal without a purchase turns a setup token into a payment token with token.type "SETUP_TOKEN"
+# (developer.paypal.com "Save PayPal without purchase"), while the spec's enum still lists only BILLING_AGREEMENT.
+KNOWN_SPEC_GAPS = {("payment-tokens.create", "payment_source/token/type: 'SETUP_TOKEN' is not one of")}
+# PayPal answers HTTP 429 RATE_LIMIT_REACHED (its API reference lists it), but the specs' error unions have no
+# 429 member: such a body is checked against the shape every PayPal error shares.
+RATE_LIMITED = {
+    "type": "object",
+    "required": ["name", "message", "debug_id"],
+    "properties": {
+        "name": {"type": "string", "enum": ["RATE_LIMIT_REACHED"]},
+        "message": {"type": "string"},
+        "debug_id": {"type": "string"},
+        "links": {"type": "array", "items": {"type": "object", "required": ["href", "rel"]}},
+    },
+}
 
 
 @cache
@@ -38,12 +54,15 @@ def request_errors(operation_id: str, body: Any) -> list[str]:
     op = operations()[operation_id]
     if op["request"] is None or body is None:
         return []
-    return _errors(op["document"], op["request"], body, request=True, echo=operation_id in ECHOING_REQUESTS)
+    errors = _errors(op["document"], op["request"], body, request=True, echo=operation_id in ECHOING_REQUESTS)
+    return [e for e in errors if not any(op_id == operation_id and e.startswith(gap) for op_id, gap in KNOWN_SPEC_GAPS)]
 
 
 def response_errors(operation_id: str, status: int, body: Any) -> list[str]:
     """Errors of ``body`` against the documented response for ``status``; an undocumented status is one."""
     op = operations()[operation_id]
+    if status == 429:
+        return _errors(op["document"], RATE_LIMITED, body, request=False)
     responses = op["responses"]
     key = str(status) if str(status) in responses else "default"
     if key not in responses:

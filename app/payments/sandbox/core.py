@@ -88,6 +88,10 @@ async def money_call(
     faults = sandbox.faults.fire(operation, payer_of(sandbox, body))
     if faults.has(FaultKind.SLOW):
         await asyncio.sleep(faults.delays[FaultKind.SLOW])
+        # A retry with the same id may have been served while this request slept: answer as it was answered.
+        replay = sandbox.store.reply_for(client_id, operation, request_id)
+        if replay is not None:
+            return json_response(200 if operation in REPLAY_AS_200 else replay.status, replay.body)
     status = faults.http_status()
     if status is not None:
         raise PayPalError(status)

@@ -43,6 +43,7 @@ async def sandbox(api_url: str) -> AsyncIterator[SandboxControl]:
     async with SandboxControl(api_url) as control:
         await control.clear_faults()
         seq, delivered = await control.last_seq(), len(await control.flush())
+        await control.mark()
         yield control
         deliveries = await control.flush()  # every webhook answered before the tables are truncated
         await control.clear_faults()
