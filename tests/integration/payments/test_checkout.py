@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.payments import service
+from app.payments.gateway import FailureCategory, GatewayError
 from app.payments.paypal import PayPalGateway
 from tables.billing import Invoice
 from tables.outbox import OutboxEvent
@@ -204,11 +207,8 @@ async def test_timeout_after_capture_is_healed_by_the_webhook(
 async def test_capturing_an_unknown_order_is_an_invalid_request(
     gateway: PayPalGateway, sandbox: SandboxControl
 ) -> None:
-    from app.payments.gateway import FailureCategory, GatewayError
-
-    try:
+    with pytest.raises(GatewayError) as refused:
         await gateway.capture_checkout("NOSUCHORDER00000", request_id="capture-nosuch")
-    except GatewayError as exc:
-        assert (exc.failure.category, exc.failure.code) == (FailureCategory.INVALID_REQUEST, "INVALID_RESOURCE_ID")
-    else:
-        raise AssertionError("capturing an unknown order must fail")
+    assert (refused.value.failure.category, refused.value.failure.code) == (
+        FailureCategory.INVALID_REQUEST, "INVALID_RESOURCE_ID",
+    )  # fmt: skip

@@ -41,7 +41,8 @@ async def test_deliveries_are_signed_as_paypal_signs_them(
         assert headers["PAYPAL-AUTH-ALGO"] == "SHA256withRSA"
         for name in ("PAYPAL-TRANSMISSION-ID", "PAYPAL-TRANSMISSION-TIME", "PAYPAL-TRANSMISSION-SIG"):
             assert headers[name]
-        cert = httpx.get(headers["PAYPAL-CERT-URL"])
+        async with httpx.AsyncClient() as http:
+            cert = await http.get(headers["PAYPAL-CERT-URL"])
         assert cert.status_code == 200
         assert cert.text.startswith("-----BEGIN CERTIFICATE-----")
 
@@ -53,9 +54,10 @@ async def test_replayed_delivery_changes_nothing(
     before = await snapshot()
 
     for delivery in deliveries:
-        replay = httpx.post(
-            paypal_server.url + "/webhooks/paypal", content=delivery["body"], headers=delivery["headers"]
-        )
+        async with httpx.AsyncClient() as http:
+            replay = await http.post(
+                paypal_server.url + "/webhooks/paypal", content=delivery["body"], headers=delivery["headers"]
+            )
         assert replay.status_code == 200
         assert replay.json()["status"] == "processed"  # the stored event, already processed
 
@@ -87,7 +89,8 @@ async def test_forged_deliveries_are_refused_and_not_stored(
         ("not json", delivery["headers"]),
     ]
     for body, headers in attempts:
-        answer = httpx.post(paypal_server.url + "/webhooks/paypal", content=body, headers=headers)
+        async with httpx.AsyncClient() as http:
+            answer = await http.post(paypal_server.url + "/webhooks/paypal", content=body, headers=headers)
         assert answer.status_code == 400, answer.text
         assert answer.json()["code"] == "invalid_webhook"
 
