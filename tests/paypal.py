@@ -20,8 +20,13 @@ HELD_S = 4.0  # how long such a fault holds the answer
 
 
 def sandbox_gateway(api_url: str, timeout_s: float = TIMEOUT_S) -> PayPalGateway:
-    settings = PayPalSettings(mode="sandbox", client_id=SANDBOX_CLIENT_ID, client_secret=SANDBOX_CLIENT_SECRET,
-                              webhook_id=SANDBOX_WEBHOOK_ID, base_url="http://unused.invalid")  # fmt: skip
+    settings = PayPalSettings(
+        mode="sandbox",
+        client_id=SANDBOX_CLIENT_ID,
+        client_secret=SANDBOX_CLIENT_SECRET,
+        webhook_id=SANDBOX_WEBHOOK_ID,
+        base_url="http://unused.invalid",
+    )
     return PayPalGateway(replace(settings, api_url_override=api_url), brand_name="Recurra Test", timeout_s=timeout_s)
 
 

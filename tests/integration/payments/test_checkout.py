@@ -121,8 +121,10 @@ async def test_capture_declined_for_the_call(
     outcome = await service.capture_checkout_payment(gateway, order_id)
 
     assert (outcome.status, outcome.failure_category, outcome.failure_code) == (
-        "declined", "declined", "INSTRUMENT_DECLINED",
-    )  # fmt: skip
+        "declined",
+        "declined",
+        "INSTRUMENT_DECLINED",
+    )
     assert "debug_id" in outcome.failure_message
     assert await sandbox.captures_of(order_id) == []
     assert await PaymentMethod.count() == 0  # nothing is vaulted when the payment fails
@@ -156,8 +158,10 @@ async def test_service_unavailable_then_reconciled(
     outcome = await service.capture_checkout_payment(gateway, order_id)
 
     assert (outcome.status, outcome.failure_category, outcome.failure_code) == (
-        "unknown", "retryable", "SERVICE_UNAVAILABLE",
-    )  # fmt: skip
+        "unknown",
+        "retryable",
+        "SERVICE_UNAVAILABLE",
+    )
     settled = await service.reconcile_unknown(gateway, outcome.payment_id)
     assert (settled.status, settled.failure_code) == ("succeeded", "")
     assert len(await sandbox.captures_of(order_id)) == 1
@@ -210,5 +214,6 @@ async def test_capturing_an_unknown_order_is_an_invalid_request(
     with pytest.raises(GatewayError) as refused:
         await gateway.capture_checkout("NOSUCHORDER00000", request_id="capture-nosuch")
     assert (refused.value.failure.category, refused.value.failure.code) == (
-        FailureCategory.INVALID_REQUEST, "INVALID_RESOURCE_ID",
-    )  # fmt: skip
+        FailureCategory.INVALID_REQUEST,
+        "INVALID_RESOURCE_ID",
+    )

@@ -28,8 +28,12 @@ def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log = tmp_path_factory.mktemp("sandbox") / "sandbox.log"
     with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "app.payments.sandbox", "--port", str(port)], cwd=ROOT,
-                                   stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.payments.sandbox", "--port", str(port)],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -81,9 +85,14 @@ def test_unknown_order_is_404_with_an_issue(standalone: str) -> None:
 
 async def test_standalone_sandbox_serves_the_adapter(standalone: str) -> None:
     gateway = sandbox_gateway(standalone)
-    session = await gateway.start_checkout(amount=Money(999, "EUR"), description="Standalone", reference="alone-1",
-                                           return_url="https://x.example/r", cancel_url="https://x.example/c",
-                                           request_id="alone-1-order")  # fmt: skip
+    session = await gateway.start_checkout(
+        amount=Money(999, "EUR"),
+        description="Standalone",
+        reference="alone-1",
+        return_url="https://x.example/r",
+        cancel_url="https://x.example/c",
+        request_id="alone-1-order",
+    )
     assert session.approve_url.startswith(standalone + "/checkoutnow?token=")
     await Buyer().approve(session.approve_url)
     result = await gateway.capture_checkout(session.order_id, request_id="alone-1")
@@ -93,8 +102,13 @@ async def test_standalone_sandbox_serves_the_adapter(standalone: str) -> None:
 
 
 async def test_same_request_id_returns_the_first_order(gateway: PayPalGateway, sandbox: SandboxControl) -> None:
-    args = {"amount": Money(1000, "USD"), "description": "x", "reference": "ref", "return_url": "https://x.example/r",
-            "cancel_url": "https://x.example/c"}  # fmt: skip
+    args = {
+        "amount": Money(1000, "USD"),
+        "description": "x",
+        "reference": "ref",
+        "return_url": "https://x.example/r",
+        "cancel_url": "https://x.example/c",
+    }
     first = await gateway.start_checkout(**args, request_id="same-id-create")  # type: ignore[arg-type]
     again = await gateway.start_checkout(**args, request_id="same-id-create")  # type: ignore[arg-type]
     other = await gateway.start_checkout(**args, request_id="other-id-create")  # type: ignore[arg-type]
@@ -106,9 +120,14 @@ async def test_same_request_id_returns_the_first_order(gateway: PayPalGateway, s
 async def test_expired_access_token_logs_in_again(gateway: PayPalGateway, sandbox: SandboxControl) -> None:
     seq = await sandbox.last_seq()
     await sandbox.expire_tokens()
-    session = await gateway.start_checkout(amount=Money(100, "USD"), description="x", reference="r",
-                                           return_url="https://x.example/r", cancel_url="https://x.example/c",
-                                           request_id="after-expiry")  # fmt: skip
+    session = await gateway.start_checkout(
+        amount=Money(100, "USD"),
+        description="x",
+        reference="r",
+        return_url="https://x.example/r",
+        cancel_url="https://x.example/c",
+        request_id="after-expiry",
+    )
     assert session.order_id
     calls = [(e["operation"], e["status"]) for e in await sandbox.journal(seq)]
     assert calls == [("orders.create", 401), ("oauth2.token", 200), ("orders.create", 201)]
@@ -118,9 +137,14 @@ async def test_every_operation_conforms_to_paypals_schemas(gateway: PayPalGatewa
     """One pass over every operation Recurra uses, success and refusal, each exchange checked."""
     seq = await sandbox.last_seq()
     amount = Money(2000, "USD")
-    session = await gateway.start_checkout(amount=amount, description="All", reference="all",
-                                           request_id="all-order", return_url="https://x.example/r",
-                                           cancel_url="https://x.example/c")  # fmt: skip
+    session = await gateway.start_checkout(
+        amount=amount,
+        description="All",
+        reference="all",
+        request_id="all-order",
+        return_url="https://x.example/r",
+        cancel_url="https://x.example/c",
+    )
     with pytest.raises(GatewayError, match="ORDER_NOT_APPROVED"):
         await gateway.capture_checkout(session.order_id, request_id="all-too-early")
     await Buyer().approve(session.approve_url)
@@ -128,29 +152,42 @@ async def test_every_operation_conforms_to_paypals_schemas(gateway: PayPalGatewa
     captured = await gateway.capture_checkout(session.order_id, request_id="all-capture")
     assert captured.vault_token
     assert captured.capture_id
-    charged = await gateway.charge_vaulted(vault_token=captured.vault_token, amount=amount, description="MIT",
-                                           reference="all-mit", request_id="all-mit")  # fmt: skip
+    charged = await gateway.charge_vaulted(
+        vault_token=captured.vault_token, amount=amount, description="MIT", reference="all-mit", request_id="all-mit"
+    )
     assert charged.status == ChargeStatus.SUCCEEDED
     await sandbox.arm("instrument_declined", operation="orders.create")
-    declined = await gateway.charge_vaulted(vault_token=captured.vault_token, amount=amount, description="MIT",
-                                            reference="all-mit-2", request_id="all-mit-2")  # fmt: skip
+    declined = await gateway.charge_vaulted(
+        vault_token=captured.vault_token,
+        amount=amount,
+        description="MIT",
+        reference="all-mit-2",
+        request_id="all-mit-2",
+    )
     assert declined.status == ChargeStatus.DECLINED
     refunded = await gateway.refund(captured.capture_id, Money(500, "USD"), request_id="all-refund", note="part")
     assert refunded.status == ChargeStatus.SUCCEEDED
     with pytest.raises(GatewayError, match="REFUND_AMOUNT_EXCEEDED"):
         await gateway.refund(captured.capture_id, Money(5000, "USD"), request_id="all-refund-2", note="")
-    setup = await gateway.start_vault_setup(return_url="https://x.example/r", cancel_url="https://x.example/c",
-                                            request_id="all-setup")  # fmt: skip
+    setup = await gateway.start_vault_setup(
+        return_url="https://x.example/r", cancel_url="https://x.example/c", request_id="all-setup"
+    )
     await Buyer().approve(setup.approve_url)
     vaulted = await gateway.complete_vault_setup(setup.setup_token, request_id="all-vault")
     await gateway.delete_vaulted(vaulted.vault_token)
     api = sandbox.api_url
     async with httpx.AsyncClient(base_url=api) as http:
-        granted = await http.post("/v1/oauth2/token", auth=(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET),
-                                  data={"grant_type": "client_credentials"})  # fmt: skip
+        granted = await http.post(
+            "/v1/oauth2/token",
+            auth=(SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET),
+            data={"grant_type": "client_credentials"},
+        )
         bearer = {"Authorization": "Bearer " + granted.json()["access_token"]}
-        for path in (f"/v2/payments/captures/{captured.capture_id}", f"/v3/vault/setup-tokens/{setup.setup_token}",
-                     f"/v3/vault/payment-tokens/{captured.vault_token}"):  # fmt: skip
+        for path in (
+            f"/v2/payments/captures/{captured.capture_id}",
+            f"/v3/vault/setup-tokens/{setup.setup_token}",
+            f"/v3/vault/payment-tokens/{captured.vault_token}",
+        ):
             assert (await http.get(path, headers=bearer)).status_code == 200
     deliveries = await sandbox.flush()
 

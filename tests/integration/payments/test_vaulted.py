@@ -168,11 +168,17 @@ async def test_removed_method_is_deleted_at_paypal_and_cannot_be_charged(
         WebhookEvent.event_type == "VAULT.PAYMENT-TOKEN.DELETED"
     )
     assert hook["status"] == "processed"
-    charged = await gateway.charge_vaulted(vault_token=method.vault_token, amount=factories_money(), description="x",
-                                           reference="gone", request_id="charge-deleted-token")  # fmt: skip
+    charged = await gateway.charge_vaulted(
+        vault_token=method.vault_token,
+        amount=factories_money(),
+        description="x",
+        reference="gone",
+        request_id="charge-deleted-token",
+    )
     assert (charged.status, charged.failure.code if charged.failure else "") == (
-        "declined", "PAYMENT_SOURCE_CANNOT_BE_USED",
-    )  # fmt: skip
+        "declined",
+        "PAYMENT_SOURCE_CANNOT_BE_USED",
+    )
 
 
 def factories_money():  # type: ignore[no-untyped-def]

@@ -61,8 +61,19 @@ def test_debug_id_is_kept_for_support() -> None:
 
 
 def test_declined_capture_inside_a_completed_order() -> None:
-    order = {"id": "O1", "status": "COMPLETED", "purchase_units": [{"payments": {"captures": [
-        {"id": "C1", "status": "DECLINED", "amount": {"currency_code": "USD", "value": "1.00"}}]}}]}  # fmt: skip
+    order = {
+        "id": "O1",
+        "status": "COMPLETED",
+        "purchase_units": [
+            {
+                "payments": {
+                    "captures": [
+                        {"id": "C1", "status": "DECLINED", "amount": {"currency_code": "USD", "value": "1.00"}}
+                    ]
+                }
+            }
+        ],
+    }
     result = charge_result(order)
     assert (result.status, result.capture_id) == (ChargeStatus.DECLINED, "C1")
     assert result.failure is not None

@@ -27,7 +27,7 @@ def test_standalone_sandbox_and_timeout(tmp_path: Path) -> None:
             PAYPAL_API_URL="http://127.0.0.1:8765/",
             PAYPAL_TIMEOUT_S="7.5",
             PAYPAL_SANDBOX_WEBHOOK_URL="http://10.0.0.2/webhooks/paypal",
-        )  # fmt: skip
+        )
     ).paypal
     assert (paypal.api_url, paypal.web_url) == ("http://127.0.0.1:8765", "http://127.0.0.1:8765")
     assert (paypal.timeout_s, paypal.webhook_url) == (7.5, "http://10.0.0.2/webhooks/paypal")
