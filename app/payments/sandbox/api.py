@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Request, Response, delete, get, post
 from litestar.datastructures import State
+from litestar.params import FromPath
 
 from app.payments.sandbox import orders, vault
 from app.payments.sandbox.core import authenticate, json_response, money_call, read_json, sandbox_of
@@ -56,7 +57,7 @@ async def create_order(request: Request[Any, Any, State]) -> Response[Any]:
 
 
 @get("/v2/checkout/orders/{order_id:str}")
-async def get_order(request: Request[Any, Any, State], order_id: str) -> Response[Any]:
+async def get_order(request: Request[Any, Any, State], order_id: FromPath[str]) -> Response[Any]:
     sandbox = sandbox_of(request)
     authenticate(sandbox, request)
     order = orders.order_or_404(sandbox, order_id)
@@ -65,7 +66,7 @@ async def get_order(request: Request[Any, Any, State], order_id: str) -> Respons
 
 
 @post("/v2/checkout/orders/{order_id:str}/capture")
-async def capture_order(request: Request[Any, Any, State], order_id: str) -> Response[Any]:
+async def capture_order(request: Request[Any, Any, State], order_id: FromPath[str]) -> Response[Any]:
     def payer(sandbox: Any, body: dict[str, Any]) -> str | None:
         order = sandbox.store.orders.get(order_id)
         return order.payer.email if order is not None and order.payer is not None else None
@@ -76,14 +77,14 @@ async def capture_order(request: Request[Any, Any, State], order_id: str) -> Res
 
 
 @get("/v2/payments/captures/{capture_id:str}")
-async def get_capture(request: Request[Any, Any, State], capture_id: str) -> Response[Any]:
+async def get_capture(request: Request[Any, Any, State], capture_id: FromPath[str]) -> Response[Any]:
     sandbox = sandbox_of(request)
     authenticate(sandbox, request)
     return json_response(200, sandbox.shapes.capture(orders.capture_or_404(sandbox, capture_id), related=True))
 
 
 @post("/v2/payments/captures/{capture_id:str}/refund")
-async def refund_capture(request: Request[Any, Any, State], capture_id: str) -> Response[Any]:
+async def refund_capture(request: Request[Any, Any, State], capture_id: FromPath[str]) -> Response[Any]:
     return await money_call(
         request, "captures.refund", lambda sb, body, faults, full: orders.refund(sb, capture_id, body, faults, full)
     )
@@ -95,7 +96,7 @@ async def create_setup_token(request: Request[Any, Any, State]) -> Response[Any]
 
 
 @get("/v3/vault/setup-tokens/{token_id:str}")
-async def get_setup_token(request: Request[Any, Any, State], token_id: str) -> Response[Any]:
+async def get_setup_token(request: Request[Any, Any, State], token_id: FromPath[str]) -> Response[Any]:
     sandbox = sandbox_of(request)
     authenticate(sandbox, request)
     return json_response(200, sandbox.shapes.setup_token(vault.setup_token_or_404(sandbox, token_id)))
@@ -107,14 +108,14 @@ async def create_payment_token(request: Request[Any, Any, State]) -> Response[An
 
 
 @get("/v3/vault/payment-tokens/{token_id:str}")
-async def get_payment_token(request: Request[Any, Any, State], token_id: str) -> Response[Any]:
+async def get_payment_token(request: Request[Any, Any, State], token_id: FromPath[str]) -> Response[Any]:
     sandbox = sandbox_of(request)
     authenticate(sandbox, request)
     return json_response(200, sandbox.shapes.payment_token(vault.payment_token_or_404(sandbox, token_id)))
 
 
 @delete("/v3/vault/payment-tokens/{token_id:str}", status_code=204)
-async def delete_payment_token(request: Request[Any, Any, State], token_id: str) -> None:
+async def delete_payment_token(request: Request[Any, Any, State], token_id: FromPath[str]) -> None:
     sandbox = sandbox_of(request)
     authenticate(sandbox, request)
     faults = sandbox.faults.fire("payment-tokens.delete")
@@ -134,7 +135,7 @@ async def verify_webhook_signature(request: Request[Any, Any, State]) -> Respons
 
 
 @get("/v1/notifications/certs/{cert_id:str}", media_type="text/plain")
-async def signing_cert(request: Request[Any, Any, State], cert_id: str) -> Response[bytes]:
+async def signing_cert(request: Request[Any, Any, State], cert_id: FromPath[str]) -> Response[bytes]:
     sandbox = sandbox_of(request)
     if cert_id != sandbox.webhooks.signer.cert_id:
         raise PayPalError(404, "INVALID_RESOURCE_ID", "Specified resource ID does not exist.")

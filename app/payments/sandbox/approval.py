@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import State
+from litestar.params import FromQuery
 from litestar.response import Redirect
 
 from app.payments.sandbox.core import sandbox_of
@@ -78,7 +79,7 @@ def _not_found() -> Response[str]:
 
 
 @get("/checkoutnow")
-async def order_page(request: Request[Any, Any, State], token: str = "") -> Response[str]:
+async def order_page(request: Request[Any, Any, State], token: FromQuery[str] = "") -> Response[str]:
     sandbox = sandbox_of(request)
     order = sandbox.store.orders.get(token)
     if order is None or order.status not in {"CREATED", "PAYER_ACTION_REQUIRED", "APPROVED"}:
@@ -105,7 +106,7 @@ async def order_decision(request: Request[Any, Any, State]) -> Response[Any]:
 
 
 @get("/agreements/approve")
-async def vault_page(request: Request[Any, Any, State], approval_session_id: str = "") -> Response[str]:
+async def vault_page(request: Request[Any, Any, State], approval_session_id: FromQuery[str] = "") -> Response[str]:
     sandbox = sandbox_of(request)
     token = sandbox.store.setup_tokens.get(approval_session_id)
     if token is None or token.status != "PAYER_ACTION_REQUIRED":

@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Request, Response, delete, get, post
 from litestar.datastructures import State
+from litestar.params import FromQuery
 
 from app.payments.sandbox.core import json_response, read_json, sandbox_of
 from app.payments.sandbox.errors import PayPalError
@@ -42,7 +43,7 @@ async def clear_faults(request: Request[Any, Any, State]) -> None:
 
 
 @get("/_control/journal")
-async def journal(request: Request[Any, Any, State], after: int = 0) -> Response[Any]:
+async def journal(request: Request[Any, Any, State], after: FromQuery[int] = 0) -> Response[Any]:
     entries = request.app.state.journal
     return json_response(200, {"last": entries.last_seq(), "entries": entries.since(after)})
 
