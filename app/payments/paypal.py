@@ -118,6 +118,13 @@ def _amount_json(amount: Money) -> dict[str, str]:
     return {"currency_code": amount.currency, "value": amount.to_decimal_string()}
 
 
+def order_body(amount: Money, description: str, reference: str, paypal: dict[str, Any]) -> dict[str, Any]:
+    """An Orders v2 create body for one purchase unit; ``reference`` (our key) comes back as custom_id."""
+    unit = {"reference_id": reference[:256], "custom_id": reference[:127], "description": description[:127],
+            "amount": _amount_json(amount)}  # fmt: skip
+    return {"intent": "CAPTURE", "purchase_units": [unit], "payment_source": {"paypal": paypal}}
+
+
 def charge_result(order: Mapping[str, Any]) -> ChargeResult:
     """Read an order after capture (or a merchant-initiated create) into Recurra's terms."""
     wallet = order.get("payment_source", {}).get("paypal", {})
@@ -194,29 +201,21 @@ class PayPalGateway:
         request = OrdersCreateRequest()
         request.headers["PayPal-Request-Id"] = request_id
         request.request_body(
-            {
-                "intent": "CAPTURE",
-                "purchase_units": [
-                    {
-                        "reference_id": reference[:256],
-                        "custom_id": reference[:127],
-                        "description": description[:127],
-                        "amount": _amount_json(amount),
-                    }
-                ],
-                "payment_source": {
-                    "paypal": {
-                        "experience_context": {
-                            "return_url": return_url,
-                            "cancel_url": cancel_url,
-                            "brand_name": self.brand_name[:127],
-                            "user_action": "PAY_NOW",
-                            "shipping_preference": "NO_SHIPPING",
-                        },
-                        "attributes": {"vault": {"store_in_vault": "ON_SUCCESS", "usage_type": "MERCHANT"}},
-                    }
+            order_body(
+                amount,
+                description,
+                reference,
+                {
+                    "experience_context": {
+                        "return_url": return_url,
+                        "cancel_url": cancel_url,
+                        "brand_name": self.brand_name[:127],
+                        "user_action": "PAY_NOW",
+                        "shipping_preference": "NO_SHIPPING",
+                    },
+                    "attributes": {"vault": {"store_in_vault": "ON_SUCCESS", "usage_type": "MERCHANT"}},
                 },
-            }
+            )
         )
         order = await self._plain(request)
         return CheckoutSession(order_id=str(order["id"]), approve_url=_link(order, "payer-action", "approve"))
@@ -278,20 +277,7 @@ class PayPalGateway:
         self, *, vault_token: str, amount: Money, description: str, reference: str, request_id: str
     ) -> ChargeResult:
         request = OrdersCreateRequest()
-        request.request_body(
-            {
-                "intent": "CAPTURE",
-                "purchase_units": [
-                    {
-                        "reference_id": reference[:256],
-                        "custom_id": reference[:127],
-                        "description": description[:127],
-                        "amount": _amount_json(amount),
-                    }
-                ],
-                "payment_source": {"paypal": {"vault_id": vault_token}},
-            }
-        )
+        request.request_body(order_body(amount, description, reference, {"vault_id": vault_token}))
         return await self._money(
             request,
             request_id,

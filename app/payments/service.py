@@ -8,6 +8,7 @@ asking again with the same key (``reconcile_unknown``) or by PayPal's webhook, n
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from tables.billing import Invoice
 from tables.payments import Payment, PaymentMethod
 
 IN_FLIGHT = (S.pending, S.unknown)
+log = logging.getLogger("recurra.payments")
 
 
 def gateway_for(settings: Settings) -> PaymentGateway:
@@ -119,6 +121,10 @@ async def apply_charge(payment_id: int, result: ChargeResult, *, actor: str) -> 
             ChargeStatus.UNKNOWN: "lose_track",
         }.get(result.status)
         if event is None or allowed(row["status"], event) is None:
+            if event == "succeed" and row["status"] in {S.declined, S.failed}:
+                # PayPal says money moved on an attempt we closed: staff must look (refund or re-open).
+                log.error("payment %s is %s but PayPal reports capture %s", payment_id, row["status"],
+                          result.capture_id)  # fmt: skip
             # PENDING, or news already recorded (the webhook overtook the answer): keep the ids, change nothing.
             if ids and row["status"] in IN_FLIGHT:
                 await Payment.update(ids).where(Payment.id == payment_id)

@@ -12,7 +12,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 
 from app.payments.sandbox import orders, vault
-from app.payments.sandbox.core import authenticate, json_response, money_call, read_json, sandbox_of
+from app.payments.sandbox.core import authorized, json_response, money_call, read_json, sandbox_of
 from app.payments.sandbox.errors import PayPalError
 
 SCOPES = ("payments/payment", "payments/refund", "vault/payment-tokens/readwrite", "applications/webhooks")
@@ -58,8 +58,7 @@ async def create_order(request: Request[Any, Any, State]) -> Response[Any]:
 
 @get("/v2/checkout/orders/{order_id:str}")
 async def get_order(request: Request[Any, Any, State], order_id: FromPath[str]) -> Response[Any]:
-    sandbox = sandbox_of(request)
-    authenticate(sandbox, request)
+    sandbox = authorized(request)
     order = orders.order_or_404(sandbox, order_id)
     captures = [sandbox.store.captures[c] for c in order.capture_ids]
     return json_response(200, sandbox.shapes.order(order, captures, full=True))
@@ -78,8 +77,7 @@ async def capture_order(request: Request[Any, Any, State], order_id: FromPath[st
 
 @get("/v2/payments/captures/{capture_id:str}")
 async def get_capture(request: Request[Any, Any, State], capture_id: FromPath[str]) -> Response[Any]:
-    sandbox = sandbox_of(request)
-    authenticate(sandbox, request)
+    sandbox = authorized(request)
     return json_response(200, sandbox.shapes.capture(orders.capture_or_404(sandbox, capture_id), related=True))
 
 
@@ -97,8 +95,7 @@ async def create_setup_token(request: Request[Any, Any, State]) -> Response[Any]
 
 @get("/v3/vault/setup-tokens/{token_id:str}")
 async def get_setup_token(request: Request[Any, Any, State], token_id: FromPath[str]) -> Response[Any]:
-    sandbox = sandbox_of(request)
-    authenticate(sandbox, request)
+    sandbox = authorized(request)
     return json_response(200, sandbox.shapes.setup_token(vault.setup_token_or_404(sandbox, token_id)))
 
 
@@ -109,15 +106,13 @@ async def create_payment_token(request: Request[Any, Any, State]) -> Response[An
 
 @get("/v3/vault/payment-tokens/{token_id:str}")
 async def get_payment_token(request: Request[Any, Any, State], token_id: FromPath[str]) -> Response[Any]:
-    sandbox = sandbox_of(request)
-    authenticate(sandbox, request)
+    sandbox = authorized(request)
     return json_response(200, sandbox.shapes.payment_token(vault.payment_token_or_404(sandbox, token_id)))
 
 
 @delete("/v3/vault/payment-tokens/{token_id:str}", status_code=204)
 async def delete_payment_token(request: Request[Any, Any, State], token_id: FromPath[str]) -> None:
-    sandbox = sandbox_of(request)
-    authenticate(sandbox, request)
+    sandbox = authorized(request)
     faults = sandbox.faults.fire("payment-tokens.delete")
     status = faults.http_status()
     if status is not None:
@@ -127,8 +122,7 @@ async def delete_payment_token(request: Request[Any, Any, State], token_id: From
 
 @post("/v1/notifications/verify-webhook-signature")
 async def verify_webhook_signature(request: Request[Any, Any, State]) -> Response[Any]:
-    sandbox = sandbox_of(request)
-    authenticate(sandbox, request)
+    sandbox = authorized(request)
     body = await read_json(request)
     verified = sandbox.webhooks.verify(body)
     return json_response(200, {"verification_status": "SUCCESS" if verified else "FAILURE"})

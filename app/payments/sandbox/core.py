@@ -67,6 +67,13 @@ def authenticate(sandbox: Sandbox, request: Request[Any, Any, Any]) -> str:
     return client_id
 
 
+def authorized(request: Request[Any, Any, Any]) -> Sandbox:
+    """The sandbox, once the caller's bearer token is checked."""
+    sandbox = sandbox_of(request)
+    authenticate(sandbox, request)
+    return sandbox
+
+
 def wants_representation(request: Request[Any, Any, Any]) -> bool:
     return "return=representation" in request.headers.get("prefer", "")
 

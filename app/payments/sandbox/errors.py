@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from app.payments.sandbox import ids
 
@@ -63,3 +64,14 @@ class PayPalError(Exception):
             }
         ]
         return body
+
+
+V = TypeVar("V")
+
+
+def found(resources: Mapping[str, V], resource_id: str, *, api_doc: str = "orders/v2") -> V:
+    """The resource, or PayPal's 404 with issue INVALID_RESOURCE_ID."""
+    resource = resources.get(resource_id)
+    if resource is None:
+        raise PayPalError(404, "INVALID_RESOURCE_ID", "Specified resource ID does not exist.", api_doc=api_doc)
+    return resource

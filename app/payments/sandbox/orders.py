@@ -9,7 +9,7 @@ from typing import Any
 from app.money import CurrencyError, Money
 from app.payments.sandbox import ids
 from app.payments.sandbox.core import Sandbox
-from app.payments.sandbox.errors import PayPalError
+from app.payments.sandbox.errors import PayPalError, found
 from app.payments.sandbox.faults import FaultKind, FiredFaults
 from app.payments.sandbox.store import Capture, Order, Payer, PaymentToken, Refund, Reply, timestamp
 
@@ -30,10 +30,7 @@ def parse_amount(value: Any, field: str) -> Money:
 
 
 def order_or_404(sandbox: Sandbox, order_id: str) -> Order:
-    order = sandbox.store.orders.get(order_id)
-    if order is None:
-        raise PayPalError(404, "INVALID_RESOURCE_ID", "Specified resource ID does not exist.")
-    return order
+    return found(sandbox.store.orders, order_id)
 
 
 def vault_payer(sandbox: Sandbox, body: dict[str, Any]) -> str | None:
@@ -135,30 +132,27 @@ def capture(sandbox: Sandbox, order_id: str, faults: FiredFaults, full: bool) ->
 
 
 def capture_or_404(sandbox: Sandbox, capture_id: str) -> Capture:
-    found = sandbox.store.captures.get(capture_id)
-    if found is None:
-        raise PayPalError(404, "INVALID_RESOURCE_ID", "Specified resource ID does not exist.")
-    return found
+    return found(sandbox.store.captures, capture_id, api_doc="payments/v2")
 
 
 def refund(sandbox: Sandbox, capture_id: str, body: dict[str, Any], faults: FiredFaults, full: bool) -> Reply:
-    found = capture_or_404(sandbox, capture_id)
-    if found.status not in {"COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED"}:
+    captured = capture_or_404(sandbox, capture_id)
+    if captured.status not in {"COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED"}:
         raise PayPalError(422, "REFUND_NOT_ALLOWED", "This capture cannot be refunded.")
-    remaining = found.amount.amount_minor - found.refunded
+    remaining = captured.amount.amount_minor - captured.refunded
     if remaining <= 0:
         raise PayPalError(422, "CAPTURE_FULLY_REFUNDED", "The capture has already been fully refunded.")
-    amount = Money(remaining, found.amount.currency)
+    amount = Money(remaining, captured.amount.currency)
     if "amount" in body:
         amount = parse_amount(body["amount"], "/amount")
-        if amount.currency != found.amount.currency:
+        if amount.currency != captured.amount.currency:
             raise PayPalError(422, "REFUND_CAPTURE_CURRENCY_MISMATCH", "Refund must be in the capture's currency.")
         if amount.amount_minor > remaining:
             raise PayPalError(422, "REFUND_AMOUNT_EXCEEDED", "The refund amount must be less than the capture.")
-    made = Refund(ids.resource_id(), found.id, amount, body.get("note_to_payer"))
+    made = Refund(ids.resource_id(), captured.id, amount, body.get("note_to_payer"))
     sandbox.store.refunds[made.id] = made
-    found.refunded += amount.amount_minor
-    found.status = "REFUNDED" if found.refunded >= found.amount.amount_minor else "PARTIALLY_REFUNDED"
-    found.update_time = timestamp()
+    captured.refunded += amount.amount_minor
+    captured.status = "REFUNDED" if captured.refunded >= captured.amount.amount_minor else "PARTIALLY_REFUNDED"
+    captured.update_time = timestamp()
     sandbox.webhooks.emit("PAYMENT.CAPTURE.REFUNDED", sandbox.shapes.refund(made), copies=sandbox.copies(faults))
     return Reply(201, sandbox.shapes.refund(made, full=full))

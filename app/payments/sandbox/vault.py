@@ -6,7 +6,7 @@ from typing import Any
 
 from app.payments.sandbox import ids
 from app.payments.sandbox.core import Sandbox
-from app.payments.sandbox.errors import PayPalError
+from app.payments.sandbox.errors import PayPalError, found
 from app.payments.sandbox.faults import FiredFaults
 from app.payments.sandbox.store import PaymentToken, Reply, SetupToken
 
@@ -28,10 +28,7 @@ def create_setup_token(sandbox: Sandbox, body: dict[str, Any], faults: FiredFaul
 
 
 def setup_token_or_404(sandbox: Sandbox, token_id: str) -> SetupToken:
-    token = sandbox.store.setup_tokens.get(token_id)
-    if token is None:
-        raise PayPalError(404, "INVALID_RESOURCE_ID", "Specified resource ID does not exist.", api_doc="vault")
-    return token
+    return found(sandbox.store.setup_tokens, token_id, api_doc="vault")
 
 
 def create_payment_token(sandbox: Sandbox, body: dict[str, Any], faults: FiredFaults, full: bool) -> Reply:
@@ -51,10 +48,7 @@ def create_payment_token(sandbox: Sandbox, body: dict[str, Any], faults: FiredFa
 
 
 def payment_token_or_404(sandbox: Sandbox, token_id: str) -> PaymentToken:
-    token = sandbox.store.payment_tokens.get(token_id)
-    if token is None:
-        raise PayPalError(404, "INVALID_RESOURCE_ID", "Specified resource ID does not exist.", api_doc="vault")
-    return token
+    return found(sandbox.store.payment_tokens, token_id, api_doc="vault")
 
 
 def delete_payment_token(sandbox: Sandbox, token_id: str) -> None:
