@@ -19,7 +19,7 @@ from app.money import Money
 from app.payments import methods
 from app.payments.gateway import ChargeResult, ChargeStatus, Failure, GatewayError, PaymentGateway, VaultedMethod
 from app.payments.paypal import PayPalGateway, mask_email
-from app.payments.states import S, allowed, lock_payment, transition
+from app.payments.states import S, allowed, atomic, lock_payment, transition
 from app.settings import Settings
 from tables.billing import Invoice
 from tables.payments import Payment, PaymentMethod
@@ -108,7 +108,7 @@ def _description(invoice: dict[str, Any]) -> str:
 
 async def apply_charge(payment_id: int, result: ChargeResult, *, actor: str) -> dict[str, Any]:
     """Record what the gateway (or its webhook) said about a payment. Hearing the same news twice is fine."""
-    async with Payment._meta.db.transaction():
+    async with atomic():
         row = await lock_payment(payment_id)
         ids: dict[Any, Any] = {}
         if result.order_id:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
 from app import clock
 from app.errors import Conflict
 from app.outbox import service as outbox
@@ -43,6 +45,16 @@ class IllegalTransition(Conflict):
     code = "payment_illegal_transition"
 
 
+def atomic() -> Any:
+    """A write transaction for money rows. On SQLite it takes the write lock at BEGIN (IMMEDIATE): two
+    deferred transactions that both read then write deadlock there and fail with "database is locked" at
+    once; immediate ones queue. PostgreSQL locks the rows it needs (``lock_payment``)."""
+    db = Payment._meta.db
+    if isinstance(db, SQLiteEngine):
+        return db.transaction(transaction_type=TransactionType.immediate)
+    return db.transaction()
+
+
 def allowed(current: str, event: str) -> S | None:
     return TRANSITIONS.get((S(current), event))
 
@@ -69,7 +81,7 @@ async def transition(
 ) -> dict[str, Any]:
     """Move the payment by ``event``; returns the updated row. ``changes`` are further column updates
     (capture id, failure fields) made in the same statement; ``extra`` goes into the outbox payload."""
-    async with Payment._meta.db.transaction():
+    async with atomic():
         row = await lock_payment(payment_id)
         target = allowed(row["status"], event)
         if target is None:

@@ -21,6 +21,7 @@ from app.payments.gateway import (
 from app.payments.paypal import mask_email
 from app.payments.refunds import record_gateway_refund
 from app.payments.service import apply_charge
+from app.payments.states import atomic
 from tables.payments import Payment, PaymentMethod, WebhookEvent
 
 log = logging.getLogger("recurra.payments.webhooks")
@@ -66,7 +67,7 @@ async def handle(notification: WebhookNotification) -> str:
 
 async def process_event(webhook_event_id: int) -> str:
     try:
-        async with WebhookEvent._meta.db.transaction():
+        async with atomic():
             query = WebhookEvent.select().where(WebhookEvent.id == webhook_event_id).output(load_json=True)
             if WebhookEvent._meta.db.engine_type == "postgres":
                 query = query.lock_rows()
