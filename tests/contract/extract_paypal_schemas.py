@@ -25,6 +25,7 @@ OPERATIONS = {
     "payments_payment_v2": [
         ("get", "/v2/payments/captures/{capture_id}"),
         ("post", "/v2/payments/captures/{capture_id}/refund"),
+        ("get", "/v2/payments/refunds/{refund_id}"),
     ],
     "vault_payment_tokens_v3": [
         ("post", "/v3/vault/setup-tokens"),
@@ -33,7 +34,11 @@ OPERATIONS = {
         ("get", "/v3/vault/payment-tokens/{id}"),
         ("delete", "/v3/vault/payment-tokens/{id}"),
     ],
-    "notifications_webhooks_v1": [("post", "/v1/notifications/verify-webhook-signature")],
+    "notifications_webhooks_v1": [
+        ("post", "/v1/notifications/verify-webhook-signature"),
+        ("get", "/v1/notifications/webhooks-events/{event_id}"),
+        ("post", "/v1/notifications/webhooks-events/{event_id}/resend"),
+    ],
 }
 # Webhook event bodies the sandbox sends are checked against the notifications spec's event schema.
 EXTRA_SCHEMAS = {"notifications_webhooks_v1": ["event"]}

@@ -13,7 +13,7 @@ from litestar.params import FromPath
 
 from app.payments.sandbox import orders, vault
 from app.payments.sandbox.core import authorized, json_response, money_call, read_json, sandbox_of
-from app.payments.sandbox.errors import PayPalError
+from app.payments.sandbox.errors import PayPalError, found
 
 SCOPES = ("payments/payment", "payments/refund", "vault/payment-tokens/readwrite", "applications/webhooks")
 GRANTED_SCOPE = " ".join(f"https://uri.paypal.com/services/{scope}" for scope in SCOPES)
@@ -88,6 +88,12 @@ async def refund_capture(request: Request[Any, Any, State], capture_id: FromPath
     )
 
 
+@get("/v2/payments/refunds/{refund_id:str}")
+async def get_refund(request: Request[Any, Any, State], refund_id: FromPath[str]) -> Response[Any]:
+    sandbox = authorized(request)
+    return json_response(200, sandbox.shapes.refund(found(sandbox.store.refunds, refund_id, api_doc="payments/v2")))
+
+
 @post("/v3/vault/setup-tokens")
 async def create_setup_token(request: Request[Any, Any, State]) -> Response[Any]:
     return await money_call(request, "setup-tokens.create", vault.create_setup_token)
@@ -128,6 +134,21 @@ async def verify_webhook_signature(request: Request[Any, Any, State]) -> Respons
     return json_response(200, {"verification_status": "SUCCESS" if verified else "FAILURE"})
 
 
+@get("/v1/notifications/webhooks-events/{event_id:str}")
+async def get_event(request: Request[Any, Any, State], event_id: FromPath[str]) -> Response[Any]:
+    sandbox = authorized(request)
+    return json_response(200, found(sandbox.webhooks.events, event_id, api_doc="webhooks/v1"))
+
+
+@post("/v1/notifications/webhooks-events/{event_id:str}/resend")
+async def resend_event(request: Request[Any, Any, State], event_id: FromPath[str]) -> Response[Any]:
+    """PayPal's manual redelivery: the same event (same id), signed afresh."""
+    sandbox = authorized(request)
+    event = found(sandbox.webhooks.events, event_id, api_doc="webhooks/v1")
+    sandbox.webhooks.send(event)
+    return json_response(202, event)
+
+
 @get("/v1/notifications/certs/{cert_id:str}", media_type="text/plain")
 async def signing_cert(request: Request[Any, Any, State], cert_id: FromPath[str]) -> Response[bytes]:
     sandbox = sandbox_of(request)
@@ -143,11 +164,14 @@ ROUTES = [
     capture_order,
     get_capture,
     refund_capture,
+    get_refund,
     create_setup_token,
     get_setup_token,
     create_payment_token,
     get_payment_token,
     delete_payment_token,
     verify_webhook_signature,
+    get_event,
+    resend_event,
     signing_cert,
 ]

@@ -21,12 +21,15 @@ OPERATIONS = [
     ("POST", r"/v2/checkout/orders/[^/]+/capture", "orders.capture"),
     ("GET", r"/v2/payments/captures/[^/]+", "captures.get"),
     ("POST", r"/v2/payments/captures/[^/]+/refund", "captures.refund"),
+    ("GET", r"/v2/payments/refunds/[^/]+", "refunds.get"),
     ("POST", r"/v3/vault/setup-tokens", "setup-tokens.create"),
     ("GET", r"/v3/vault/setup-tokens/[^/]+", "setup-tokens.get"),
     ("POST", r"/v3/vault/payment-tokens", "payment-tokens.create"),
     ("GET", r"/v3/vault/payment-tokens/[^/]+", "payment-tokens.get"),
     ("DELETE", r"/v3/vault/payment-tokens/[^/]+", "payment-tokens.delete"),
     ("POST", r"/v1/notifications/verify-webhook-signature", "verify-webhook-signature.post"),
+    ("GET", r"/v1/notifications/webhooks-events/[^/]+", "webhooks-events.get"),
+    ("POST", r"/v1/notifications/webhooks-events/[^/]+/resend", "webhooks-events.resend"),
 ]
 _COMPILED = [(method, re.compile(pattern + "$"), op) for method, pattern, op in OPERATIONS]
 KEPT_HEADERS = ("paypal-request-id", "prefer", "content-type")

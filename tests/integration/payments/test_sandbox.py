@@ -3,6 +3,7 @@ and one call of every operation checked against PayPal's schemas."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -187,8 +188,15 @@ async def test_every_operation_conforms_to_paypals_schemas(gateway: PayPalGatewa
             f"/v2/payments/captures/{captured.capture_id}",
             f"/v3/vault/setup-tokens/{setup.setup_token}",
             f"/v3/vault/payment-tokens/{captured.vault_token}",
+            f"/v2/payments/refunds/{refunded.refund_id}",
         ):
             assert (await http.get(path, headers=bearer)).status_code == 200
+        # An event's HATEOAS links work: read it, and ask PayPal to deliver it again.
+        event = json.loads((await sandbox.flush())[-1]["body"])
+        for link in event["links"]:
+            body = {} if link["method"] == "POST" else None
+            answer = await http.request(link["method"], link["href"], headers=bearer, json=body)
+            assert answer.status_code == (202 if link["rel"] == "resend" else 200)
     deliveries = await sandbox.flush()
 
     entries = await sandbox.journal(seq)
