@@ -27,6 +27,9 @@ from app.errors import EXCEPTION_HANDLERS
 from app.health.api import HealthController
 from app.jobs import ArqJobQueue, InProcessJobQueue
 from app.logs import configure_logging
+from app.payments.api import paypal_webhook
+from app.payments.sandbox.app import embedded_mount
+from app.payments.service import gateway_for
 from app.ratelimit import RateLimiter
 from app.settings import Settings, get_settings
 from app.stores import build_store_registry, connect_redis
@@ -76,7 +79,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         HealthController,
         web.static_router(),
         web.admin_mount(build_admin(settings)),
+        paypal_webhook,
     ]
+    if settings.paypal.mode == "embedded":
+        route_handlers.append(embedded_mount(settings))
 
     async def close_redis() -> None:
         if redis is not None:
@@ -91,6 +97,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "settings": settings,
                 "redis": redis,
                 "queue": None,
+                "gateway": gateway_for(settings),
                 "limiter": RateLimiter(redis, f"{settings.redis.prefix}:limits"),
             }
         ),

@@ -28,6 +28,8 @@ _PAYPAL_API_URLS = {
 SANDBOX_CLIENT_ID = "recurra-sandbox"
 SANDBOX_CLIENT_SECRET = "recurra-sandbox-secret"  # noqa: S105 - the bundled sandbox's public demo credential
 SANDBOX_MOUNT_PATH = "/_sandbox/paypal"
+# PayPal's verify-webhook-signature schema allows only letters and digits in a webhook id.
+SANDBOX_WEBHOOK_ID = "0RECURRASANDBOXWEBHOOK"
 MIN_SECRET_KEY_LENGTH = 32
 
 
@@ -66,15 +68,27 @@ class PayPalSettings:
     client_secret: str = field(repr=False)
     webhook_id: str
     base_url: str  # Recurra's own base URL, where the embedded sandbox is mounted
+    timeout_s: float = 20.0  # per HTTP call to PayPal; the SDK itself waits forever
+    sandbox_webhook_url: str = ""  # where the embedded sandbox POSTs its signed webhooks
+    api_url_override: str = ""  # e.g. a sandbox run alone with `python -m app.payments.sandbox`
+
+    @property
+    def webhook_url(self) -> str:
+        """Recurra's webhook endpoint as the embedded sandbox reaches it."""
+        return self.sandbox_webhook_url or self.base_url + "/webhooks/paypal"
 
     @property
     def api_url(self) -> str:
+        if self.api_url_override:
+            return self.api_url_override
         if self.mode == "embedded":
             return self.base_url + SANDBOX_MOUNT_PATH
         return _PAYPAL_API_URLS[self.mode][0]
 
     @property
     def web_url(self) -> str:
+        if self.api_url_override:  # the bundled sandbox serves its approval pages beside its API
+            return self.api_url_override
         if self.mode == "embedded":
             return self.base_url + SANDBOX_MOUNT_PATH
         return _PAYPAL_API_URLS[self.mode][1]
@@ -182,9 +196,23 @@ def _paypal(env: Mapping[str, str], base_url: str) -> PayPalSettings:
         mode=mode,  # type: ignore[arg-type]  # checked against the literal's values just above
         client_id=client_id,
         client_secret=secret,
-        webhook_id=env.get("PAYPAL_WEBHOOK_ID", "recurra-sandbox-webhook"),
+        webhook_id=env.get("PAYPAL_WEBHOOK_ID", SANDBOX_WEBHOOK_ID),
         base_url=base_url,
+        timeout_s=_positive_float(env, "PAYPAL_TIMEOUT_S", 20.0),
+        sandbox_webhook_url=env.get("PAYPAL_SANDBOX_WEBHOOK_URL", ""),
+        api_url_override=env.get("PAYPAL_API_URL", "").rstrip("/"),
     )
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "")
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {raw!r}")
+    return value
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

@@ -50,6 +50,10 @@ class Payment(Table):
         refunded = "refunded"
         partially_refunded = "partially_refunded"
 
+    class Kind(StrEnum):
+        checkout = "checkout"  # the payer approves on PayPal, then Recurra captures the order
+        vaulted = "vaulted"  # merchant-initiated: a saved method charged at once
+
     class FailureCategory(StrEnum):
         none = ""
         declined = "declined"
@@ -61,6 +65,7 @@ class Payment(Table):
     )
     customer = ForeignKey(references=Customer, on_delete=OnDelete.restrict)
     payment_method = ForeignKey(references=PaymentMethod, null=True, default=None, on_delete=OnDelete.set_null)
+    kind = Varchar(length=10, choices=Kind, default=Kind.vaulted, help_text="How the reconciler re-asks PayPal.")
     amount_minor = Integer()
     currency = Varchar(length=3)
     status = Varchar(length=20, choices=Status, default=Status.pending, index=True)
@@ -108,6 +113,8 @@ class Refund(Table):
     gateway_refund_id = Varchar(length=50, null=True, default=None, unique=True)
     reason = Text(default="")
     actor = Varchar(length=100)
+    failure_code = Varchar(length=100, default="")
+    failure_message = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
 
 

@@ -13,10 +13,12 @@ from arq.connections import RedisSettings
 from app.db import close_database, open_database
 from app.jobs import ArqJobQueue, JobContext, JobFunction
 from app.mail import mailer_for
+from app.payments.service import gateway_for
 from app.settings import Settings, get_settings
 from tasks.billing import billing_tick, collect_invoices, expire_checkouts, renew_shard
 from tasks.mail import send_email
 from tasks.outbox import dispatch_outbox
+from tasks.payments import reconcile_payment, reconcile_payments, reconcile_refund
 
 FUNCTIONS: list[JobFunction] = [
     send_email,
@@ -25,6 +27,9 @@ FUNCTIONS: list[JobFunction] = [
     renew_shard,
     expire_checkouts,
     collect_invoices,
+    reconcile_payment,
+    reconcile_refund,
+    reconcile_payments,
 ]
 
 CRON_JOBS = [
@@ -32,6 +37,8 @@ CRON_JOBS = [
     cron(dispatch_outbox, second=set(range(0, 60, 10)), unique=True, run_at_startup=True),
     # Every minute: the billing run fans out shard jobs (tasks.billing); the tick itself renews nothing.
     cron(billing_tick, second=0, unique=True, run_at_startup=True),
+    # Every minute: payments and refunds whose answer was lost are asked about again with their own key.
+    cron(reconcile_payments, second=30, unique=True),
 ]
 
 
@@ -41,7 +48,7 @@ def queue_name(settings: Settings) -> str:
 
 def build_context(settings: Settings) -> JobContext:
     """What every job finds in ``ctx``, whichever engine runs it."""
-    return {"settings": settings, "mailer": mailer_for(settings.mail)}
+    return {"settings": settings, "mailer": mailer_for(settings.mail), "gateway": gateway_for(settings)}
 
 
 async def startup(ctx: dict[str, Any]) -> None:
