@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, StoplightRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.htmx import HTMXPlugin
 
@@ -23,6 +24,8 @@ from app.errors import EXCEPTION_HANDLERS
 from app.health.api import HealthController
 from app.jobs import ArqJobQueue, InProcessJobQueue
 from app.logs import configure_logging
+from app.partners.api import SECURITY_SCHEME, partner_api_router
+from app.ratelimit import build_rate_limiter
 from app.settings import Settings, get_settings
 from app.stores import build_store_registry, connect_redis
 from tasks import worker
@@ -65,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     route_handlers = [
         PricingPortal,
         HealthController,
+        partner_api_router(),
         web.static_router(),
         web.admin_mount(build_admin(settings)),
     ]
@@ -79,7 +83,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=route_handlers,
         lifespan=[_lifespan(settings)],
         on_shutdown=[close_redis],
-        state=State({"settings": settings, "redis": redis, "queue": None}),
+        state=State(
+            {"settings": settings, "redis": redis, "queue": None, "rate_limiter": build_rate_limiter(settings, redis)}
+        ),
         stores=build_store_registry(settings, redis),
         middleware=[session.middleware],
         csrf_config=web.csrf_config(settings),
@@ -91,6 +97,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version="1.0.0",
             description="Partner API (/api/v1) and operational endpoints. Errors are RFC 9457 problem+json.",
             path="/schema",
+            components=Components(
+                security_schemes={
+                    SECURITY_SCHEME: SecurityScheme(
+                        type="http", scheme="bearer", description="A partner API key issued in the admin"
+                    )
+                }
+            ),
             render_plugins=[SwaggerRenderPlugin(), RedocRenderPlugin(), StoplightRenderPlugin()],
         ),
         logging_config=None,  # app.logs configures logging once, with request ids
