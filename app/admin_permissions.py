@@ -78,7 +78,8 @@ ROLE_GRANTS: dict[str, Grant] = {
     ),
     Role.support: Grant(
         write=frozenset({Ticket, TicketMessage, KnowledgeBaseArticle}),
-        read=frozenset({Customer, Subscription}),
+        # Staff users: tickets are assigned to them (the ticket form lists them; passwords stay secret).
+        read=frozenset({Customer, Subscription, BaseUser}),
     ),
     Role.content: Grant(
         write=frozenset({Product, Feature, ContentItem, ContentItemFeature, Tag, ContentItemTag}),

@@ -10,7 +10,10 @@ from app import clock
 from tables.accounts import Customer
 from tables.billing import Invoice
 from tables.catalog import Feature, Plan, Product
+from tables.content import ContentItem
+from tables.partners import Partner
 from tables.subscriptions import Subscription
+from tables.support import Ticket
 
 _seq = itertools.count(1)
 
@@ -77,5 +80,28 @@ async def invoice(**overrides: Any) -> Invoice:
     if "customer" not in values:
         values["customer"] = (await customer()).id
     row = Invoice(**values)
+    await row.save()
+    return row
+
+
+async def content_item(**overrides: Any) -> ContentItem:
+    n = next(_seq)
+    row = ContentItem(**{"title": f"Item {n}", "slug": f"item-{n}", **overrides})
+    await row.save()
+    return row
+
+
+async def ticket(**overrides: Any) -> Ticket:
+    values: dict[str, Any] = {"subject": f"Question {next(_seq)}"}
+    values.update(overrides)
+    if "customer" not in values:
+        values["customer"] = (await customer()).id
+    row = Ticket(**values)
+    await row.save()
+    return row
+
+
+async def partner(**overrides: Any) -> Partner:
+    row = Partner(**{"name": f"Partner {next(_seq)}", **overrides})
     await row.save()
     return row
