@@ -1,8 +1,13 @@
 """Staff sessions for admin API tests: a real staff user, logged in through piccolo-admin's JSON log-in,
-each with its own HTTP client (cookie jar) on the running app."""
+each with its own HTTP client (cookie jar) on the running app.
+
+piccolo-admin limits log-ins to 20 per 5 minutes per client address, in process; the session-wide app would
+hit that over the suite, so each client here comes from an address of its own, as separate people would.
+"""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,8 +15,16 @@ import httpx
 from litestar import Litestar
 
 from app.accounts.staff import create_staff
-from tests.integration.conftest import asgi_client
+from tests.integration.conftest import BASE_URL
 from tests.integration.test_admin import PASSWORD, admin_login
+
+_addresses = (f"10.9.{n // 250}.{n % 250 + 1}" for n in itertools.count())
+
+
+def staff_client(app: Litestar) -> httpx.AsyncClient:
+    """A client on ``app`` (whose lifespan the ``client`` fixture runs) from a fresh IP address."""
+    transport = httpx.ASGITransport(app=app, client=(next(_addresses), 50000))
+    return httpx.AsyncClient(transport=transport, base_url=BASE_URL)
 
 
 @asynccontextmanager
@@ -20,7 +33,7 @@ async def staff_session(app: Litestar, role: str, username: str | None = None) -
     header on every request, so writes reach the permission checks."""
     username = username or f"{role}-staff"
     await create_staff(username, f"{username}@example.com", PASSWORD, role)
-    async with asgi_client(app) as http:
+    async with staff_client(app) as http:
         login = await admin_login(http, username, PASSWORD)
         assert login.status_code == 200, login.text
         http.headers["X-CSRFToken"] = http.cookies["csrftoken"]

@@ -13,8 +13,7 @@ from tables.content import ContentItem
 from tables.subscriptions import SubscriptionEvent
 from tables.support import Ticket
 from tests import factories
-from tests.integration.conftest import asgi_client
-from tests.integration.staff import staff_session, table
+from tests.integration.staff import staff_client, staff_session, table
 from tests.integration.test_admin import PASSWORD, admin_login
 
 
@@ -115,7 +114,7 @@ async def test_superuser_reads_the_audit_log(app: Litestar, client: httpx.AsyncC
 
 async def test_admin_user_without_a_role_may_do_nothing(app: Litestar, client: httpx.AsyncClient) -> None:
     await BaseUser.create_user(username="norole", password=PASSWORD, email="n@example.com", admin=True, active=True)
-    async with asgi_client(app) as http:
+    async with staff_client(app) as http:
         assert (await admin_login(http, "norole", PASSWORD)).status_code == 200
         assert (await http.get(table("customer"))).status_code == 403
         assert (await http.get(table("plan"))).status_code == 403

@@ -11,13 +11,12 @@ from piccolo_api.mfa.authenticator.tables import AuthenticatorSecret
 from app.accounts.staff_mfa import mfa_encryption
 from app.settings import Settings
 from tables.audit import AuditLog
-from tests.integration.conftest import asgi_client
-from tests.integration.staff import staff_session
+from tests.integration.staff import staff_client, staff_session
 from tests.integration.test_admin import PASSWORD
 
 
 async def _login(app: Litestar, code: str | None) -> httpx.Response:
-    async with asgi_client(app) as http:
+    async with staff_client(app) as http:
         await http.get("/admin/")
         body = {"username": "root", "password": PASSWORD} | ({"mfa_code": code} if code is not None else {})
         response = await http.post(
