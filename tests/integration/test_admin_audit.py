@@ -87,3 +87,12 @@ async def test_secrets_are_recorded_as_changed_never_by_value(app: Litestar, cli
     assert entry["before"] == {"secret": REDACTED}
     assert entry["after"] == {"secret": REDACTED}
     assert "signing-secret" not in str(await AuditLog.select())
+
+
+async def test_put_which_piccolo_runs_without_hooks_is_refused(app: Litestar, client: httpx.AsyncClient) -> None:
+    plan = await factories.plan(name="Basic")
+    async with staff_session(app, "superuser") as root:
+        current = (await root.get(table("plan", plan.id))).json()
+        replaced = await root.put(table("plan", plan.id), json={**current, "name": "Unaudited"})
+        assert replaced.status_code == 405
+    assert (await Plan.select(Plan.name).where(Plan.id == plan.id).first()) == {"name": "Basic"}

@@ -118,3 +118,11 @@ async def test_admin_user_without_a_role_may_do_nothing(app: Litestar, client: h
         assert (await admin_login(http, "norole", PASSWORD)).status_code == 200
         assert (await http.get(table("customer"))).status_code == 403
         assert (await http.get(table("plan"))).status_code == 403
+
+
+async def test_staff_users_are_not_created_in_the_admin(app: Litestar, client: httpx.AsyncClient) -> None:
+    async with staff_session(app, "superuser") as root:
+        blank = (await root.get(table("piccolo_user") + "new/")).json()
+        values = {**blank, "username": "sneaky", "password": PASSWORD, "email": "s@example.com", "admin": True}
+        assert (await root.post(table("piccolo_user"), json=values)).status_code == 403
+    assert not await BaseUser.exists().where(BaseUser.username == "sneaky")
