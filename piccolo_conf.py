@@ -22,6 +22,7 @@ APP_REGISTRY = AppRegistry(
         "piccolo.apps.user.piccolo_app",
         "piccolo_api.session_auth.piccolo_app",
         "piccolo_admin.piccolo_app",
+        "piccolo_api.mfa.authenticator.piccolo_app",  # staff TOTP secrets (AuthenticatorSecret)
         "tables.piccolo_app",
     ]
 )

@@ -9,6 +9,10 @@ from piccolo_admin.endpoints import TableConfig, create_admin
 from piccolo_api.crud.endpoints import OrderBy
 from piccolo_api.session_auth.tables import SessionsBase
 
+from app.accounts.staff_mfa import staff_mfa_provider
+from app.admin_audit import audit_hooks
+from app.admin_forms import admin_forms
+from app.admin_permissions import TABLE_LIMITS, Action, table_validators
 from app.settings import Settings
 from tables.accounts import Customer, CustomerSession, StaffRole
 from tables.audit import AuditLog, DataRequest
@@ -24,8 +28,17 @@ from tables.support import KnowledgeBaseArticle, Ticket, TicketMessage
 
 
 def _config(table: Any, group: str, columns: list[Any] | None = None, *, newest_first: bool = False) -> TableConfig:
+    """Every table gets the role check on all its endpoints, and audit hooks unless no one may change it."""
     order_by = [OrderBy(column=table._meta.primary_key, ascending=False)] if newest_first else None
-    return TableConfig(table_class=table, menu_group=group, visible_columns=columns, order_by=order_by)
+    writable = TABLE_LIMITS.get(table, frozenset(Action)) != {Action.read}
+    return TableConfig(
+        table_class=table,
+        menu_group=group,
+        visible_columns=columns,
+        order_by=order_by,
+        validators=table_validators(table),
+        hooks=audit_hooks(table) if writable else None,
+    )
 
 
 def table_configs() -> list[TableConfig]:
@@ -155,15 +168,32 @@ def table_configs() -> list[TableConfig]:
         _config(WebhookEvent, "System", newest_first=True),
         _config(DataRequest, "System", newest_first=True),
         _config(StaffRole, "System"),
+        # Listed explicitly (piccolo-admin would add it anyway, through StaffRole.user) so that it gets the
+        # role check and audit hooks like every other table. Passwords never leave the server.
+        _config(
+            BaseUser,
+            "System",
+            [
+                BaseUser.id,
+                BaseUser.username,
+                BaseUser.email,
+                BaseUser.active,
+                BaseUser.admin,
+                BaseUser.superuser,
+                BaseUser.last_login,
+            ],
+        ),
     ]
 
 
 def build_admin(settings: Settings) -> Any:
     return create_admin(
         tables=table_configs(),
+        forms=admin_forms(),
         auth_table=BaseUser,
         session_table=SessionsBase,
         site_name=f"{settings.site_name} admin",
         production=settings.https,  # piccolo-admin's "production" means: send cookies with Secure
         page_size=25,
+        mfa_providers=[staff_mfa_provider(settings)],
     )

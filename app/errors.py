@@ -30,12 +30,20 @@ class DomainError(Exception):
     status: int = HTTPStatus.BAD_REQUEST
     code: str = "bad_request"
 
-    def __init__(self, detail: str, *, code: str | None = None, extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         if code is not None:
             self.code = code
         self.extra = extra or {}
+        self.headers = headers or {}  # e.g. WWW-Authenticate on 401, Retry-After on 429
 
 
 class NotFound(DomainError):
@@ -136,7 +144,7 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
         if request.headers.get("hx-request"):
             return Response(content=None, status_code=200, headers={"HX-Redirect": target})
         return Redirect(target, status_code=303)
-    return _render(request, exc.status, exc.code, exc.detail, exc.extra)
+    return _render(request, exc.status, exc.code, exc.detail, exc.extra, exc.headers)
 
 
 def handle_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:

@@ -12,6 +12,7 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, StoplightRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.htmx import HTMXPlugin
 
@@ -27,10 +28,11 @@ from app.errors import EXCEPTION_HANDLERS
 from app.health.api import HealthController
 from app.jobs import ArqJobQueue, InProcessJobQueue
 from app.logs import configure_logging
+from app.partners.api import SECURITY_SCHEME, partner_api_router
 from app.payments.api import paypal_webhook
 from app.payments.sandbox.app import embedded_mount
 from app.payments.service import gateway_for
-from app.ratelimit import RateLimiter
+from app.ratelimit import build_rate_limiter
 from app.settings import Settings, get_settings
 from app.stores import build_store_registry, connect_redis
 from tasks import worker
@@ -77,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Portal pages know who is logged in (request.state.customer_session) before they run.
         Router(path="/", route_handlers=portal, before_request=load_session),
         HealthController,
+        partner_api_router(),
         web.static_router(),
         web.admin_mount(build_admin(settings)),
         paypal_webhook,
@@ -98,7 +101,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "redis": redis,
                 "queue": None,
                 "gateway": gateway_for(settings),
-                "limiter": RateLimiter(redis, f"{settings.redis.prefix}:limits"),
+                "rate_limiter": build_rate_limiter(settings, redis),
             }
         ),
         stores=build_store_registry(settings, redis),
@@ -112,6 +115,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version="1.0.0",
             description="Partner API (/api/v1) and operational endpoints. Errors are RFC 9457 problem+json.",
             path="/schema",
+            components=Components(
+                security_schemes={
+                    SECURITY_SCHEME: SecurityScheme(
+                        type="http", scheme="bearer", description="A partner API key issued in the admin"
+                    )
+                }
+            ),
             render_plugins=[SwaggerRenderPlugin(), RedocRenderPlugin(), StoplightRenderPlugin()],
         ),
         logging_config=None,  # app.logs configures logging once, with request ids

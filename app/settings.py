@@ -122,6 +122,7 @@ class Settings:
     paypal: PayPalSettings
     mail: MailSettings
     site_name: str = "Recurra"
+    partner_api_rate_limit: int = 600  # requests per API key per minute
 
     @property
     def is_production(self) -> bool:
@@ -144,6 +145,17 @@ def _flag(value: str | None, default: bool) -> bool:
     if value.lower() in {"0", "false", "no", "off"}:
         return False
     raise SettingsError(f"expected a yes/no flag, got {value!r}")
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name) or str(default)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, got {value}")
+    return value
 
 
 def _secret_key(env: Mapping[str, str], environment: Environment, var_dir: Path) -> str:
@@ -248,6 +260,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         paypal=_paypal(env, base_url),
         mail=mail,
         site_name=env.get("SITE_NAME", "Recurra"),
+        partner_api_rate_limit=_positive_int(env, "PARTNER_API_RATE_LIMIT", 600),
     )
     if settings.is_production and settings.mail.uses_outbox:
         raise SettingsError("production needs SMTP_URL: the demo mail outbox is for development only")

@@ -103,11 +103,12 @@ async def _release_redis_database() -> None:
 
 def _all_table_names() -> list[str]:
     from piccolo.apps.user.tables import BaseUser
+    from piccolo_api.mfa.authenticator.tables import AuthenticatorSecret
     from piccolo_api.session_auth.tables import SessionsBase
 
     from tables.piccolo_app import APP_CONFIG
 
-    tables = [*APP_CONFIG.table_classes, BaseUser, SessionsBase]
+    tables = [*APP_CONFIG.table_classes, BaseUser, SessionsBase, AuthenticatorSecret]
     return [t._meta.tablename for t in tables]
 
 

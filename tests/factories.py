@@ -11,7 +11,10 @@ from tables.accounts import Customer
 from tables.billing import Invoice
 from tables.catalog import Feature, Plan, Product
 from tables.clocks import TestClock
+from tables.content import ContentItem
+from tables.partners import Partner
 from tables.subscriptions import Subscription
+from tables.support import Ticket
 
 _seq = itertools.count(1)
 
@@ -85,5 +88,28 @@ async def invoice(**overrides: Any) -> Invoice:
 async def test_clock(**overrides: Any) -> TestClock:
     n = next(_seq)
     row = TestClock(**{"name": f"Clock {n}", "frozen_time": clock.now(), **overrides})
+    await row.save()
+    return row
+
+
+async def content_item(**overrides: Any) -> ContentItem:
+    n = next(_seq)
+    row = ContentItem(**{"title": f"Item {n}", "slug": f"item-{n}", **overrides})
+    await row.save()
+    return row
+
+
+async def ticket(**overrides: Any) -> Ticket:
+    values: dict[str, Any] = {"subject": f"Question {next(_seq)}"}
+    values.update(overrides)
+    if "customer" not in values:
+        values["customer"] = (await customer()).id
+    row = Ticket(**values)
+    await row.save()
+    return row
+
+
+async def partner(**overrides: Any) -> Partner:
+    row = Partner(**{"name": f"Partner {next(_seq)}", **overrides})
     await row.save()
     return row

@@ -24,7 +24,7 @@ def accounts_context(request: Request[Any, Any, Any]) -> AccountsContext:
     return AccountsContext(
         settings=state.settings,
         queue=state.queue,
-        limiter=state.limiter,
+        limiter=state.rate_limiter,
         store=request.app.stores.get(AUTH_STORE),
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent", ""),

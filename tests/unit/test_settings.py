@@ -129,3 +129,11 @@ def test_bad_values_are_named_in_the_error(tmp_path: Path, name: str, value: str
 def test_paypal_sandbox_mode_needs_credentials(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="PAYPAL_CLIENT_ID"):
         load_settings(env(tmp_path, PAYPAL_MODE="sandbox"))
+
+
+def test_partner_api_rate_limit(tmp_path: Path) -> None:
+    assert load_settings(env(tmp_path)).partner_api_rate_limit == 600
+    assert load_settings(env(tmp_path, PARTNER_API_RATE_LIMIT="30")).partner_api_rate_limit == 30
+    for bad in ("0", "lots"):
+        with pytest.raises(SettingsError, match="PARTNER_API_RATE_LIMIT"):
+            load_settings(env(tmp_path, PARTNER_API_RATE_LIMIT=bad))

@@ -1,0 +1,160 @@
+"""Who may do what in the admin: the staff roles as data, enforced on every table endpoint.
+
+piccolo-admin lists every table to every staff member, so the menu is not the control: each table's
+PiccoloCRUD gets a validator that maps the HTTP method to an action and refuses it (403) unless the caller's
+role grants it. Reads (list, detail, ids, count, schema, references, the blank "new" row) are ``read``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from piccolo.apps.user.tables import BaseUser
+from piccolo.table import Table
+from piccolo_api.crud.validators import Validators
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from tables.accounts import Customer, StaffRole
+from tables.audit import AuditLog
+from tables.billing import CreditNote, Invoice, InvoiceEvent, InvoiceLine
+from tables.catalog import Feature, Plan, PlanFeature, Product
+from tables.clocks import TestClock
+from tables.content import ContentChange, ContentItem, ContentItemFeature, ContentItemTag, Tag
+from tables.partners import ApiKey
+from tables.payments import Payment, PaymentEvent, PaymentMethod, Refund, WebhookEvent
+from tables.subscriptions import Subscription, SubscriptionEvent
+from tables.support import KnowledgeBaseArticle, Ticket, TicketMessage
+
+Role = StaffRole.Role
+
+
+class Action(StrEnum):
+    read = "read"
+    create = "create"
+    update = "update"
+    delete = "delete"
+
+
+ALL_ACTIONS = frozenset(Action)
+READ_ONLY = frozenset({Action.read})
+_ACTION_BY_METHOD = {
+    "GET": Action.read,
+    "HEAD": Action.read,
+    "OPTIONS": Action.read,
+    "POST": Action.create,
+    "PUT": Action.update,
+    "PATCH": Action.update,
+    "DELETE": Action.delete,
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    write: frozenset[type[Table]] = field(default_factory=frozenset)
+    read: frozenset[type[Table]] = field(default_factory=frozenset)
+
+
+# What each role may touch beyond nothing. A superuser may touch every table (within TABLE_LIMITS).
+ROLE_GRANTS: dict[str, Grant] = {
+    Role.billing: Grant(
+        write=frozenset(
+            {
+                Plan,
+                PlanFeature,
+                Subscription,
+                Invoice,
+                InvoiceLine,
+                CreditNote,
+                Payment,
+                Refund,
+                PaymentMethod,
+                TestClock,
+            }
+        ),
+        read=frozenset({Customer, Product, Feature, SubscriptionEvent, InvoiceEvent, PaymentEvent}),
+    ),
+    Role.support: Grant(
+        write=frozenset({Ticket, TicketMessage, KnowledgeBaseArticle}),
+        # Staff users: tickets are assigned to them (the ticket form lists them; passwords stay secret).
+        read=frozenset({Customer, Subscription, BaseUser}),
+    ),
+    Role.content: Grant(
+        write=frozenset({Product, Feature, ContentItem, ContentItemFeature, Tag, ContentItemTag}),
+        read=frozenset({Plan, PlanFeature, ContentChange}),
+    ),
+}
+
+# Limits that hold for everyone, superusers included. Logs and event trails are evidence: no one edits
+# or deletes them through the admin. API keys are created only by the "Issue API key" form (which shows
+# the key once) and are revoked, not deleted, so their history stays.
+TABLE_LIMITS: dict[type[Table], frozenset[Action]] = {
+    AuditLog: READ_ONLY,
+    SubscriptionEvent: READ_ONLY,
+    InvoiceEvent: READ_ONLY,
+    PaymentEvent: READ_ONLY,
+    WebhookEvent: READ_ONLY,
+    ContentChange: READ_ONLY,
+    ApiKey: frozenset({Action.read, Action.update}),
+    # piccolo_api creates users through BaseUser.create_user, which runs no hooks (so no audit entry) and
+    # gives no role: staff are created with `python -m app create-staff --role ...` instead.
+    BaseUser: frozenset({Action.read, Action.update, Action.delete}),
+}
+
+# Columns a PATCH may change where not every column may (checked by the audit hook before writing).
+EDITABLE_COLUMNS: dict[type[Table], frozenset[str]] = {
+    ApiKey: frozenset({"name", "expires_at", "revoked_at"}),
+}
+
+
+def allowed(role: str | None, table: type[Table], action: Action) -> bool:
+    """Whether a staff member with ``role`` (None: no role) may perform ``action`` on ``table``."""
+    if action not in TABLE_LIMITS.get(table, ALL_ACTIONS):
+        return False
+    if role == Role.superuser:
+        return True
+    grant = ROLE_GRANTS.get(role or "")
+    if grant is None:
+        return False
+    if table in grant.write:
+        return True
+    return action == Action.read and table in grant.read
+
+
+async def role_of(user: BaseUser) -> str | None:
+    """The staff member's role: their StaffRole row; a piccolo superuser without one counts as superuser
+    (e.g. made with ``piccolo user create``); an admin user with neither has no role and may do nothing."""
+    role = await StaffRole.select(StaffRole.role).where(StaffRole.user == user.id).first()
+    if role is not None:
+        return str(role["role"])
+    return Role.superuser if user.superuser else None
+
+
+def action_for(method: str) -> Action:
+    return _ACTION_BY_METHOD.get(method.upper(), Action.update)  # unknown verbs count as writes
+
+
+async def require(request: Request, table: type[Table], action: Action) -> None:
+    """Raise 403 unless the logged-in staff member may perform ``action`` on ``table``."""
+    role = await role_of(request.user.user)
+    if not allowed(role, table, action):
+        raise HTTPException(
+            status_code=403,
+            detail=f"Your role ({role or 'none'}) may not {action} {table._meta.tablename} records.",
+        )
+
+
+def table_validators(table: type[Table]) -> Validators:
+    """Validators for one table's admin endpoints. piccolo_api calls them by keyword (piccolo_crud=,
+    request=), before every endpoint, reads included."""
+
+    async def check_role(piccolo_crud: Any, request: Request) -> None:
+        if request.method.upper() == "PUT":
+            # piccolo_api runs no hooks for PUT, so a PUT would change a row without an audit entry.
+            # The admin UI only ever PATCHes.
+            raise HTTPException(status_code=405, detail="Replacing a row (PUT) is disabled: PATCH the fields instead.")
+        await require(request, table, action_for(request.method))
+
+    return Validators(every=[check_role])

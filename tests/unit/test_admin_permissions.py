@@ -1,0 +1,64 @@
+"""The role table itself: what each role may do, and the limits that bind superusers too."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.admin_permissions import ROLE_GRANTS, TABLE_LIMITS, Action, action_for, allowed
+from tables.accounts import Customer, StaffRole
+from tables.audit import AuditLog
+from tables.billing import Invoice
+from tables.catalog import Plan
+from tables.content import ContentItem
+from tables.partners import ApiKey, Partner
+from tables.support import Ticket
+
+WRITES = [Action.create, Action.update, Action.delete]
+
+
+@pytest.mark.parametrize(
+    ("role", "table", "read", "write"),
+    [
+        ("support", Ticket, True, True),
+        ("support", Customer, True, False),
+        ("support", Plan, False, False),
+        ("billing", Plan, True, True),
+        ("billing", Invoice, True, True),
+        ("billing", Ticket, False, False),
+        ("content", ContentItem, True, True),
+        ("content", Plan, True, False),
+        ("content", Invoice, False, False),
+        ("superuser", Partner, True, True),
+        ("superuser", StaffRole, True, True),
+        (None, Customer, False, False),
+        ("someone-else", Customer, False, False),
+    ],
+)
+def test_roles(role: str | None, table: type, read: bool, write: bool) -> None:
+    assert allowed(role, table, Action.read) is read
+    assert [allowed(role, table, a) for a in WRITES] == [write] * 3
+
+
+@pytest.mark.parametrize("role", [*StaffRole.Role, None])
+def test_logs_are_read_only_for_everyone(role: str | None) -> None:
+    for table, actions in TABLE_LIMITS.items():
+        for action in WRITES:
+            if action not in actions:
+                assert not allowed(role, table, action), (role, table, action)
+    assert not allowed(role, AuditLog, Action.update)
+
+
+def test_api_keys_are_never_created_or_deleted_through_the_table() -> None:
+    assert allowed("superuser", ApiKey, Action.update)
+    assert not allowed("superuser", ApiKey, Action.create)
+    assert not allowed("superuser", ApiKey, Action.delete)
+
+
+def test_every_role_but_superuser_has_a_grant() -> None:
+    assert set(ROLE_GRANTS) == set(StaffRole.Role) - {StaffRole.Role.superuser}
+
+
+def test_methods_map_to_actions() -> None:
+    assert [action_for(m) for m in ("GET", "POST", "PATCH", "PUT", "DELETE", "BREW")] == [
+        Action.read, Action.create, Action.update, Action.update, Action.delete, Action.update
+    ]  # fmt: skip
