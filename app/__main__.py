@@ -97,8 +97,9 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
             host=settings.host,
             port=settings.port,
             workers=args.workers if settings.redis.enabled else 1,  # in-process jobs need exactly one process
-            proxy_headers=bool(settings.trusted_proxies),
-            forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
+            # app.security.TrustedProxyMiddleware reads X-Forwarded-* (only from TRUSTED_PROXIES); uvicorn's own
+            # handling would trust 127.0.0.1 by default and rewrite the client before ours sees it.
+            proxy_headers=False,
             log_config=None,
         )
     finally:
