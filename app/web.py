@@ -19,6 +19,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from app.admin_login import StaffLoginGuard
 from app.logs import RequestContextMiddleware
 from app.money import format_money
 from app.security import SecurityHeadersMiddleware, TrustedProxyMiddleware
@@ -96,13 +97,15 @@ def csrf_config(settings: Settings) -> CSRFConfig:
 
 
 def admin_mount(admin_app: ASGIApp) -> ASGIRouteHandler:
+    guarded = StaffLoginGuard(admin_app)
+
     @asgi("/admin", is_mount=True, copy_scope=True, include_in_schema=False)
     async def admin(scope: Scope, receive: Receive, send: Send) -> None:
         # piccolo-admin's assets are relative: /admin without the slash would load them from /.
         if scope["path"] in {"", "/"} and not scope.get("raw_path", b"").endswith(b"/"):
             await ASGIRedirectResponse(path="/admin/", status_code=308)(scope, receive, send)
             return
-        await admin_app(scope, receive, send)
+        await guarded(scope, receive, send)
 
     return admin
 

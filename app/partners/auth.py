@@ -17,6 +17,7 @@ from typing import Any
 from litestar.connection import ASGIConnection, Request
 from litestar.handlers.base import BaseRouteHandler
 
+from app.audit.service import record_audit
 from app.errors import NotAuthenticated, PermissionDenied, RateLimited
 from app.partners.scopes import Scope
 from app.partners.service import ApiPrincipal, authenticate_api_key
@@ -26,6 +27,7 @@ from app.settings import Settings
 SCOPES_OPT = "scopes"
 REALM = 'Bearer realm="recurra-api"'
 RATE_WINDOW_S = 60
+FAILED_KEYS_PER_ADDRESS = (30, 60)
 
 
 def requires(*scopes: Scope) -> dict[str, Any]:
@@ -51,11 +53,24 @@ def _bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return token.strip()
 
 
-async def _authenticate(token: str) -> ApiPrincipal:
+async def _authenticate(connection: ASGIConnection[Any, Any, Any, Any], token: str) -> ApiPrincipal:
     try:
         return await authenticate_api_key(token)
     except NotAuthenticated as exc:
         exc.headers = {"WWW-Authenticate": f'{REALM}, error="invalid_token"'}
+        # Failed keys are audited and counted per address; past the limit the caller waits (and a flood of
+        # bad keys cannot flood the audit log).
+        ip = connection.client.host if connection.client else ""
+        limiter: RateLimiter = connection.app.state.rate_limiter
+        decision = await limiter.hit(f"api-auth-fail:{ip}", *FAILED_KEYS_PER_ADDRESS)
+        if not decision.allowed:
+            raise RateLimited(
+                f"Too many requests with invalid API keys; try again in {decision.retry_after_s} s.",
+                headers={"Retry-After": str(decision.retry_after_s)},
+                extra={"retry_after_s": decision.retry_after_s},
+            ) from exc
+        await record_audit("partner.auth_failed", actor="anonymous", actor_label=token[:11], ip=ip,
+                           after={"code": exc.code})  # fmt: skip
         raise
 
 
@@ -87,7 +102,7 @@ def _check_scopes(principal: ApiPrincipal, handler: BaseRouteHandler) -> None:
 async def partner_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Authenticate the key (every request: revocation is immediate), count it against its rate limit,
     then check the route's scopes."""
-    principal = await _authenticate(_bearer_token(connection))
+    principal = await _authenticate(connection, _bearer_token(connection))
     await _enforce_rate_limit(connection, principal)
     _check_scopes(principal, handler)
     connection.state.partner = principal

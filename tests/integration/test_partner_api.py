@@ -183,3 +183,16 @@ async def test_each_key_is_rate_limited_with_retry_after(settings: Settings, cli
         assert 1 <= int(refused.headers["retry-after"]) <= 60
         assert (await http.get("/api/v1/me", headers=bearer(second))).status_code == 200  # its own window
     await limited_app.state.redis.aclose()
+
+
+async def test_bad_keys_are_audited_and_limited_per_address(client: httpx.AsyncClient) -> None:
+    for n in range(30):
+        response = await client.get("/api/v1/me", headers=bearer(f"rk_nope{n:04d}_" + "x" * 43))
+        assert response.status_code == 401
+    entries = await AuditLog.objects().where(AuditLog.action == "partner.auth_failed")
+    assert len(entries) == 30
+    assert all("x" * 43 not in e.actor_label for e in entries)  # never the secret part of a presented key
+    limited = await client.get("/api/v1/me", headers=bearer("rk_nope9999_" + "x" * 43))
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) > 0
+    assert await AuditLog.count().where(AuditLog.action == "partner.auth_failed") == 30
