@@ -158,15 +158,15 @@ class AccountPortal(Controller):
     async def end_one_session(
         self, request: AnyRequest, customer: CurrentCustomer, session_id: FromPath[int]
     ) -> Redirect:
-        await sessions.end_sessions(accounts_context(request).store, customer.id, only_id=session_id)
+        await service.end_one_session(accounts_context(request), customer, session_id)
         flash(request, "That session is logged out.", category="success")
         return see_other("/account/security")
 
     @post("/sessions/end-others")
     async def end_other_sessions(self, request: AnyRequest, customer: CurrentCustomer) -> Redirect:
         current = request.state.customer_session
-        ended = await sessions.end_sessions(
-            accounts_context(request).store, customer.id, keep_session_id=current.id if current else None
+        ended = await service.end_other_sessions(
+            accounts_context(request), customer, keep_session_id=current.id if current else None
         )
         flash(request, f"Logged out everywhere else ({ended} session{'s' if ended != 1 else ''}).", category="success")
         return see_other("/account/security")

@@ -3,13 +3,11 @@ exists (the same answer, and a mail only when there is an account)."""
 
 from __future__ import annotations
 
-from app import clock
-from app.accounts import sessions
 from app.accounts.errors import FormError
-from app.accounts.passwords import hash_password, password_problem
-from app.accounts.service import AccountsContext, enforce_limit, get_customer, normalise_email
+from app.accounts.passwords import password_problem
+from app.accounts.service import AccountsContext, enforce_limit, get_customer, normalise_email, set_password
 from app.accounts.tokens import consume_token, issue_token, token_hash
-from app.audit.service import actor_for_customer, record_audit
+from app.audit.service import record_audit
 from app.mail_templates import render_mail
 from tables.accounts import AuthToken, Customer
 
@@ -55,28 +53,5 @@ async def reset_password(ctx: AccountsContext, token: str, new_password: str) ->
             raise FormError({"password": problem})
     used = await consume_token(token, AuthToken.Purpose.reset_password)
     customer = await get_customer(used.customer)
-    if problem := password_problem(new_password, email=customer.email, name=customer.name):
-        raise FormError({"password": problem})
-    customer.password_hash = hash_password(new_password)
-    customer.updated_at = clock.now()
-    await customer.save([Customer.password_hash, Customer.updated_at])
-    await sessions.end_sessions(ctx.store, customer.id)
-    await record_audit(
-        "customer.password_reset",
-        actor=actor_for_customer(customer.id),
-        actor_label=customer.email,
-        target_type="customer",
-        target_id=customer.id,
-        ip=ctx.ip,
-    )
-    await ctx.send(
-        render_mail(
-            "password_changed",
-            customer.email,
-            "Your password was changed",
-            name=customer.name,
-            site_name=ctx.settings.site_name,
-            reset_link=ctx.link("/password-reset"),
-        )
-    )
+    await set_password(ctx, customer, new_password, field="password", action="customer.password_reset")
     return customer

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from litestar.stores.base import Store
 
@@ -132,14 +133,7 @@ async def verify_email(ctx: AccountsContext, token: str) -> Customer:
     if customer.email_verified_at is None:
         customer.email_verified_at = clock.now()
         await customer.save([Customer.email_verified_at])
-        await record_audit(
-            "customer.email_verified",
-            actor=actor_for_customer(customer.id),
-            actor_label=customer.email,
-            target_type="customer",
-            target_id=customer.id,
-            ip=ctx.ip,
-        )
+        await audit_customer(ctx, "customer.email_verified", customer)
     return customer
 
 
@@ -186,14 +180,7 @@ async def log_in(ctx: AccountsContext, customer: Customer, *, remember: bool) ->
     )
     customer.last_login_at = clock.now()
     await customer.save([Customer.last_login_at])
-    await record_audit(
-        "customer.logged_in",
-        actor=actor_for_customer(customer.id),
-        actor_label=customer.email,
-        target_type="customer",
-        target_id=customer.id,
-        ip=ctx.ip,
-    )
+    await audit_customer(ctx, "customer.logged_in", customer)
     return token
 
 
@@ -210,6 +197,19 @@ async def rotate_session(ctx: AccountsContext, customer: Customer, old_token: st
 async def log_out(ctx: AccountsContext, token: str | None) -> None:
     if token:
         await sessions.end_session(ctx.store, token)
+
+
+async def end_other_sessions(ctx: AccountsContext, customer: Customer, *, keep_session_id: int | None) -> int:
+    """'Log out everywhere else': end every session but the current one; returns how many ended."""
+    ended = await sessions.end_sessions(ctx.store, customer.id, keep_session_id=keep_session_id)
+    await audit_customer(ctx, "customer.sessions_ended", customer, after={"count": ended})
+    return ended
+
+
+async def end_one_session(ctx: AccountsContext, customer: Customer, session_id: int) -> None:
+    """End one of the customer's own sessions (another customer's id ends nothing)."""
+    if await sessions.end_sessions(ctx.store, customer.id, only_id=session_id):
+        await audit_customer(ctx, "customer.session_ended", customer, after={"session": session_id})
 
 
 async def update_profile(ctx: AccountsContext, customer: Customer, **fields: str) -> Customer:
@@ -230,44 +230,41 @@ async def update_profile(ctx: AccountsContext, customer: Customer, **fields: str
         setattr(customer, key, values[key])
     customer.updated_at = clock.now()
     await customer.save()
-    await record_audit(
-        "customer.profile_updated",
-        actor=actor_for_customer(customer.id),
-        actor_label=customer.email,
-        target_type="customer",
-        target_id=customer.id,
-        before=before,
-        after={k: values[k] for k in before},
-        ip=ctx.ip,
-    )
+    await audit_customer(ctx, "customer.profile_updated", customer, before=before, after={k: values[k] for k in before})
     return customer
 
 
 async def change_password(ctx: AccountsContext, customer: Customer, *, current: str, new: str) -> str:
     """Change the password and end every other session; returns a fresh token for this browser."""
     if not verify_password(customer.password_hash, current):
-        await record_audit(
-            "customer.password_change_failed",
-            actor=actor_for_customer(customer.id),
-            target_type="customer",
-            target_id=customer.id,
-            ip=ctx.ip,
-        )
+        await audit_customer(ctx, "customer.password_change_failed", customer)
         raise FormError({"current_password": "That is not your current password."})
-    if problem := password_problem(new, email=customer.email, name=customer.name):
-        raise FormError({"new_password": problem})
-    customer.password_hash = hash_password(new)
-    customer.updated_at = clock.now()
-    await customer.save([Customer.password_hash, Customer.updated_at])
-    await sessions.end_sessions(ctx.store, customer.id)
+    await set_password(ctx, customer, new, field="new_password", action="customer.password_changed")
+    return await log_in(ctx, customer, remember=False)
+
+
+async def audit_customer(ctx: AccountsContext, action: str, customer: Customer, **extra: Any) -> None:
+    """An audit entry about ``customer``, made by the customer from the request's address."""
     await record_audit(
-        "customer.password_changed",
+        action,
         actor=actor_for_customer(customer.id),
         actor_label=customer.email,
         target_type="customer",
         target_id=customer.id,
         ip=ctx.ip,
+        **extra,
     )
+
+
+async def set_password(ctx: AccountsContext, customer: Customer, new: str, *, field: str, action: str) -> None:
+    """Replace the password (after the policy check), end every session and tell the customer by mail."""
+    if problem := password_problem(new, email=customer.email, name=customer.name):
+        raise FormError({field: problem})
+    customer.password_hash = hash_password(new)
+    customer.updated_at = clock.now()
+    await customer.save([Customer.password_hash, Customer.updated_at])
+    await sessions.end_sessions(ctx.store, customer.id)
+    await audit_customer(ctx, action, customer)
     await ctx.send(
         render_mail(
             "password_changed",
@@ -278,7 +275,6 @@ async def change_password(ctx: AccountsContext, customer: Customer, *, current: 
             reset_link=ctx.link("/password-reset"),
         )
     )
-    return await log_in(ctx, customer, remember=False)
 
 
 async def request_email_change(ctx: AccountsContext, customer: Customer, *, new_email: str, password: str) -> None:

@@ -8,8 +8,7 @@ from app import clock
 from app.accounts import totp
 from app.accounts.errors import FormError
 from app.accounts.passwords import verify_password
-from app.accounts.service import AccountsContext, enforce_limit
-from app.audit.service import actor_for_customer, record_audit
+from app.accounts.service import AccountsContext, audit_customer, enforce_limit
 from tables.accounts import Customer, RecoveryCode
 
 SECOND_FACTOR_PER_ACCOUNT = (5, 300)
@@ -62,14 +61,7 @@ async def confirm_setup(ctx: AccountsContext, customer: Customer, code: str) -> 
         await RecoveryCode.insert(
             *[RecoveryCode(customer=customer.id, code_hash=totp.hash_recovery_code(c)) for c in codes]
         )
-        await record_audit(
-            "customer.2fa_enabled",
-            actor=actor_for_customer(customer.id),
-            actor_label=customer.email,
-            target_type="customer",
-            target_id=customer.id,
-            ip=ctx.ip,
-        )
+        await audit_customer(ctx, "customer.2fa_enabled", customer)
     return codes
 
 
@@ -99,21 +91,9 @@ async def verify_second_factor(ctx: AccountsContext, customer: Customer, code: s
         .returning(RecoveryCode.id)
     )
     if used:
-        await record_audit(
-            "customer.recovery_code_used",
-            actor=actor_for_customer(customer.id),
-            target_type="customer",
-            target_id=customer.id,
-            ip=ctx.ip,
-        )
+        await audit_customer(ctx, "customer.recovery_code_used", customer)
         return
-    await record_audit(
-        "customer.2fa_failed",
-        actor=actor_for_customer(customer.id),
-        target_type="customer",
-        target_id=customer.id,
-        ip=ctx.ip,
-    )
+    await audit_customer(ctx, "customer.2fa_failed", customer)
     raise FormError({"code": "That code doesn't match. Try the newest code from your app, or a recovery code."})
 
 
@@ -126,11 +106,4 @@ async def disable(ctx: AccountsContext, customer: Customer, password: str) -> No
     customer.totp_last_step = None
     await customer.save([Customer.totp_secret, Customer.totp_enabled_at, Customer.totp_last_step])
     await RecoveryCode.delete().where(RecoveryCode.customer == customer.id)
-    await record_audit(
-        "customer.2fa_disabled",
-        actor=actor_for_customer(customer.id),
-        actor_label=customer.email,
-        target_type="customer",
-        target_id=customer.id,
-        ip=ctx.ip,
-    )
+    await audit_customer(ctx, "customer.2fa_disabled", customer)
