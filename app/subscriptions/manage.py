@@ -185,9 +185,9 @@ async def change_plan(
     invoice_id = started.invoice.id
     try:
         method_id = await _charge_method(customer_id, sub["payment_method"])
-        outcome = await payments.charge_invoice(
-            gateway, invoice_id, payment_method_id=method_id, idempotency_key=f"change-{invoice_id}", actor=actor
-        )
+        # No key of our own: charge_invoice gives the attempt a unique one and resumes a payment of this
+        # invoice still in flight instead of starting a second (ids restart in other databases; keys must not).
+        outcome = await payments.charge_invoice(gateway, invoice_id, payment_method_id=method_id, actor=actor)
     except InvalidInput as refused:  # no usable payment method
         await invoices.void(invoice_id, actor=actor, reason=refused.detail)
         return ChangeOutcome(False, False, False, refused.detail)
