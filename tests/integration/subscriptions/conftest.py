@@ -65,7 +65,9 @@ async def customer(client: httpx.AsyncClient) -> Customer:
     return await sign_up(client)
 
 
-async def press(client: httpx.AsyncClient, page: str, action: str, data: dict[str, str] | None = None) -> httpx.Response:
+async def press(
+    client: httpx.AsyncClient, page: str, action: str, data: dict[str, str] | None = None
+) -> httpx.Response:
     """Open ``page`` and post its form to ``action`` with the page's CSRF token."""
     html = (await client.get(page)).text
     return await client.post(action, data={"_csrf_token": csrf_token(html), **(data or {})})

@@ -74,6 +74,7 @@ async def test_a_declined_upgrade_keeps_the_plan_and_says_why(
     from tables.payments import Payment
     from tables.subscriptions import SubscriptionEvent
     from tables.billing import InvoiceEvent
+
     print("DEBUG", sub, await Subscription.select(), await Plan.select(Plan.id, Plan.code))
 
     row = await Subscription.select(Subscription.plan).where(Subscription.id == sub["id"]).first()
@@ -156,7 +157,7 @@ async def test_cancel_at_period_end_asks_a_reason_and_can_be_kept(
     assert row == [{"status": "active", "cancel_at_period_end": True, "cancel_reason": "Too expensive"}]
     listing = await client.get(LIST)
     assert "Keep my subscription" in listing.text
-    assert "Next bill</dt>\n    <dd class=\"next-bill\">none" in listing.text
+    assert 'Next bill</dt>\n    <dd class="next-bill">none' in listing.text
 
     await press(client, LIST, f"{LIST}/{sub['id']}/keep")
 
