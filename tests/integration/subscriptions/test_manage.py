@@ -70,12 +70,7 @@ async def test_a_declined_upgrade_keeps_the_plan_and_says_why(
     sub = await live_subscription(client, buyer)
     await sandbox.arm("instrument_declined", operation="orders.create")
 
-    r = await change_to(client, sub["id"], catalog.pro)
-    from tables.payments import Payment
-    from tables.subscriptions import SubscriptionEvent
-    from tables.billing import InvoiceEvent
-
-    print("DEBUG", sub, await Subscription.select(), await Plan.select(Plan.id, Plan.code))
+    await change_to(client, sub["id"], catalog.pro)
 
     row = await Subscription.select(Subscription.plan).where(Subscription.id == sub["id"]).first()
     assert row == {"plan": catalog.plus.id}
