@@ -3,7 +3,8 @@ through PayPal checkout, and back in the portal with a live subscription.
 
 However often the button is pressed (double clicks, the back button, two tabs), a customer gets one
 subscription per plan: ``start`` serialises the customer's requests on their row and reuses an incomplete
-subscription with its open first invoice; a partial unique index on live (customer, plan) is the backstop.
+subscription with its open first invoice; a partial unique index (one incomplete subscription per customer
+and plan) is the backstop.
 The checkout's return is settled here, synchronously, so the customer lands on a live subscription; the
 payment.succeeded handler may settle the same invoice again, which changes nothing.
 """

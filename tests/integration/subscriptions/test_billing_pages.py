@@ -24,6 +24,16 @@ from tests.paypal import Buyer, SandboxControl
 BILLING = "/account/billing"
 
 
+async def overdue_renewal(client: httpx.AsyncClient, buyer: Buyer) -> int:
+    """A live subscription whose renewal charge failed: past_due, with its renewal invoice open."""
+    await subscribe_paid(client, buyer)
+    [sub] = await Subscription.select()
+    with clock.frozen_at(sub["current_period_end"] + timedelta(minutes=1)):
+        (renewal_id,) = (await generate_renewals()).invoice_ids
+        await record_failed_charge(renewal_id, actor="test", reason="INSTRUMENT_DECLINED", next_attempt_at=None)
+    return int(renewal_id)
+
+
 async def test_a_new_paypal_account_becomes_the_default_and_pays_the_subscription(
     client: httpx.AsyncClient, catalog: Catalog, customer: Customer, buyer: Buyer, sandbox: SandboxControl
 ) -> None:
@@ -51,11 +61,7 @@ async def test_a_new_paypal_account_becomes_the_default_and_pays_the_subscriptio
 async def test_paying_an_overdue_invoice_restores_the_subscription(
     client: httpx.AsyncClient, catalog: Catalog, customer: Customer, buyer: Buyer, sandbox: SandboxControl
 ) -> None:
-    await subscribe_paid(client, buyer)
-    [sub] = await Subscription.select()
-    with clock.frozen_at(sub["current_period_end"] + timedelta(minutes=1)):
-        (renewal_id,) = (await generate_renewals()).invoice_ids
-        await record_failed_charge(renewal_id, actor="test", reason="INSTRUMENT_DECLINED", next_attempt_at=None)
+    renewal_id = await overdue_renewal(client, buyer)
     assert (await Subscription.select(Subscription.status))[0]["status"] == "past_due"
     listing = await client.get("/account/subscriptions")
     assert "A payment is overdue" in listing.text
@@ -73,11 +79,7 @@ async def test_paying_an_overdue_invoice_restores_the_subscription(
 async def test_an_overdue_invoice_can_be_paid_through_paypal_checkout(
     client: httpx.AsyncClient, catalog: Catalog, customer: Customer, buyer: Buyer, sandbox: SandboxControl
 ) -> None:
-    await subscribe_paid(client, buyer)
-    [sub] = await Subscription.select()
-    with clock.frozen_at(sub["current_period_end"] + timedelta(minutes=1)):
-        (renewal_id,) = (await generate_renewals()).invoice_ids
-        await record_failed_charge(renewal_id, actor="test", reason="INSTRUMENT_DECLINED", next_attempt_at=None)
+    renewal_id = await overdue_renewal(client, buyer)
 
     started = await press(client, BILLING, f"{BILLING}/invoices/{renewal_id}/checkout")
     await buyer.approve(started.headers["location"])

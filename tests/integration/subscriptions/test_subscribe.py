@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import httpx
+import pytest
 
 from app.subscriptions.settlement import settle_paid_invoice
 from tables.accounts import Customer
 from tables.billing import Invoice, InvoiceEvent
 from tables.payments import Payment, PaymentMethod
 from tables.subscriptions import Subscription, SubscriptionEvent
+from tests import factories
 from tests.integration.subscriptions.conftest import Catalog, press, sign_up, subscribe_paid
 from tests.paypal import Buyer, SandboxControl
 from tests.portal import csrf_token
@@ -189,3 +192,13 @@ async def test_settling_the_same_invoice_twice_at_once_pays_it_once(
     assert await InvoiceEvent.count().where(InvoiceEvent.invoice == invoice["id"], InvoiceEvent.event == "pay") == 1
     assert await SubscriptionEvent.count().where(SubscriptionEvent.event == "activate") == 1
     assert (await Subscription.select(Subscription.status))[0]["status"] == "active"
+
+
+async def test_the_database_refuses_a_second_incomplete_subscription_to_the_same_plan(
+    catalog: Catalog, customer: Customer
+) -> None:
+    await factories.subscription(customer=customer.id, plan=catalog.plus.id, status="incomplete")
+    await factories.subscription(customer=customer.id, plan=catalog.plus.id, status="active")  # allowed
+
+    with pytest.raises(asyncpg.exceptions.UniqueViolationError):
+        await factories.subscription(customer=customer.id, plan=catalog.plus.id, status="incomplete")
