@@ -15,13 +15,13 @@ from app.payments.paypal import PayPalGateway
 from tables.accounts import Customer
 from tables.catalog import Plan
 from tests import factories
-from tests.integration.payments.conftest import api_url, buyer, gateway, paypal_server, sandbox  # noqa: F401
+from tests.integration.payments.conftest import buyer, sandbox  # noqa: F401
 from tests.paypal import Buyer
 from tests.portal import csrf_token, log_in, register
 
 
 @pytest.fixture(autouse=True)
-def portal_gateway(app: Litestar, gateway: PayPalGateway) -> Iterator[PayPalGateway]:  # noqa: F811
+def portal_gateway(app: Litestar, gateway: PayPalGateway) -> Iterator[PayPalGateway]:
     """The portal's gateway points at the live sandbox (the in-process app has no socket of its own)."""
     previous = app.state.gateway
     app.state.gateway = gateway

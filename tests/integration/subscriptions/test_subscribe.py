@@ -202,3 +202,19 @@ async def test_the_database_refuses_a_second_incomplete_subscription_to_the_same
 
     with pytest.raises(asyncpg.exceptions.UniqueViolationError):
         await factories.subscription(customer=customer.id, plan=catalog.plus.id, status="incomplete")
+
+
+async def test_choosing_another_plan_mid_checkout_replaces_the_unpaid_one(
+    client: httpx.AsyncClient, catalog: Catalog, customer: Customer, buyer: Buyer, sandbox: SandboxControl
+) -> None:
+    await press(client, "/subscribe/plus-monthly", "/subscribe/plus-monthly")  # left on PayPal's page
+
+    back = await subscribe_paid(client, buyer, "pro-monthly")
+
+    assert back.headers["location"] == "/account/subscriptions"
+    rows = await Subscription.select(Subscription.plan, Subscription.status).order_by(Subscription.id)
+    assert rows == [{"plan": catalog.plus.id, "status": "canceled"}, {"plan": catalog.pro.id, "status": "active"}]
+    statuses = await Invoice.select(Invoice.status).order_by(Invoice.id)
+    assert statuses == [{"status": "void"}, {"status": "paid"}]
+    [capture] = await sandbox.new_captures()
+    assert capture["amount"] == "29.00"
