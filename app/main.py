@@ -21,6 +21,7 @@ from app.accounts.account_portal import AccountPortal
 from app.accounts.auth import load_session
 from app.accounts.portal import AuthPortal
 from app.admin import build_admin
+from app.billing.portal import BillingPortal, InvoicesPortal
 from app.catalog.portal import PricingPortal
 from app.db import close_database, open_database
 from app.devmail.portal import DevMailPortal
@@ -35,6 +36,7 @@ from app.payments.service import gateway_for
 from app.ratelimit import build_rate_limiter
 from app.settings import Settings, get_settings
 from app.stores import build_store_registry, connect_redis
+from app.subscriptions.portal import CheckoutPortal, SubscribePortal, SubscriptionsPortal
 from tasks import worker
 
 
@@ -72,7 +74,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     templates = web.template_config(settings)
     session = web.session_config(settings)
 
-    portal: list[Any] = [PricingPortal, AuthPortal, AccountPortal]
+    portal: list[Any] = [PricingPortal, AuthPortal, AccountPortal, SubscribePortal, CheckoutPortal,
+                         SubscriptionsPortal, BillingPortal, InvoicesPortal]  # fmt: skip
     if settings.dev_mail_enabled:
         portal.append(DevMailPortal)
     route_handlers = [

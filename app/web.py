@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import pass_context
-from litestar import Litestar, asgi
+from litestar import Litestar, Request, asgi
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import Cookie
 from litestar.handlers import ASGIRouteHandler
@@ -22,8 +22,10 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from app.admin_login import StaffLoginGuard
 from app.logs import RequestContextMiddleware
 from app.money import format_money
+from app.payments.gateway import PaymentGateway
 from app.security import SecurityHeadersMiddleware, TrustedProxyMiddleware
 from app.settings import PROJECT_ROOT, Settings
+from tables.accounts import Customer
 
 STATIC_DIR = Path(__file__).parent / "static"
 TEMPLATE_DIR = PROJECT_ROOT / "portal_templates"
@@ -113,3 +115,23 @@ def admin_mount(admin_app: ASGIApp) -> ASGIRouteHandler:
 def see_other(path: str, cookies: list[Cookie] | None = None) -> Redirect:
     """The portal's redirect: 303, so a browser follows a form POST with a GET (and a reload never re-posts)."""
     return Redirect(path, status_code=303, cookies=cookies or [])
+
+
+def away(url: str) -> Redirect:
+    """A 303 to another site (PayPal's approval page): the portal's redirect, for an absolute URL."""
+    return Redirect(url, status_code=303)
+
+
+def base_url(request: Request[Any, Any, Any]) -> str:
+    """The public address return URLs (PayPal's, mail links) are built on."""
+    return str(request.app.state.settings.base_url).rstrip("/")
+
+
+def gateway(request: Request[Any, Any, Any]) -> PaymentGateway:
+    found: PaymentGateway = request.app.state.gateway
+    return found
+
+
+def actor(customer: Customer) -> str:
+    """How the customer appears in event trails."""
+    return f"customer:{customer.id}"

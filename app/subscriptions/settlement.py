@@ -2,7 +2,9 @@
 after it has recorded a payment (issue 4). Billing never calls the gateway; the gateway never moves statuses.
 
 - ``settle_paid_invoice``: the invoice is paid; a first invoice activates its subscription, a plan-change
-  invoice applies the change, a paid renewal brings a past_due/unpaid subscription back to active.
+  invoice applies the change, a paid renewal brings a past_due/unpaid subscription back to active. Idempotent:
+  the portal (synchronously, after a capture) and the payment.succeeded handler may both settle the same
+  invoice, even at once; the invoice row lock serialises them and the second changes nothing.
 - ``record_failed_charge``: one more attempt counted and the next one scheduled (the dunning policy - after
   1, 3, 5 days - belongs to the caller); a failed renewal moves an active subscription to past_due.
 """
@@ -13,7 +15,7 @@ from datetime import datetime
 
 from app import clock
 from app.billing import service as invoices
-from app.billing.sql import write_transaction
+from app.billing.sql import lock_row, write_transaction
 from app.errors import NotFound
 from app.subscriptions import changes
 from app.subscriptions.service import activate, transition
@@ -23,7 +25,9 @@ from tables.billing import Invoice
 
 async def _invoice(invoice_id: int) -> dict[str, object]:
     row = (
-        await Invoice.select(Invoice.id, Invoice.subscription, Invoice.billing_reason, Invoice.subscription.status)
+        await Invoice.select(
+            Invoice.id, Invoice.status, Invoice.subscription, Invoice.billing_reason, Invoice.subscription.status
+        )
         .where(Invoice.id == invoice_id)
         .first()
     )
@@ -34,18 +38,21 @@ async def _invoice(invoice_id: int) -> dict[str, object]:
 
 async def settle_paid_invoice(invoice_id: int, *, actor: str, at: datetime | None = None) -> None:
     at = at or clock.now()
-    invoice = await _invoice(invoice_id)
-    await invoices.mark_paid(invoice_id, actor=actor, at=at)
-    subscription_id, status = invoice["subscription"], invoice["subscription.status"]
-    if not isinstance(subscription_id, int):
-        return  # a manual invoice: nothing else to do
-    reason = invoice["billing_reason"]
-    if reason == Invoice.BillingReason.subscription_create and status == Status.incomplete:
-        await activate(subscription_id, actor=actor, at=at)
-    elif reason == Invoice.BillingReason.subscription_update:
-        await changes.complete_plan_change(invoice_id, actor=actor)
-    elif status in (Status.past_due, Status.unpaid) and not await _other_open_invoices(subscription_id, invoice_id):
-        await transition(subscription_id, Event.pay, actor=actor, at=at, reason=f"invoice #{invoice_id} paid")
+    async with write_transaction():
+        await lock_row(Invoice, invoice_id)  # a second settlement waits here, then finds the work done
+        invoice = await _invoice(invoice_id)
+        if invoice["status"] != Invoice.Status.paid:
+            await invoices.mark_paid(invoice_id, actor=actor, at=at)
+        subscription_id, status = invoice["subscription"], invoice["subscription.status"]
+        if not isinstance(subscription_id, int):
+            return  # a manual invoice: nothing else to do
+        reason = invoice["billing_reason"]
+        if reason == Invoice.BillingReason.subscription_create and status == Status.incomplete:
+            await activate(subscription_id, actor=actor, at=at)
+        elif reason == Invoice.BillingReason.subscription_update:
+            await changes.complete_plan_change(invoice_id, actor=actor)  # idempotent: applied once
+        elif status in (Status.past_due, Status.unpaid) and not await _other_open_invoices(subscription_id, invoice_id):
+            await transition(subscription_id, Event.pay, actor=actor, at=at, reason=f"invoice #{invoice_id} paid")
 
 
 async def record_failed_charge(

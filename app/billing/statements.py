@@ -1,0 +1,140 @@
+"""Invoices as the customer reads them: the list with its payment history, one invoice in detail (lines,
+payments, refunds, credit notes) and the same data for its PDF. Only the owner sees an invoice; anybody else
+gets NotFound, so the existence of other customers' invoices is not revealed. Drafts are never shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from app import clock
+from app.errors import NotFound
+from tables.billing import CreditNote, Invoice, InvoiceLine
+from tables.payments import Payment, Refund
+
+SHOWN = [Invoice.Status.open, Invoice.Status.paid, Invoice.Status.void, Invoice.Status.uncollectible]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One money movement on the customer's account: a payment attempt, a refund or a credit note."""
+
+    at: datetime
+    kind: str  # "payment", "refund", "credit_note"
+    invoice_id: int
+    invoice_number: str
+    amount_minor: int
+    currency: str
+    status: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceDetail:
+    invoice: dict[str, Any]
+    lines: list[dict[str, Any]]
+    payments: list[dict[str, Any]]
+    refunds: list[dict[str, Any]]
+    credit_notes: list[dict[str, Any]]
+
+    @property
+    def amount_due_minor(self) -> int:
+        if self.invoice["status"] != Invoice.Status.open:
+            return 0
+        return int(self.invoice["total_minor"] - self.invoice["amount_paid_minor"])
+
+    @property
+    def credited_minor(self) -> int:
+        return sum(int(note["amount_minor"]) for note in self.credit_notes)
+
+
+def _utc(row: dict[str, Any], *columns: str) -> dict[str, Any]:
+    for column in columns:
+        if row.get(column) is not None:
+            row[column] = clock.as_utc(row[column])
+    return row
+
+
+async def list_invoices(customer_id: int) -> list[dict[str, Any]]:
+    rows = (
+        await Invoice.select(
+            Invoice.id,
+            Invoice.number,
+            Invoice.status,
+            Invoice.billing_reason,
+            Invoice.total_minor,
+            Invoice.amount_paid_minor,
+            Invoice.currency,
+            Invoice.finalized_at,
+            Invoice.paid_at,
+        )
+        .where(Invoice.customer == customer_id, Invoice.status.is_in(SHOWN))
+        .order_by(Invoice.id, ascending=False)
+    )
+    return [_utc(dict(r), "finalized_at", "paid_at") for r in rows]
+
+
+async def history(customer_id: int) -> list[HistoryEntry]:
+    """Payments, refunds and credit notes of the customer's invoices, newest first."""
+    payments = await Payment.select(
+        Payment.created_at, Payment.invoice, Payment.invoice.number.as_alias("number"), Payment.amount_minor,
+        Payment.currency, Payment.status, Payment.failure_message, Payment.payment_method.label.as_alias("method"),
+    ).where(Payment.customer == customer_id)  # fmt: skip
+    refunds = await Refund.select(
+        Refund.created_at, Refund.payment.invoice.as_alias("invoice"), Refund.payment.invoice.number.as_alias("number"),  # type: ignore[union-attr]
+        Refund.amount_minor, Refund.currency, Refund.status, Refund.reason,
+    ).where(Refund.payment.customer == customer_id)  # fmt: skip
+    notes = await CreditNote.select(
+        CreditNote.created_at, CreditNote.invoice, CreditNote.invoice.number.as_alias("invoice_number"),
+        CreditNote.number, CreditNote.amount_minor, CreditNote.currency, CreditNote.reason,
+    ).where(CreditNote.invoice.customer == customer_id)  # fmt: skip
+    entries = [
+        HistoryEntry(clock.as_utc(p["created_at"]), "payment", p["invoice"], p["number"] or "", p["amount_minor"],
+                     p["currency"], p["status"], p["failure_message"] or (p["method"] or "PayPal"))
+        for p in payments
+    ] + [
+        HistoryEntry(clock.as_utc(r["created_at"]), "refund", r["invoice"], r["number"] or "", r["amount_minor"],
+                     r["currency"], r["status"], r["reason"])
+        for r in refunds
+    ] + [
+        HistoryEntry(clock.as_utc(n["created_at"]), "credit_note", n["invoice"], n["invoice_number"] or "",
+                     n["amount_minor"], n["currency"], n["number"], n["reason"])
+        for n in notes
+    ]  # fmt: skip
+    return sorted(entries, key=lambda e: e.at, reverse=True)
+
+
+async def invoice_detail(customer_id: int, invoice_id: int) -> InvoiceDetail:
+    invoice = (
+        await Invoice.select()
+        .where(Invoice.id == invoice_id, Invoice.customer == customer_id, Invoice.status.is_in(SHOWN))
+        .output(load_json=True)
+        .first()
+    )
+    if invoice is None:
+        raise NotFound("There is no such invoice.", code="invoice_not_found")
+    lines = await InvoiceLine.select().where(InvoiceLine.invoice == invoice_id).order_by(InvoiceLine.id)
+    payments = (
+        await Payment.select(
+            Payment.id,
+            Payment.created_at,
+            Payment.amount_minor,
+            Payment.currency,
+            Payment.status,
+            Payment.failure_message,
+            Payment.amount_refunded_minor,
+            Payment.payment_method.label.as_alias("method"),
+        )
+        .where(Payment.invoice == invoice_id)
+        .order_by(Payment.id)
+    )
+    refunds = await Refund.select().where(Refund.payment.invoice == invoice_id).order_by(Refund.id)
+    notes = await CreditNote.select().where(CreditNote.invoice == invoice_id).order_by(CreditNote.id)
+    return InvoiceDetail(
+        _utc(dict(invoice), "finalized_at", "paid_at", "voided_at", "period_start", "period_end", "due_at"),
+        [_utc(dict(r), "period_start", "period_end") for r in lines],
+        [_utc(dict(r), "created_at") for r in payments],
+        [_utc(dict(r), "created_at") for r in refunds],
+        [_utc(dict(r), "created_at") for r in notes],
+    )

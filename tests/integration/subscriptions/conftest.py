@@ -1,0 +1,84 @@
+"""Portal flows through PayPal: the in-process app (httpx client) talks to the sandbox served by a live
+Recurra process over HTTP, so the real SDK runs; tests play the buyer on the sandbox's approval pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from litestar import Litestar
+
+from app import clock
+from app.payments.paypal import PayPalGateway
+from tables.accounts import Customer
+from tables.catalog import Plan
+from tests import factories
+from tests.integration.payments.conftest import buyer, sandbox  # noqa: F401
+from tests.paypal import Buyer
+from tests.portal import csrf_token, log_in, register
+
+
+@pytest.fixture(autouse=True)
+def portal_gateway(app: Litestar, gateway: PayPalGateway) -> Iterator[PayPalGateway]:
+    """The portal's gateway points at the live sandbox (the in-process app has no socket of its own)."""
+    previous = app.state.gateway
+    app.state.gateway = gateway
+    yield gateway
+    app.state.gateway = previous
+
+
+@dataclass
+class Catalog:
+    basic: Plan  # 7-day trial, $9/month
+    plus: Plan  # $19/month
+    pro: Plan  # $29/month
+    plus_yearly: Plan  # $190/year
+
+
+@pytest.fixture
+async def catalog() -> Catalog:
+    product = await factories.product(name="Library")
+    plans = [
+        await factories.plan(product=product.id, code=code, name=name, amount_minor=amount, interval=interval,
+                             trial_days=trial, sort_order=order)
+        for order, (code, name, amount, interval, trial) in enumerate([
+            ("basic-monthly", "Basic", 900, "month", 7), ("plus-monthly", "Plus", 1900, "month", 0),
+            ("pro-monthly", "Pro", 2900, "month", 0), ("plus-yearly", "Plus (yearly)", 19000, "year", 0),
+        ])
+    ]  # fmt: skip
+    return Catalog(*plans)
+
+
+async def sign_up(client: httpx.AsyncClient, email: str = "ada@example.com", *, verified: bool = True) -> Customer:
+    response = await register(client, email=email)
+    assert response.status_code == 303, response.text
+    if verified:
+        await Customer.update({Customer.email_verified_at: clock.now()}).where(Customer.email == email)
+    return await Customer.objects().get(Customer.email == email)
+
+
+@pytest.fixture
+async def customer(client: httpx.AsyncClient) -> Customer:
+    """Ada, logged in on ``client``, with a confirmed e-mail address."""
+    return await sign_up(client)
+
+
+async def press(
+    client: httpx.AsyncClient, page: str, action: str, data: dict[str, str] | None = None
+) -> httpx.Response:
+    """Open ``page`` and post its form to ``action`` with the page's CSRF token."""
+    html = (await client.get(page)).text
+    return await client.post(action, data={"_csrf_token": csrf_token(html), **(data or {})})
+
+
+async def subscribe_paid(client: httpx.AsyncClient, buyer_: Buyer, code: str = "plus-monthly") -> httpx.Response:
+    """Choose a paid plan, approve on PayPal and come back: the portal's answer to the return URL."""
+    started = await press(client, f"/subscribe/{code}", f"/subscribe/{code}")
+    assert started.status_code == 303, started.text
+    await buyer_.approve(started.headers["location"])
+    return await client.get(buyer_.last_redirect)
+
+
+__all__ = ["Catalog", "log_in", "press", "sign_up", "subscribe_paid"]
