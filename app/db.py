@@ -5,13 +5,13 @@ from __future__ import annotations
 from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
-POOL_MAX_SIZE = 20
+from app.settings import get_settings
 
 
 async def open_database() -> None:
     engine = engine_finder()
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(max_size=POOL_MAX_SIZE)
+        await engine.start_connection_pool(max_size=get_settings().database.pool_size)
 
 
 async def close_database() -> None:

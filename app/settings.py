@@ -40,6 +40,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True, slots=True)
 class DatabaseSettings:
     url: str
+    pool_size: int = 10  # per process: N web processes + workers must stay under PostgreSQL's max_connections
 
     @property
     def engine(self) -> Literal["sqlite", "postgres"]:
@@ -255,7 +256,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
         log_json=_flag(env.get("LOG_JSON"), default=environment == "production"),
         trusted_proxies=tuple(p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()),
-        database=DatabaseSettings(url=_database_url(env, var_dir)),
+        database=DatabaseSettings(
+            url=_database_url(env, var_dir), pool_size=_positive_int(env, "DATABASE_POOL_SIZE", 10)
+        ),
         redis=RedisSettings(url=env.get("REDIS_URL") or None, prefix=env.get("REDIS_PREFIX", "recurra")),
         paypal=_paypal(env, base_url),
         mail=mail,

@@ -58,6 +58,8 @@ TEST_ENV = {
     "REDIS_URL": REDIS_URL,
     "REDIS_PREFIX": f"recurra-test-{RUN_ID}",
     "LOG_LEVEL": "WARNING",
+    # The test process and each server it starts hold a pool: keep them small so runs side by side fit.
+    "DATABASE_POOL_SIZE": "4",
     "BASE_URL": "http://testserver.local",
 }
 for _name in ("SMTP_URL", "PAYPAL_CLIENT_ID", "PAYPAL_CLIENT_SECRET", "PAYPAL_MODE", "SECRET_KEY", "PORT"):
