@@ -8,7 +8,7 @@ from piccolo.apps.user.tables import BaseUser
 from piccolo.table import Table
 from piccolo_admin.endpoints import TableConfig, create_admin
 from piccolo_api.crud.endpoints import OrderBy
-from piccolo_api.crud.hooks import Hook
+from piccolo_api.crud.hooks import Hook, HookType
 from piccolo_api.session_auth.tables import SessionsBase
 
 from app.accounts.staff_mfa import staff_mfa_provider
@@ -31,6 +31,13 @@ from tables.subscriptions import Subscription, SubscriptionEvent
 from tables.support import KnowledgeBaseArticle, Ticket, TicketMessage
 
 
+def _grouped(hooks: list[Hook]) -> list[Hook]:
+    """Hooks of one type next to each other, in their order: piccolo_api builds its hook map with an unsorted
+    ``itertools.groupby``, so a second run of pre_save hooks would silently replace the first (the audit's)."""
+    order = {hook_type: n for n, hook_type in enumerate(HookType)}
+    return sorted(hooks, key=lambda hook: order[hook.hook_type])
+
+
 def _config(
     table: Any,
     group: str,
@@ -50,7 +57,7 @@ def _config(
         visible_columns=columns,
         order_by=order_by,
         validators=table_validators(table),
-        hooks=[*audit_hooks(table), *(extra_hooks or {}).get(table, [])] if writable else None,
+        hooks=_grouped([*audit_hooks(table), *(extra_hooks or {}).get(table, [])]) if writable else None,
         media_storage=media_storage,
     )
 

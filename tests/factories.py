@@ -21,7 +21,7 @@ _seq = itertools.count(1)
 
 async def product(**overrides: Any) -> Product:
     n = next(_seq)
-    row = Product(name=f"Product {n}", slug=f"product-{n}", **overrides)
+    row = Product(**{"name": f"Product {n}", "slug": f"product-{n}", **overrides})
     await row.save()
     return row
 
