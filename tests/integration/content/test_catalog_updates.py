@@ -3,7 +3,6 @@ publishing; changes are recorded for "new since your last visit" and for the wee
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -29,7 +28,7 @@ class QueryCounter:
 
 
 @pytest.fixture
-def sql_queries(monkeypatch: pytest.MonkeyPatch) -> Iterator[QueryCounter]:
+def sql_queries(monkeypatch: pytest.MonkeyPatch) -> QueryCounter:
     """Counts every statement the database engine runs (Piccolo sends all of them through run_querystring)."""
     engine: Any = engine_finder()
     counter = QueryCounter()
@@ -40,7 +39,7 @@ def sql_queries(monkeypatch: pytest.MonkeyPatch) -> Iterator[QueryCounter]:
         return await original(self, *args, **kwargs)
 
     monkeypatch.setattr(type(engine), "run_querystring", counting)
-    yield counter
+    return counter
 
 
 def _jobs_ctx(app: Litestar) -> dict[str, Any]:

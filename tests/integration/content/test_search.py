@@ -94,9 +94,11 @@ async def main():
         page = await service.list_catalog(service.parse_filter(q=q), 1, 20)
         result[q] = [c.slug for c in page.items]
     await ContentItem.update({ContentItem.title: "Onboarding checklist"}).where(ContentItem.slug == "churn")
-    result["after edit"] = [c.slug for c in (await service.list_catalog(service.parse_filter(q="onboard"), 1, 20)).items]
+    found = await service.list_catalog(service.parse_filter(q="onboard"), 1, 20)
+    result["after edit"] = [c.slug for c in found.items]
     await ContentItem.delete().where(ContentItem.slug == "pricing-title")
-    result["after delete"] = [c.slug for c in (await service.list_catalog(service.parse_filter(q="pricing"), 1, 20)).items]
+    found = await service.list_catalog(service.parse_filter(q="pricing"), 1, 20)
+    result["after delete"] = [c.slug for c in found.items]
     print(json.dumps(result))
 
 asyncio.run(main())
