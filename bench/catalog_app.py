@@ -14,7 +14,7 @@ _bodies: dict[int, bytes] = {}
 
 
 @get("/_bench/constant", include_in_schema=False)
-async def constant(bytes: int = 1024) -> Response[bytes]:  # noqa: A002 - the query parameter's name
+async def constant(bytes: int = 1024) -> Response[bytes]:
     body = _bodies.get(bytes)
     if body is None:
         body = _bodies[bytes] = b"<!doctype html><p>" + b"x" * max(0, bytes - 18)
