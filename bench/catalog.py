@@ -297,6 +297,7 @@ def main() -> None:
                 "warm_p50_ms": round(warm["p50_us"] / 1000, 1),
                 "warm_p99_ms": round(warm["p99_us"] / 1000, 1),
                 "warm_item_rps": round(warm_item["rps"]),
+                "warm_item_p50_ms": round(warm_item["p50_us"] / 1000, 1),
                 "warm_item_p99_ms": round(warm_item["p99_us"] / 1000, 1),
                 "baseline_rps": round(baseline["rps"]),
                 "baseline_p99_ms": round(baseline["p99_us"] / 1000, 1),

@@ -182,25 +182,14 @@ async def list_catalog(flt: CatalogFilter, page: int, page_size: int) -> Catalog
 
 async def get_item(slug: str) -> ItemDetail:
     """A published item by slug, or ItemNotFound (drafts, scheduled and archived items do not exist to readers)."""
-    row = (
-        await ContentItem.select(
-            ContentItem.id,
-            ContentItem.body,
-            ContentItem.external_url,
-            ContentItem.media_key,
-            ContentItem.media_content_type,
-            ContentItem.media_size,
-            ContentItem.published_at,
-        )
-        .where(ContentItem.slug == slug, ContentItem.publish_state == PublishState.published)
-        .first()
-    )
-    if row is None:
-        raise ItemNotFound(f"There is no item called {slug!r} in the catalog.")
-    return await _detail(row)
+    return await _published(ContentItem.slug == slug, f"There is no item called {slug!r} in the catalog.")
 
 
 async def get_item_by_id(item_id: int) -> ItemDetail:
+    return await _published(ContentItem.id == item_id, f"There is no item #{item_id} in the catalog.")
+
+
+async def _published(where: Any, missing: str) -> ItemDetail:
     row = (
         await ContentItem.select(
             ContentItem.id,
@@ -211,11 +200,11 @@ async def get_item_by_id(item_id: int) -> ItemDetail:
             ContentItem.media_size,
             ContentItem.published_at,
         )
-        .where(ContentItem.id == item_id, ContentItem.publish_state == PublishState.published)
+        .where(where, ContentItem.publish_state == PublishState.published)
         .first()
     )
     if row is None:
-        raise ItemNotFound(f"There is no item #{item_id} in the catalog.")
+        raise ItemNotFound(missing)
     return await _detail(row)
 
 
