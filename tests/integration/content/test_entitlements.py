@@ -15,6 +15,7 @@ from app.outbox.service import dispatch_pending
 from app.subscriptions import service as subscriptions
 from app.subscriptions.access import grants_access, live_feature_keys
 from app.subscriptions.states import Status
+from tables.catalog import PlanFeature
 from tables.subscriptions import Subscription
 from tests import factories
 from tests.integration.content.helpers import customer_logged_in, item, plan_with, runtime
@@ -112,8 +113,6 @@ async def test_a_plan_losing_a_feature_retires_every_cached_entitlement(
     customer_id, plan_id, slug = await _setup(client)
     await factories.subscription(customer=customer_id, plan=plan_id)
     assert readable(await client.get(f"/catalog/{slug}"))
-    from tables.catalog import PlanFeature
-
     await PlanFeature.delete().where(PlanFeature.plan == plan_id)
     await runtime(app).entitlements.invalidate_all()  # what the admin's PlanFeature hook does after the write
     assert not readable(await client.get(f"/catalog/{slug}"))
