@@ -53,6 +53,7 @@ CONTENT: list[tuple[str, str, str, list[str], bool, list[str], str]] = [
     ("ebook-recurring", "E-book: Recurring revenue", "file", ["downloads"], False, ["growth"], "180 pages on building a subscription business."),
     ("reading-list", "Reading list", "link", [], True, ["start"], "Books and essays we recommend."),
     ("roadmap-preview", "Roadmap preview", "article", ["early_access"], False, ["news"], "What is coming next quarter, before anyone else sees it."),
+    ("sample-episode", "Sample episode (audio)", "audio", [], True, ["audio", "start"], "A free sample: play it and seek in it, no account needed."),
 ]  # fmt: skip
 
 KB_ARTICLES = [

@@ -55,6 +55,7 @@ def metrics_csv() -> bytes:
 def demo_files() -> dict[str, tuple[str, str, bytes]]:
     return {
         "founder-interviews": ("demo-founder-interviews.wav", "audio/wav", tone_wav()),
+        "sample-episode": ("demo-sample-episode.wav", "audio/wav", tone_wav(seconds=5)),
         "churn-template": ("demo-churn-survey.pdf", "application/pdf", one_page_pdf("Churn survey template")),
         "metrics-sheet": ("demo-metrics.csv", "text/csv", metrics_csv()),
         "ebook-recurring": ("demo-recurring-revenue.pdf", "application/pdf", one_page_pdf("Recurring revenue")),

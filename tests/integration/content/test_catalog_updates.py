@@ -83,9 +83,15 @@ async def test_a_staff_edit_retires_cached_pages_and_records_the_change(
     async with staff_session(app, "content", username="content-2") as staff:
         published = await staff.patch(table("content_item", fresh["id"]), json={"publish_state": "published"})
         assert published.status_code == 200, published.text
-    assert "Fresh" in (await client.get("/catalog")).text
+        assert "Fresh" in (await client.get("/catalog")).text
+        archived = await staff.patch(table("content_item", row.id), json={"publish_state": "archived"})
+        assert archived.status_code == 200, archived.text
+    assert (await client.get("/catalog/guide")).status_code == 404
+    assert "The new title" not in (await client.get("/catalog")).text
     changes = await ContentChange.select(ContentChange.item, ContentChange.change).order_by(ContentChange.id)
-    assert [(c["item"], c["change"]) for c in changes] == [(row.id, "updated"), (fresh["id"], "published")]
+    assert [(c["item"], c["change"]) for c in changes] == [
+        (row.id, "updated"), (fresh["id"], "published"), (row.id, "archived")
+    ]  # fmt: skip
     stamped = await ContentItem.select(ContentItem.published_at).where(ContentItem.id == fresh["id"]).first()
     assert stamped is not None and stamped["published_at"] is not None
 

@@ -19,6 +19,7 @@ from tables.catalog import PlanFeature
 from tables.subscriptions import Subscription
 from tests import factories
 from tests.integration.content.helpers import customer_logged_in, item, plan_with, runtime
+from tests.integration.staff import staff_session, table
 
 
 def readable(page: httpx.Response) -> bool:
@@ -107,14 +108,17 @@ async def test_an_immediate_cancel_ends_access_once_its_event_is_dispatched(
     assert not readable(await client.get(f"/catalog/{slug}"))
 
 
-async def test_a_plan_losing_a_feature_retires_every_cached_entitlement(
+async def test_a_plan_losing_a_feature_in_the_admin_retires_every_cached_entitlement(
     app: Litestar, client: httpx.AsyncClient
 ) -> None:
     customer_id, plan_id, slug = await _setup(client)
     await factories.subscription(customer=customer_id, plan=plan_id)
-    assert readable(await client.get(f"/catalog/{slug}"))
-    await PlanFeature.delete().where(PlanFeature.plan == plan_id)
-    await runtime(app).entitlements.invalidate_all()  # what the admin's PlanFeature hook does after the write
+    assert readable(await client.get(f"/catalog/{slug}"))  # entitlements and the page are cached now
+    grant = await PlanFeature.select(PlanFeature.id).where(PlanFeature.plan == plan_id).first()
+    assert grant is not None
+    async with staff_session(app, "billing") as staff:
+        removed = await staff.delete(table("plan_feature", grant["id"]))
+        assert removed.status_code == 204, removed.text
     assert not readable(await client.get(f"/catalog/{slug}"))
 
 
