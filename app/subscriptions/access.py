@@ -26,6 +26,7 @@ from litestar.stores.base import Store
 from app import clock
 from app.outbox.service import DomainEvent
 from app.subscriptions.states import Status
+from tables.accounts import Customer
 from tables.catalog import PlanFeature
 from tables.subscriptions import Subscription
 
@@ -51,6 +52,7 @@ class Entitlements:
     subscribed: bool
     at: datetime
     valid_until: datetime | None
+    on_test_clock: bool = False  # a test customer lives on their clock's time: never cached
 
     @property
     def key(self) -> str:
@@ -84,8 +86,13 @@ class Entitlements:
 
 
 async def live_feature_keys(customer_id: int, at: datetime | None = None) -> Entitlements:
-    """The customer's entitlements at ``at`` (default now), from their subscriptions that grant access. Two queries."""
-    at = at or clock.now()
+    """The customer's entitlements at ``at``, from their subscriptions that grant access. Without ``at``: at the
+    customer's own now, their test clock's time when they have one (as billing sees them). Two or three queries."""
+    on_test_clock = False
+    if at is None:
+        frozen = await _test_clock_time(customer_id)
+        on_test_clock = frozen is not None
+        at = frozen or clock.now()
     rows = await Subscription.select(
         Subscription.plan, Subscription.status, Subscription.current_period_end, Subscription.cancel_at_period_end
     ).where(Subscription.customer == customer_id, Subscription.status.is_in(list(ACCESS_STATUSES)))
@@ -103,7 +110,17 @@ async def live_feature_keys(customer_id: int, at: datetime | None = None) -> Ent
             PlanFeature.plan.is_in(list(plans))
         )
         features = frozenset(str(r["key"]) for r in keys)
-    return Entitlements(customer_id, features, bool(plans), at, min(boundaries) if boundaries else None)
+    until = min(boundaries) if boundaries else None
+    return Entitlements(customer_id, features, bool(plans), at, until, on_test_clock)
+
+
+async def _test_clock_time(customer_id: int) -> datetime | None:
+    row = (
+        await Customer.select(Customer.test_clock.frozen_time.as_alias("frozen_time"))
+        .where(Customer.id == customer_id)
+        .first()
+    )
+    return clock.as_utc(row["frozen_time"]) if row and row["frozen_time"] is not None else None
 
 
 class EntitlementCache:
@@ -125,10 +142,12 @@ class EntitlementCache:
             cached = Entitlements.from_json(raw)
             if cached.at <= now and (cached.valid_until is None or now < cached.valid_until):
                 return cached
-        computed = await live_feature_keys(customer_id, now)
+        computed = await live_feature_keys(customer_id)
+        if computed.on_test_clock:
+            return computed  # staff move that clock at will: computed afresh at every read
         ttl = MAX_CACHE_S
         if computed.valid_until is not None:
-            ttl = max(1, min(ttl, int((computed.valid_until - now).total_seconds()) + 1))
+            ttl = max(1, min(ttl, int((computed.valid_until - computed.at).total_seconds()) + 1))
         await self.store.set(key, computed.to_json(), expires_in=ttl)
         return computed
 

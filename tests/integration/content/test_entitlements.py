@@ -11,11 +11,13 @@ import httpx
 from litestar import Litestar
 
 from app import clock
+from app.billing.testclocks import attach_test_clock
 from app.outbox.service import dispatch_pending
 from app.subscriptions import service as subscriptions
 from app.subscriptions.access import grants_access, live_feature_keys
 from app.subscriptions.states import Status
 from tables.catalog import PlanFeature
+from tables.clocks import TestClock
 from tables.subscriptions import Subscription
 from tests import factories
 from tests.integration.content.helpers import customer_logged_in, item, plan_with, runtime
@@ -137,3 +139,17 @@ async def test_unknown_slugs_and_unpublished_items_are_404(client: httpx.AsyncCl
     await item(slug="a-draft", publish_state="draft")
     assert (await client.get("/catalog/no-such-item")).status_code == 404
     assert (await client.get("/catalog/a-draft")).status_code == 404
+
+
+async def test_a_customer_on_a_test_clock_is_entitled_at_the_clock_s_time(client: httpx.AsyncClient) -> None:
+    customer_id, plan_id, slug = await _setup(client)
+    t0 = clock.now() - timedelta(days=40)  # the clock is far behind real time
+    test_clock = await factories.test_clock(frozen_time=t0)
+    await attach_test_clock(customer_id, test_clock.id)
+    await factories.subscription(
+        customer=customer_id, plan=plan_id, current_period_start=t0, current_period_end=t0 + timedelta(days=30),
+        billing_anchor=t0, cancel_at_period_end=True,
+    )  # fmt: skip
+    assert readable(await client.get(f"/catalog/{slug}"))  # in real time that period ended ten days ago
+    await TestClock.update({TestClock.frozen_time: t0 + timedelta(days=30)}).where(TestClock.id == test_clock.id)
+    assert not readable(await client.get(f"/catalog/{slug}"))  # staff moved the clock: no stale cache
