@@ -8,6 +8,7 @@ themselves and commit (app.admin_audit), so they see the row as changed and act 
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from piccolo.table import Table
@@ -30,6 +31,23 @@ def media_storages(runtime: ContentRuntime) -> list[AdminMediaStorage]:
 
 def _names(values: dict[Any, Any]) -> set[str]:
     return {k if isinstance(k, str) else k._meta.name for k in values}
+
+
+def _after_any_write(effect: Callable[[], Awaitable[None]]) -> list[Hook]:
+    """pre_save, pre_patch and pre_delete hooks that run ``effect`` and pass the write on unchanged."""
+
+    async def saved(row: Table) -> Table:
+        await effect()
+        return row
+
+    async def patched(row_id: Any, values: dict[Any, Any]) -> dict[Any, Any]:
+        await effect()
+        return values
+
+    async def deleted(row_id: Any) -> None:
+        await effect()
+
+    return [Hook(HookType.pre_save, saved), Hook(HookType.pre_patch, patched), Hook(HookType.pre_delete, deleted)]
 
 
 def content_hooks(runtime: ContentRuntime) -> dict[type[Table], list[Hook]]:
@@ -60,46 +78,19 @@ def content_hooks(runtime: ContentRuntime) -> dict[type[Table], list[Hook]]:
         await item_edited(int(row_id), _names(values))
         return values
 
-    async def catalog_changed_row(row: Table) -> Table:
-        await runtime.catalog.bump()
-        return row
-
-    async def catalog_deleted(row_id: Any) -> None:
+    async def catalog_changed() -> None:
         await runtime.catalog.bump()
 
-    async def plans_changed_row(row: Table) -> Table:
-        await runtime.entitlements.invalidate_all()
-        await runtime.catalog.bump()
-        return row
+    async def plans_changed() -> None:
+        await runtime.entitlements.invalidate_all()  # what plans grant changed: every cached entitlement goes
+        await runtime.catalog.bump()  # and "available on plan X" with it
 
-    async def plans_changed(row_id: Any, values: dict[Any, Any]) -> dict[Any, Any]:
-        await runtime.entitlements.invalidate_all()
-        await runtime.catalog.bump()
-        return values
-
-    async def plans_deleted(row_id: Any) -> None:
-        await runtime.entitlements.invalidate_all()
-        await runtime.catalog.bump()
-
-    async def catalog_patched(row_id: Any, values: dict[Any, Any]) -> dict[Any, Any]:
-        await runtime.catalog.bump()
-        return values
-
-    catalog = [
-        Hook(HookType.pre_save, catalog_changed_row),
-        Hook(HookType.pre_patch, catalog_patched),
-        Hook(HookType.pre_delete, catalog_deleted),
-    ]
-    plans = [
-        Hook(HookType.pre_save, plans_changed_row),
-        Hook(HookType.pre_patch, plans_changed),
-        Hook(HookType.pre_delete, plans_deleted),
-    ]
+    catalog, plans = _after_any_write(catalog_changed), _after_any_write(plans_changed)
     return {
         ContentItem: [
             Hook(HookType.pre_save, item_created),
             Hook(HookType.pre_patch, item_patched),
-            Hook(HookType.pre_delete, catalog_deleted),
+            catalog[2],
         ],
         ContentItemFeature: catalog,
         ContentItemTag: catalog,
