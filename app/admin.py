@@ -5,14 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from piccolo.apps.user.tables import BaseUser
+from piccolo.table import Table
 from piccolo_admin.endpoints import TableConfig, create_admin
 from piccolo_api.crud.endpoints import OrderBy
+from piccolo_api.crud.hooks import Hook, HookType
 from piccolo_api.session_auth.tables import SessionsBase
 
 from app.accounts.staff_mfa import staff_mfa_provider
 from app.admin_audit import audit_hooks
 from app.admin_forms import admin_forms
 from app.admin_permissions import TABLE_LIMITS, Action, table_validators
+from app.content.admin import content_hooks, media_storages
+from app.content.runtime import ContentRuntime
 from app.settings import Settings
 from tables.accounts import Customer, CustomerSession, StaffRole
 from tables.audit import AuditLog, DataRequest
@@ -27,8 +31,24 @@ from tables.subscriptions import Subscription, SubscriptionEvent
 from tables.support import KnowledgeBaseArticle, Ticket, TicketMessage
 
 
-def _config(table: Any, group: str, columns: list[Any] | None = None, *, newest_first: bool = False) -> TableConfig:
-    """Every table gets the role check on all its endpoints, and audit hooks unless no one may change it."""
+def _grouped(hooks: list[Hook]) -> list[Hook]:
+    """Hooks of one type next to each other, in their order: piccolo_api builds its hook map with an unsorted
+    ``itertools.groupby``, so a second run of pre_save hooks would silently replace the first (the audit's)."""
+    order = {hook_type: n for n, hook_type in enumerate(HookType)}
+    return sorted(hooks, key=lambda hook: order[hook.hook_type])
+
+
+def _config(
+    table: Any,
+    group: str,
+    columns: list[Any] | None = None,
+    *,
+    newest_first: bool = False,
+    extra_hooks: dict[type[Table], list[Hook]] | None = None,
+    media_storage: list[Any] | None = None,
+) -> TableConfig:
+    """Every table gets the role check on all its endpoints, and audit hooks unless no one may change it;
+    ``extra_hooks`` (a domain's, e.g. content's cache invalidation) run after the audit hooks' write."""
     order_by = [OrderBy(column=table._meta.primary_key, ascending=False)] if newest_first else None
     writable = TABLE_LIMITS.get(table, frozenset(Action)) != {Action.read}
     return TableConfig(
@@ -37,13 +57,17 @@ def _config(table: Any, group: str, columns: list[Any] | None = None, *, newest_
         visible_columns=columns,
         order_by=order_by,
         validators=table_validators(table),
-        hooks=audit_hooks(table) if writable else None,
+        hooks=_grouped([*audit_hooks(table), *(extra_hooks or {}).get(table, [])]) if writable else None,
+        media_storage=media_storage,
     )
 
 
-def table_configs() -> list[TableConfig]:
+def table_configs(content: ContentRuntime | None = None) -> list[TableConfig]:
     """Every table staff work with, grouped as the sidebar shows them. Secrets (token hashes, recovery
-    codes, idempotency records) are deliberately absent."""
+    codes, idempotency records) are deliberately absent. With ``content``, catalog edits refresh what
+    customers see (app.content.admin) and item files are uploaded to its media storage."""
+    hooks = content_hooks(content) if content else {}
+    storages = media_storages(content) if content else None
     return [
         _config(
             Customer,
@@ -59,7 +83,7 @@ def table_configs() -> list[TableConfig]:
             ],
         ),
         _config(CustomerSession, "Customers"),
-        _config(Product, "Catalog"),
+        _config(Product, "Catalog", extra_hooks=hooks),
         _config(
             Plan,
             "Catalog",
@@ -75,9 +99,10 @@ def table_configs() -> list[TableConfig]:
                 Plan.public,
                 Plan.status,
             ],
+            extra_hooks=hooks,
         ),
-        _config(Feature, "Catalog"),
-        _config(PlanFeature, "Catalog"),
+        _config(Feature, "Catalog", extra_hooks=hooks),
+        _config(PlanFeature, "Catalog", extra_hooks=hooks),
         _config(
             ContentItem,
             "Content",
@@ -89,10 +114,12 @@ def table_configs() -> list[TableConfig]:
                 ContentItem.publish_at,
                 ContentItem.updated_at,
             ],
+            extra_hooks=hooks,
+            media_storage=storages,
         ),
-        _config(ContentItemFeature, "Content"),
-        _config(Tag, "Content"),
-        _config(ContentItemTag, "Content"),
+        _config(ContentItemFeature, "Content", extra_hooks=hooks),
+        _config(Tag, "Content", extra_hooks=hooks),
+        _config(ContentItemTag, "Content", extra_hooks=hooks),
         _config(ContentChange, "Content", newest_first=True),
         _config(
             Subscription,
@@ -186,9 +213,9 @@ def table_configs() -> list[TableConfig]:
     ]
 
 
-def build_admin(settings: Settings) -> Any:
+def build_admin(settings: Settings, content: ContentRuntime | None = None) -> Any:
     return create_admin(
-        tables=table_configs(),
+        tables=table_configs(content),
         forms=admin_forms(),
         auth_table=BaseUser,
         session_table=SessionsBase,

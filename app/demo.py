@@ -13,6 +13,8 @@ from piccolo.table import Table
 
 from app import clock
 from app.accounts.staff import create_staff
+from app.content.demo_media import demo_files
+from app.content.storage import files_storage
 from app.settings import Settings
 from tables.catalog import Feature, Plan, PlanFeature, Product
 from tables.content import ContentItem, ContentItemFeature, ContentItemTag, Tag
@@ -51,6 +53,7 @@ CONTENT: list[tuple[str, str, str, list[str], bool, list[str], str]] = [
     ("ebook-recurring", "E-book: Recurring revenue", "file", ["downloads"], False, ["growth"], "180 pages on building a subscription business."),
     ("reading-list", "Reading list", "link", [], True, ["start"], "Books and essays we recommend."),
     ("roadmap-preview", "Roadmap preview", "article", ["early_access"], False, ["news"], "What is coming next quarter, before anyone else sees it."),
+    ("sample-episode", "Sample episode (audio)", "audio", [], True, ["audio", "start"], "A free sample: play it and seek in it, no account needed."),
 ]  # fmt: skip
 
 KB_ARTICLES = [
@@ -87,6 +90,21 @@ def _staff_password(settings: Settings) -> str:
     path.touch(mode=0o600)
     path.write_text(password)
     return password
+
+
+async def _seed_media(settings: Settings) -> None:
+    """Generated files for the demo's audio and download items (only where an item has no file yet)."""
+    storage = files_storage(settings.content)
+    for slug, (key, content_type, data) in demo_files().items():
+        if await ContentItem.exists().where(ContentItem.slug == slug, ContentItem.media_key == ""):
+            stored = await storage.write(key, data)
+            await ContentItem.update(
+                {
+                    ContentItem.media_key: key,
+                    ContentItem.media_content_type: content_type,
+                    ContentItem.media_size: stored.size,
+                }
+            ).where(ContentItem.slug == slug)
 
 
 async def seed_demo(settings: Settings) -> StaffLogin:
@@ -161,6 +179,7 @@ async def seed_demo(settings: Settings) -> StaffLogin:
                 (ContentItemTag.item == item_id) & (ContentItemTag.tag == tag_id),
                 ContentItemTag(item=item_id, tag=tag_id),
             )
+    await _seed_media(settings)
     for slug, title, category, body in KB_ARTICLES:
         await _get_or_insert(
             KnowledgeBaseArticle,

@@ -23,6 +23,8 @@ from app.accounts.portal import AuthPortal
 from app.admin import build_admin
 from app.billing.portal import BillingPortal, InvoicesPortal
 from app.catalog.portal import PricingPortal
+from app.content.portal import CatalogPortal
+from app.content.runtime import ContentRuntime
 from app.db import close_database, open_database
 from app.devmail.portal import DevMailPortal
 from app.errors import EXCEPTION_HANDLERS
@@ -54,7 +56,7 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
                 await close_database()
             return
         # Embedded default: the worker's job functions and cron schedule run on this event loop.
-        ctx = worker.build_context(settings)
+        ctx = worker.build_context(settings, app.stores)
         queue = InProcessJobQueue(worker.FUNCTIONS, ctx)
         ctx["queue"] = app.state.queue = queue
         queue.start_cron(worker.CRON_JOBS)
@@ -73,8 +75,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     redis = connect_redis(settings)
     templates = web.template_config(settings)
     session = web.session_config(settings)
+    stores = build_store_registry(settings, redis)
+    content = ContentRuntime.build(settings, stores)
 
-    portal: list[Any] = [PricingPortal, AuthPortal, AccountPortal, SubscribePortal, CheckoutPortal,
+    portal: list[Any] = [PricingPortal, CatalogPortal, AuthPortal, AccountPortal, SubscribePortal, CheckoutPortal,
                          SubscriptionsPortal, BillingPortal, InvoicesPortal]  # fmt: skip
     if settings.dev_mail_enabled:
         portal.append(DevMailPortal)
@@ -84,7 +88,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         HealthController,
         partner_api_router(),
         web.static_router(),
-        web.admin_mount(build_admin(settings)),
+        web.admin_mount(build_admin(settings, content)),
         paypal_webhook,
     ]
     if settings.paypal.mode == "embedded":
@@ -105,9 +109,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "queue": None,
                 "gateway": gateway_for(settings),
                 "rate_limiter": build_rate_limiter(settings, redis),
+                "content": content,
             }
         ),
-        stores=build_store_registry(settings, redis),
+        stores=stores,
         middleware=[session.middleware],
         csrf_config=web.csrf_config(settings),
         template_config=templates,

@@ -108,6 +108,20 @@ class MailSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ContentSettings:
+    media_dir: Path  # where uploaded files live (local media storage); never served from a public path
+    media_url_ttl_s: int = 600  # how long a signed media link works
+    max_upload_mb: int = 200  # larger uploads are refused in the admin
+    x_accel_redirect: str = ""  # e.g. /_protected_media/: nginx sends the file (an internal location)
+    page_size: int = 20  # catalog items per page
+    cache_ttl_s: int = 3600  # cached catalog pages; versioned keys make them stale at once on any change
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     environment: Environment
     secret_key: str = field(repr=False)
@@ -122,6 +136,7 @@ class Settings:
     redis: RedisSettings
     paypal: PayPalSettings
     mail: MailSettings
+    content: ContentSettings
     site_name: str = "Recurra"
     partner_api_rate_limit: int = 600  # requests per API key per minute
 
@@ -228,6 +243,20 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _content(env: Mapping[str, str], var_dir: Path) -> ContentSettings:
+    prefix = env.get("X_ACCEL_REDIRECT", "").strip()
+    if prefix and not (prefix.startswith("/") and prefix.endswith("/")):
+        raise SettingsError(f"X_ACCEL_REDIRECT must be an internal nginx location like /_media/, got {prefix!r}")
+    return ContentSettings(
+        media_dir=Path(env.get("MEDIA_DIR") or var_dir / "media"),
+        media_url_ttl_s=_positive_int(env, "MEDIA_URL_TTL_S", 600),
+        max_upload_mb=_positive_int(env, "MAX_UPLOAD_MB", 200),
+        x_accel_redirect=prefix,
+        page_size=_positive_int(env, "CATALOG_PAGE_SIZE", 20),
+        cache_ttl_s=_positive_int(env, "CATALOG_CACHE_TTL_S", 3600),
+    )
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from ``environ`` (the process environment by default), or raise SettingsError."""
     env = os.environ if environ is None else environ
@@ -262,6 +291,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         redis=RedisSettings(url=env.get("REDIS_URL") or None, prefix=env.get("REDIS_PREFIX", "recurra")),
         paypal=_paypal(env, base_url),
         mail=mail,
+        content=_content(env, var_dir),
         site_name=env.get("SITE_NAME", "Recurra"),
         partner_api_rate_limit=_positive_int(env, "PARTNER_API_RATE_LIMIT", 600),
     )

@@ -5,6 +5,7 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.readable import Readable
 from piccolo.table import Table
 
+from tables.accounts import Customer
 from tables.catalog import Feature, Product
 
 
@@ -88,3 +89,17 @@ class ContentChange(Table):
     change = Varchar(length=20, choices=Change)
     summary = Text(default="")
     changed_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class ContentReader(Table):
+    """A customer's reading state: their visits (for "new since your last visit") and the weekly digest opt-in."""
+
+    id = Serial(primary_key=True)
+
+    customer = ForeignKey(references=Customer, unique=True, on_delete=OnDelete.cascade)
+    last_visit_at = Timestamptz(null=True, default=None, help_text="The latest catalog visit.")
+    previous_visit_at = Timestamptz(
+        null=True, default=None, help_text="Where the current visit began counting news from."
+    )
+    digest_opt_in = Boolean(default=False, help_text="Wants the weekly e-mail of new content.")
+    digest_sent_at = Timestamptz(null=True, default=None)

@@ -9,13 +9,17 @@ from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
+from litestar.stores.registry import StoreRegistry
 
+from app.content.runtime import ContentRuntime, install_outbox_handlers
 from app.db import close_database, open_database
 from app.jobs import ArqJobQueue, JobContext, JobFunction
 from app.mail import mailer_for
 from app.payments.service import gateway_for
 from app.settings import Settings, get_settings
+from app.stores import build_store_registry, connect_redis
 from tasks.billing import billing_tick, collect_invoices, expire_checkouts, renew_shard
+from tasks.content import publish_scheduled, send_content_digests
 from tasks.mail import send_email
 from tasks.outbox import dispatch_outbox
 from tasks.payments import reconcile_payment, reconcile_payments, reconcile_refund
@@ -30,6 +34,8 @@ FUNCTIONS: list[JobFunction] = [
     reconcile_payment,
     reconcile_refund,
     reconcile_payments,
+    publish_scheduled,
+    send_content_digests,
 ]
 
 CRON_JOBS = [
@@ -39,6 +45,10 @@ CRON_JOBS = [
     cron(billing_tick, second=0, unique=True, run_at_startup=True),
     # Every minute: payments and refunds whose answer was lost are asked about again with their own key.
     cron(reconcile_payments, second=30, unique=True),
+    # Every minute: scheduled content publishes itself (and retires cached catalog pages).
+    cron(publish_scheduled, second=15, unique=True, run_at_startup=True),
+    # Hourly: opted-in customers whose week is up get the digest of new content (one mail a week each).
+    cron(send_content_digests, minute=5, second=0, unique=True),
 ]
 
 
@@ -46,14 +56,23 @@ def queue_name(settings: Settings) -> str:
     return f"{settings.redis.prefix}:queue"
 
 
-def build_context(settings: Settings) -> JobContext:
-    """What every job finds in ``ctx``, whichever engine runs it."""
-    return {"settings": settings, "mailer": mailer_for(settings.mail), "gateway": gateway_for(settings)}
+def build_context(settings: Settings, stores: StoreRegistry | None = None) -> JobContext:
+    """What every job finds in ``ctx``, whichever engine runs it. ``stores``: the web app's own, when jobs run
+    in its process (the in-process cache must be the one invalidated); else built here (Redis)."""
+    stores = stores or build_store_registry(settings, connect_redis(settings))
+    content = ContentRuntime.build(settings, stores)
+    install_outbox_handlers(content)
+    return {
+        "settings": settings,
+        "mailer": mailer_for(settings.mail),
+        "gateway": gateway_for(settings),
+        "content": content,
+    }
 
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings = get_settings()
-    ctx.update(build_context(settings))
+    ctx.update(build_context(settings, build_store_registry(settings, ctx["redis"])))
     ctx["queue"] = ArqJobQueue(ctx["redis"], queue_name(settings))
     await open_database()
 

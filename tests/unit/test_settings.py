@@ -137,3 +137,16 @@ def test_partner_api_rate_limit(tmp_path: Path) -> None:
     for bad in ("0", "lots"):
         with pytest.raises(SettingsError, match="PARTNER_API_RATE_LIMIT"):
             load_settings(env(tmp_path, PARTNER_API_RATE_LIMIT=bad))
+
+
+def test_content_settings_default_under_var_and_are_validated(tmp_path: Path) -> None:
+    content = load_settings(env(tmp_path)).content
+    assert (content.media_dir, content.media_url_ttl_s, content.max_upload_mb) == (tmp_path / "media", 600, 200)
+    assert content.x_accel_redirect == "" and content.max_upload_bytes == 200 * 1024 * 1024
+    custom = load_settings(env(tmp_path, MEDIA_DIR="/srv/media", X_ACCEL_REDIRECT="/_media/", MEDIA_URL_TTL_S="60"))
+    assert (custom.content.media_dir, custom.content.x_accel_redirect) == (Path("/srv/media"), "/_media/")
+    assert custom.content.media_url_ttl_s == 60
+    with pytest.raises(SettingsError, match="X_ACCEL_REDIRECT"):
+        load_settings(env(tmp_path, X_ACCEL_REDIRECT="media"))
+    with pytest.raises(SettingsError, match="MAX_UPLOAD_MB"):
+        load_settings(env(tmp_path, MAX_UPLOAD_MB="0"))

@@ -1,0 +1,247 @@
+"""The catalog in the portal: browse and search, item pages, signed media links, "new since your last visit".
+
+The catalog and item pages' main parts come from CatalogCache per entitlement set; a hit runs no SQL (the
+session and the entitlements come from their stores too). What is personal (the signed media link, the news
+since the last visit) is rendered around the cached part, never into it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.plugins.flash import flash
+from litestar.response import Redirect, Stream, Template
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from app import clock
+from app.content import delivery, service
+from app.content.runtime import ContentRuntime
+from app.content.search import CatalogFilter
+from app.content.storage import MediaNotFound
+from app.errors import NotAuthenticated
+from app.subscriptions.access import Entitlements
+from app.web import see_other
+
+AnyRequest = Request[Any, Any, Any]
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
+ANONYMOUS = "anon"
+_markdown = MarkdownIt("commonmark", {"html": False})
+
+
+def _runtime(request: AnyRequest) -> ContentRuntime:
+    runtime: ContentRuntime = request.app.state.content
+    return runtime
+
+
+def _customer_id(request: AnyRequest) -> int | None:
+    info = getattr(request.state, "customer_session", None)
+    return info.customer_id if info is not None else None
+
+
+async def _viewer(request: AnyRequest, *, fresh: bool = False) -> Entitlements | None:
+    customer_id = _customer_id(request)
+    if customer_id is None:
+        return None
+    return await _runtime(request).entitlements.get(customer_id, fresh=fresh)
+
+
+def _audience(viewer: Entitlements | None) -> str:
+    return ANONYMOUS if viewer is None else viewer.key
+
+
+def _render(request: AnyRequest, template: str, **context: Any) -> str:
+    engine = request.app.template_engine
+    if engine is None:
+        raise RuntimeError("the portal needs a template engine")
+    return str(engine.get_template(template).render(**context))
+
+
+def _cached_html(html: str) -> Markup:
+    """A fragment this module rendered through autoescaping templates and cached: safe to embed as is."""
+    return Markup(html)  # noqa: S704 - our own rendered template output, not user input
+
+
+def _link(request: AnyRequest, item_id: int, customer_id: int | None) -> str:
+    settings = _runtime(request).settings
+    ttl = timedelta(seconds=settings.content.media_url_ttl_s)
+    return delivery.media_link(settings.secret_key, item_id, customer_id or delivery.ANONYMOUS, clock.now(), ttl)
+
+
+class CatalogPortal(Controller):
+    include_in_schema = False
+
+    @get("/catalog", name="catalog")
+    async def catalog(
+        self,
+        request: AnyRequest,
+        q: FromQuery[str] = "",
+        product: FromQuery[str] = "",
+        kind: FromQuery[str] = "",
+        tag: FromQuery[str] = "",
+        page: FromQuery[int] = 1,
+    ) -> Template:
+        flt = service.parse_filter(q, product, kind, tag)
+        page = min(max(1, page), 10_000)
+        viewer = await _viewer(request)
+        runtime = _runtime(request)
+
+        async def build() -> dict[str, Any]:
+            return {"html": await self._catalog_html(request, flt, page, viewer)}
+
+        params = [flt.q, flt.product, flt.kind, flt.tag, page]
+        cached = await runtime.catalog.get_or_build("catalog", _audience(viewer), params, build)
+        return Template(
+            "content/catalog.html", context={"main": _cached_html(cached["html"]), "logged_in": viewer is not None}
+        )
+
+    async def _catalog_html(
+        self, request: AnyRequest, flt: CatalogFilter, page: int, viewer: Entitlements | None
+    ) -> str:
+        size = _runtime(request).settings.content.page_size
+        result = await service.list_catalog(flt, page, size)
+        offers = await service.plan_offers()
+        rows = [(card, service.can_read(card, viewer), offers.for_item(card)) for card in result.items]
+        return _render(
+            request,
+            "content/_catalog_main.html",
+            flt=flt,
+            result=result,
+            rows=rows,
+            facets=await service.facets(),
+            logged_in=viewer is not None,
+        )
+
+    @get("/catalog/news", name="catalog_news")
+    async def news(self, request: AnyRequest) -> Template:
+        """Personal, so never cached: new and updated items since the customer's last visit, and the digest switch."""
+        customer_id = _customer_id(request)
+        if customer_id is None:
+            return Template("content/_news.html", context={"logged_in": False})
+        since = await service.note_visit(customer_id)
+        news = await service.changes_since(since) if since is not None else []
+        return Template(
+            "content/_news.html",
+            context={
+                "logged_in": True,
+                "since": since,
+                "news": news,
+                "digest": await service.digest_opted_in(customer_id),
+            },
+        )
+
+    @post("/catalog/digest", name="catalog_digest")
+    async def digest(self, request: AnyRequest, data: Form) -> Redirect:
+        customer_id = _customer_id(request)
+        if customer_id is None:
+            raise NotAuthenticated("Log in to continue.")
+        enabled = data.get("enabled") == "1"
+        await service.set_digest(customer_id, enabled)
+        message = "You'll get a weekly e-mail of new content." if enabled else "No more weekly e-mails."
+        flash(request, message, category="success")
+        return see_other("/catalog")
+
+    @get("/catalog/{slug:str}", name="catalog_item")
+    async def item(self, request: AnyRequest, slug: FromPath[str]) -> Template:
+        viewer = await _viewer(request)
+        page = await self._item_page(request, slug, viewer)
+        if not page["readable"] and viewer is not None:
+            # The cached entitlements may predate a payment that just succeeded: a refusal asks the database.
+            viewer = await _viewer(request, fresh=True)
+            page = await self._item_page(request, slug, viewer)
+        media_url = None
+        if page["readable"] and page["has_media"]:
+            media_url = _link(request, page["item_id"], _customer_id(request))
+        return Template(
+            "content/item.html",
+            context={"main": _cached_html(page["html"]), "title": page["title"], "media_url": media_url, **page},
+        )
+
+    async def _item_page(self, request: AnyRequest, slug: str, viewer: Entitlements | None) -> dict[str, Any]:
+        async def build() -> dict[str, Any]:
+            item = await service.get_item(slug)  # ItemNotFound (404) is not cached
+            readable = service.can_read(item.card, viewer)
+            offer = (await service.plan_offers()).for_item(item.card)
+            body_html = Markup(_markdown.render(item.body)) if readable and item.body else None  # noqa: S704 - markdown-it escapes; raw HTML is off
+            html = _render(
+                request, "content/_item.html", item=item, readable=readable, offer=offer, body_html=body_html,
+                logged_in=viewer is not None,
+            )  # fmt: skip
+            return {
+                "html": html,
+                "item_id": item.card.id,
+                "title": item.card.title,
+                "kind": item.card.kind,
+                "readable": readable,
+                "has_media": item.has_media,
+                "content_type": item.media_content_type,
+            }
+
+        return await _runtime(request).catalog.get_or_build("item", _audience(viewer), slug, build)
+
+    @get("/media/{item_id:int}", name="media")
+    async def media(
+        self,
+        request: AnyRequest,
+        item_id: FromPath[int],
+        c: FromQuery[str] = "",
+        e: FromQuery[str] = "",
+        s: FromQuery[str] = "",
+    ) -> Response[Any]:
+        runtime = _runtime(request)
+        status = delivery.check_link(runtime.settings.secret_key, item_id, c, e, s, clock.now())
+        if status != delivery.LinkStatus.valid:
+            return await self._refused(request, item_id, status.value)
+        item = await service.get_item_by_id(item_id)
+        if not item.has_media:
+            raise service.ItemNotFound(f"Item #{item_id} has no file.")
+        customer_id = int(c)
+        viewer = None
+        if customer_id != delivery.ANONYMOUS:
+            viewer = await runtime.entitlements.get(customer_id)
+            if not service.can_read(item.card, viewer):
+                viewer = await runtime.entitlements.get(customer_id, fresh=True)
+        if not service.can_read(item.card, viewer):
+            return await self._refused(request, item_id, "not_entitled")
+        try:
+            plan = await delivery.plan_delivery(
+                runtime.storage, item.media_key, item.filename, request.headers,
+                content_type=item.media_content_type, x_accel_prefix=runtime.settings.content.x_accel_redirect,
+            )  # fmt: skip
+        except MediaNotFound:
+            raise service.ItemNotFound(f"The file of item #{item_id} is missing.") from None
+        except delivery.RangeNotSatisfiable as error:
+            return Response(
+                content=b"",
+                status_code=416,
+                headers={"content-range": f"bytes */{error.size}"},
+                media_type="text/plain",
+            )
+        if plan.body is None:
+            return Response(content=b"", status_code=plan.status, headers=plan.headers)
+        return Stream(content=plan.body, status_code=plan.status, headers=plan.headers)
+
+    async def _refused(self, request: AnyRequest, item_id: int, reason: str) -> Response[Any]:
+        """403 with a page that offers a fresh link when the logged-in customer may still open the item."""
+        fresh_link, item = None, None
+        customer_id = _customer_id(request)
+        try:
+            item = await service.get_item_by_id(item_id)
+        except service.ItemNotFound:
+            item = None
+        offer = None
+        if item is not None:
+            viewer = await _viewer(request, fresh=True)
+            if service.can_read(item.card, viewer) and item.has_media:
+                fresh_link = _link(request, item_id, customer_id)
+            else:
+                offer = (await service.plan_offers()).for_item(item.card)
+        return Template(
+            "content/link_refused.html",
+            context={"reason": reason, "item": item, "fresh_link": fresh_link, "offer": offer},
+            status_code=403,
+        )

@@ -1,0 +1,50 @@
+"""The content domain's long-lived parts (caches, storage, settings), built once per process from its stores,
+and the outbox handlers that keep entitlement caches honest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar.stores.registry import StoreRegistry
+
+from app.content.cache import CatalogCache
+from app.content.storage import LocalMediaStorage, files_storage
+from app.outbox import service as outbox
+from app.settings import Settings
+from app.subscriptions.access import EntitlementCache
+
+CATALOG_STORE = "catalog"
+ENTITLEMENT_STORE = "entitlements"
+
+
+@dataclass(frozen=True, slots=True)
+class ContentRuntime:
+    settings: Settings
+    catalog: CatalogCache
+    entitlements: EntitlementCache
+    storage: LocalMediaStorage
+
+    @classmethod
+    def build(cls, settings: Settings, stores: StoreRegistry) -> ContentRuntime:
+        return cls(
+            settings=settings,
+            catalog=CatalogCache(stores.get(CATALOG_STORE), settings.content.cache_ttl_s),
+            entitlements=EntitlementCache(stores.get(ENTITLEMENT_STORE)),
+            storage=files_storage(settings.content),
+        )
+
+
+_installed: list[ContentRuntime] = []
+
+
+async def _on_subscription_event(event: outbox.DomainEvent) -> None:
+    for runtime in _installed[-1:]:
+        await runtime.entitlements.on_subscription_event(event)
+
+
+def install_outbox_handlers(runtime: ContentRuntime) -> None:
+    """Subscription events reach this process's entitlement cache (the latest runtime built wins: one per process)."""
+    if not _installed:
+        outbox.subscribe("subscription.*", _on_subscription_event)
+    _installed.append(runtime)
+    del _installed[:-1]

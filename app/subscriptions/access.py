@@ -1,0 +1,168 @@
+"""What a customer may use right now: the one definition of "this subscription grants access".
+
+Entitlements (feature keys such as ``library``, ``hd_video``) derive from the plans of the customer's
+subscriptions that grant access at an instant (DESIGN.md section 3):
+
+- ``trialing`` and ``active`` grant access; with ``cancel_at_period_end`` only until ``current_period_end``;
+- ``past_due`` grants access only while its paid-through date (``current_period_end``) has not passed;
+- ``incomplete``, ``paused``, ``unpaid``, ``canceled`` and ``incomplete_expired`` grant nothing.
+
+``EntitlementCache`` keeps each customer's entitlements in a store. An entry is valid until the earliest
+instant at which time alone could change it (a period end), so access ends exactly then without any
+invalidation; subscription events (outbox ``subscription.*``) delete the customer's entry, and a plan's
+features changing bumps a version that retires every entry at once.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from litestar.stores.base import Store
+
+from app import clock
+from app.outbox.service import DomainEvent
+from app.subscriptions.states import Status
+from tables.accounts import Customer
+from tables.catalog import PlanFeature
+from tables.subscriptions import Subscription
+
+ACCESS_STATUSES = (Status.trialing, Status.active, Status.past_due)
+MAX_CACHE_S = 3600  # an entry is recomputed at least this often, whatever happens to the outbox
+_VERSION_KEY = "entitlements:version"
+
+
+def grants_access(status: str, current_period_end: datetime, cancel_at_period_end: bool, at: datetime) -> bool:
+    """Whether one subscription in ``status`` gives its plan's features at instant ``at``."""
+    if status == Status.past_due or (status in (Status.trialing, Status.active) and cancel_at_period_end):
+        return at < current_period_end
+    return status in (Status.trialing, Status.active)
+
+
+@dataclass(frozen=True, slots=True)
+class Entitlements:
+    """The features a customer has at ``at`` and whether any subscription grants access at all (an item that
+    names no feature needs just that). ``valid_until``: the first instant this could change by time alone."""
+
+    customer_id: int
+    features: frozenset[str]
+    subscribed: bool
+    at: datetime
+    valid_until: datetime | None
+    on_test_clock: bool = False  # a test customer lives on their clock's time: never cached
+
+    @property
+    def key(self) -> str:
+        """Names the entitlement set, not the customer: customers with equal sets share cached pages."""
+        if not self.subscribed:
+            return "none"
+        return "sub:" + ",".join(sorted(self.features))
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "customer_id": self.customer_id,
+                "features": sorted(self.features),
+                "subscribed": self.subscribed,
+                "at": self.at.isoformat(),
+                "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Entitlements:
+        data = json.loads(raw)
+        until = data["valid_until"]
+        return cls(
+            customer_id=data["customer_id"],
+            features=frozenset(data["features"]),
+            subscribed=data["subscribed"],
+            at=datetime.fromisoformat(data["at"]),
+            valid_until=datetime.fromisoformat(until) if until else None,
+        )
+
+
+async def live_feature_keys(customer_id: int, at: datetime | None = None) -> Entitlements:
+    """The customer's entitlements at ``at``, from their subscriptions that grant access. Without ``at``: at the
+    customer's own now, their test clock's time when they have one (as billing sees them). Two or three queries."""
+    on_test_clock = False
+    if at is None:
+        frozen = await _test_clock_time(customer_id)
+        on_test_clock = frozen is not None
+        at = frozen or clock.now()
+    rows = await Subscription.select(
+        Subscription.plan, Subscription.status, Subscription.current_period_end, Subscription.cancel_at_period_end
+    ).where(Subscription.customer == customer_id, Subscription.status.is_in(list(ACCESS_STATUSES)))
+    plans: set[int] = set()
+    boundaries: list[datetime] = []
+    for row in rows:
+        end = clock.as_utc(row["current_period_end"])
+        if grants_access(row["status"], end, row["cancel_at_period_end"], at):
+            plans.add(row["plan"])
+        if end > at:
+            boundaries.append(end)  # access may end there (or a renewal / downgrade may change the plan)
+    features: frozenset[str] = frozenset()
+    if plans:
+        keys = await PlanFeature.select(PlanFeature.feature.key.as_alias("key")).where(
+            PlanFeature.plan.is_in(list(plans))
+        )
+        features = frozenset(str(r["key"]) for r in keys)
+    until = min(boundaries) if boundaries else None
+    return Entitlements(customer_id, features, bool(plans), at, until, on_test_clock)
+
+
+async def _test_clock_time(customer_id: int) -> datetime | None:
+    row = (
+        await Customer.select(Customer.test_clock.frozen_time.as_alias("frozen_time"))
+        .where(Customer.id == customer_id)
+        .first()
+    )
+    return clock.as_utc(row["frozen_time"]) if row and row["frozen_time"] is not None else None
+
+
+class EntitlementCache:
+    """Entitlements per customer in a store (Redis, or in process on the demo)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def _key(self, customer_id: int) -> str:
+        version = await self.store.get(_VERSION_KEY)
+        return f"entitlements:{(version or b'0').decode()}:{customer_id}"
+
+    async def get(self, customer_id: int, *, fresh: bool = False) -> Entitlements:
+        """The customer's entitlements now: from the store while still valid, else computed and stored.
+        ``fresh`` skips the store (a refusal re-checks the database, so access starts the moment it is paid)."""
+        now = clock.now()
+        key = await self._key(customer_id)
+        if not fresh and (raw := await self.store.get(key)) is not None:
+            cached = Entitlements.from_json(raw)
+            if cached.at <= now and (cached.valid_until is None or now < cached.valid_until):
+                return cached
+        computed = await live_feature_keys(customer_id)
+        if computed.on_test_clock:
+            return computed  # staff move that clock at will: computed afresh at every read
+        ttl = MAX_CACHE_S
+        if computed.valid_until is not None:
+            ttl = max(1, min(ttl, int((computed.valid_until - computed.at).total_seconds()) + 1))
+        await self.store.set(key, computed.to_json(), expires_in=ttl)
+        return computed
+
+    async def invalidate(self, customer_ids: Iterable[int]) -> None:
+        for customer_id in set(customer_ids):
+            await self.store.delete(await self._key(customer_id))
+
+    async def invalidate_all(self) -> None:
+        """Plans changed what they grant: retire every entry (old keys expire on their own)."""
+        await self.store.set(_VERSION_KEY, uuid.uuid4().hex[:12])
+
+    async def on_subscription_event(self, event: DomainEvent) -> None:
+        """Outbox handler for ``subscription.*``: the subscription's customer is computed afresh next time."""
+        if event.aggregate_type != "subscription":
+            return
+        row = await Subscription.select(Subscription.customer).where(Subscription.id == int(event.aggregate_id)).first()
+        if row is not None:
+            await self.invalidate([row["customer"]])

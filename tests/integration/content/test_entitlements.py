@@ -1,0 +1,155 @@
+"""Entitlement on and off at the right instants, through the item page (the read customers make).
+
+Each subscription below is read through the HTTP client with the clock frozen: the portal caches
+entitlements per customer, and the cache must neither outlive an ending nor delay a start."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+from litestar import Litestar
+
+from app import clock
+from app.billing.testclocks import attach_test_clock
+from app.outbox.service import dispatch_pending
+from app.subscriptions import service as subscriptions
+from app.subscriptions.access import grants_access, live_feature_keys
+from app.subscriptions.states import Status
+from tables.catalog import PlanFeature
+from tables.clocks import TestClock
+from tables.subscriptions import Subscription
+from tests import factories
+from tests.integration.content.helpers import customer_logged_in, item, plan_with, runtime
+from tests.integration.staff import staff_session, table
+
+
+def readable(page: httpx.Response) -> bool:
+    assert page.status_code == 200, page.text
+    return 'data-readable="yes"' in page.text
+
+
+async def _setup(client: httpx.AsyncClient) -> tuple[int, int, str]:
+    """A customer logged in, a plan granting ``library`` and an item needing it."""
+    customer_id = await customer_logged_in(client)
+    library = await factories.feature(key="library")
+    plan_id = await plan_with(library.id, code="basic", name="Basic")
+    locked = await item((library.id,), slug="deep-dive", title="Deep dive")
+    return customer_id, plan_id, str(locked.slug)
+
+
+def test_the_access_rule_by_status() -> None:
+    now = clock.now()
+    later, earlier = now + timedelta(hours=1), now - timedelta(seconds=1)
+    assert grants_access(Status.active, earlier, False, now)  # renewal due: still active until the run says otherwise
+    assert grants_access(Status.trialing, later, False, now)
+    assert grants_access(Status.active, later, True, now) and not grants_access(Status.active, now, True, now)
+    assert grants_access(Status.past_due, later, False, now) and not grants_access(Status.past_due, now, False, now)
+    for status in (Status.incomplete, Status.paused, Status.unpaid, Status.canceled, Status.incomplete_expired):
+        assert not grants_access(status, later, False, now)
+
+
+async def test_cancel_at_period_end_keeps_access_until_the_exact_end(client: httpx.AsyncClient) -> None:
+    customer_id, plan_id, slug = await _setup(client)
+    start = clock.now()
+    end = start + timedelta(hours=2)
+    sub = await factories.subscription(
+        customer=customer_id, plan=plan_id, current_period_start=start, current_period_end=end, billing_anchor=start
+    )
+    await subscriptions.cancel(sub.id, actor="test", reason="moving", at=start)  # at period end, by default
+    assert (await Subscription.select(Subscription.cancel_at_period_end).first())["cancel_at_period_end"]
+    await dispatch_pending()
+    with clock.frozen_at(end - timedelta(microseconds=1)):
+        assert readable(await client.get(f"/catalog/{slug}"))  # cached from here on, valid until `end`
+    with clock.frozen_at(end):
+        assert not readable(await client.get(f"/catalog/{slug}"))
+
+
+async def test_past_due_reads_until_its_paid_through_date(client: httpx.AsyncClient) -> None:
+    customer_id, plan_id, slug = await _setup(client)
+    start = clock.now()
+    end = start + timedelta(hours=1)
+    await factories.subscription(
+        customer=customer_id, plan=plan_id, status=Status.past_due,
+        current_period_start=start, current_period_end=end, billing_anchor=start,
+    )  # fmt: skip
+    with clock.frozen_at(end - timedelta(seconds=1)):
+        assert readable(await client.get(f"/catalog/{slug}"))
+    with clock.frozen_at(end):
+        assert not readable(await client.get(f"/catalog/{slug}"))
+
+
+async def test_paused_and_unpaid_give_nothing(client: httpx.AsyncClient) -> None:
+    customer_id, plan_id, slug = await _setup(client)
+    for status in (Status.paused, Status.unpaid, Status.incomplete):
+        await factories.subscription(customer=customer_id, plan=plan_id, status=status)
+    assert not readable(await client.get(f"/catalog/{slug}"))
+    entitlements = await live_feature_keys(customer_id)
+    assert not entitlements.subscribed and entitlements.features == frozenset()
+
+
+async def test_access_starts_the_moment_the_first_payment_activates(client: httpx.AsyncClient) -> None:
+    customer_id, plan_id, slug = await _setup(client)
+    subscribed = await subscriptions.subscribe(customer_id, plan_id, actor="test")
+    assert not readable(await client.get(f"/catalog/{slug}"))  # incomplete: entitlements cached as "none"
+    await subscriptions.activate(subscribed.subscription_id, actor="test")
+    # No outbox dispatch yet: a refusal re-reads the database, so the paid customer is let in at once.
+    assert readable(await client.get(f"/catalog/{slug}"))
+
+
+async def test_an_immediate_cancel_ends_access_once_its_event_is_dispatched(
+    app: Litestar, client: httpx.AsyncClient
+) -> None:
+    customer_id, plan_id, slug = await _setup(client)
+    sub = await factories.subscription(customer=customer_id, plan=plan_id)
+    assert readable(await client.get(f"/catalog/{slug}"))
+    cached = await runtime(app).entitlements.get(customer_id)
+    assert cached.features == {"library"}
+    await subscriptions.cancel(sub.id, actor="test", reason="done", at_period_end=False)
+    await dispatch_pending()  # subscription.cancel -> the customer's cached entitlements are dropped
+    assert not readable(await client.get(f"/catalog/{slug}"))
+
+
+async def test_a_plan_losing_a_feature_in_the_admin_retires_every_cached_entitlement(
+    app: Litestar, client: httpx.AsyncClient
+) -> None:
+    customer_id, plan_id, slug = await _setup(client)
+    await factories.subscription(customer=customer_id, plan=plan_id)
+    assert readable(await client.get(f"/catalog/{slug}"))  # entitlements and the page are cached now
+    grant = await PlanFeature.select(PlanFeature.id).where(PlanFeature.plan == plan_id).first()
+    assert grant is not None
+    async with staff_session(app, "billing") as staff:
+        removed = await staff.delete(table("plan_feature", grant["id"]))
+        assert removed.status_code == 204, removed.text
+    assert not readable(await client.get(f"/catalog/{slug}"))
+
+
+async def test_free_items_need_no_subscription_and_featureless_items_need_any(client: httpx.AsyncClient) -> None:
+    free = await item(slug="free-one", is_free=True)
+    members = await item(slug="members-only")
+    assert readable(await client.get(f"/catalog/{free.slug}"))  # anonymous
+    locked = await client.get(f"/catalog/{members.slug}")
+    assert not readable(locked) and "Log in" in locked.text
+    customer_id = await customer_logged_in(client)
+    await factories.subscription(customer=customer_id, plan=await plan_with())
+    assert readable(await client.get(f"/catalog/{members.slug}"))
+
+
+async def test_unknown_slugs_and_unpublished_items_are_404(client: httpx.AsyncClient) -> None:
+    await item(slug="a-draft", publish_state="draft")
+    assert (await client.get("/catalog/no-such-item")).status_code == 404
+    assert (await client.get("/catalog/a-draft")).status_code == 404
+
+
+async def test_a_customer_on_a_test_clock_is_entitled_at_the_clock_s_time(client: httpx.AsyncClient) -> None:
+    customer_id, plan_id, slug = await _setup(client)
+    t0 = clock.now() - timedelta(days=40)  # the clock is far behind real time
+    test_clock = await factories.test_clock(frozen_time=t0)
+    await attach_test_clock(customer_id, test_clock.id)
+    await factories.subscription(
+        customer=customer_id, plan=plan_id, current_period_start=t0, current_period_end=t0 + timedelta(days=30),
+        billing_anchor=t0, cancel_at_period_end=True,
+    )  # fmt: skip
+    assert readable(await client.get(f"/catalog/{slug}"))  # in real time that period ended ten days ago
+    await TestClock.update({TestClock.frozen_time: t0 + timedelta(days=30)}).where(TestClock.id == test_clock.id)
+    assert not readable(await client.get(f"/catalog/{slug}"))  # staff moved the clock: no stale cache
