@@ -88,11 +88,14 @@ class StaffLoginGuard:
             return {"type": "http.request", "body": body, "more_body": False}
 
         status = 500
+        answer = b""
 
         async def watch(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answer
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body" and status >= 400:
+                answer += message.get("body", b"")[:512]
             await send(message)
 
         await self.app(scope, replay, watch)
@@ -107,6 +110,8 @@ class StaffLoginGuard:
                 ip=ip,
             )
             await limiter.reset(_limits(ip, username)[1][0], FAILURES_PER_USERNAME[1])
+        elif b"MFA code required" in answer:
+            pass  # the password was right; piccolo-admin now asks for the second factor
         elif status in (400, 401, 403):
             for key, (limit, window) in _limits(ip, username):
                 await limiter.hit(key, limit, window)

@@ -11,7 +11,8 @@ from app.settings import get_settings
 async def open_database() -> None:
     engine = engine_finder()
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(max_size=get_settings().database.pool_size)
+        size = get_settings().database.pool_size
+        await engine.start_connection_pool(min_size=min(2, size), max_size=size)
 
 
 async def close_database() -> None:

@@ -109,7 +109,8 @@ async def test_superuser_reads_the_audit_log(app: Litestar, client: httpx.AsyncC
     async with staff_session(app, "superuser") as root:
         listed = await root.get(table("audit_log"))
         assert listed.status_code == 200
-        assert [row["action"] for row in listed.json()["rows"]] == ["test.event"]
+        # Newest first: the superuser's own log-in, then the entry made above.
+        assert [row["action"] for row in listed.json()["rows"]] == ["staff.logged_in", "test.event"]
 
 
 async def test_admin_user_without_a_role_may_do_nothing(app: Litestar, client: httpx.AsyncClient) -> None:

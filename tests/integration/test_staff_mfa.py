@@ -55,7 +55,12 @@ async def test_enrol_then_log_in_with_a_totp_code(app: Litestar, settings: Setti
     assert (await _login(app, pyotp.TOTP(shared_secret).now())).status_code == 200
 
     actions = await AuditLog.select(AuditLog.action).where(AuditLog.actor == f"staff:{user.id}").order_by(AuditLog.id)
-    assert [a["action"] for a in actions] == ["staff.mfa_enrolled", "staff.mfa_failed"]
+    assert [a["action"] for a in actions] == [
+        "staff.logged_in",
+        "staff.mfa_enrolled",
+        "staff.mfa_failed",
+        "staff.logged_in",
+    ]
 
 
 async def test_a_recovery_code_logs_in_once(app: Litestar, client: httpx.AsyncClient) -> None:
