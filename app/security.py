@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.settings import Settings
+from app.settings import SANDBOX_MOUNT_PATH, Settings
 
 # The API docs pages load their viewer from a CDN with an inline bootstrap script; nothing else may.
 DOCS_PREFIX = "/schema"
@@ -18,8 +18,9 @@ DOCS_CSP = (
     "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://unpkg.com https://fonts.googleapis.com; "
     "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https:; frame-ancestors 'none'"
 )
-# piccolo-admin's single-page app sets style attributes from its components.
-ADMIN_PREFIX = "/admin"
+# piccolo-admin's single-page app sets style attributes from its components, and the bundled PayPal sandbox
+# (PayPal's stand-in, not part of the portal) styles its approval page inline: both may use inline styles.
+INLINE_STYLE_PREFIXES = ("/admin", SANDBOX_MOUNT_PATH)
 
 
 def _origin(url: str) -> str:
@@ -61,7 +62,7 @@ class SecurityHeadersMiddleware:
         path = scope["path"]
         if path.startswith(DOCS_PREFIX):
             csp = DOCS_CSP.encode()
-        elif path.startswith(ADMIN_PREFIX):
+        elif path.startswith(INLINE_STYLE_PREFIXES):
             csp = self.admin_csp
         else:
             csp = self.csp

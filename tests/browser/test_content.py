@@ -2,55 +2,20 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
-
 from playwright.async_api import Page, expect
 
-from app.payments import service as payments
 from app.settings import SANDBOX_MOUNT_PATH
-from app.subscriptions import service as subscriptions
-from app.subscriptions.settlement import settle_paid_invoice
-from tables.accounts import Customer
-from tables.catalog import Plan, PlanFeature
+from tables.catalog import PlanFeature
 from tables.content import ContentItem, ContentItemFeature
 from tests import factories
-from tests.paypal import SandboxControl, sandbox_gateway
-from tests.portal import PASSWORD
+from tests.portal import PASSWORD, link_in
 from tests.servers import LiveServer
+from tests.smtp import Mailbox
 
 BODY = "Anchoring works because the first number a buyer sees sets the scale."
 
 
-async def subscribe(page: Page, server: LiveServer, email: str, plan_code: str) -> None:
-    """The customer subscribes to ``plan_code`` and pays on the PayPal sandbox's approval page in the browser.
-
-    /subscribe/{plan_code} is built on another branch; until it is merged this drives the same services its
-    checkout calls (subscribe -> PayPal order -> buyer approves in the browser -> capture -> settle). Once the
-    page exists, replace the body with: goto /subscribe/{plan_code}, confirm, approve on the sandbox page."""
-    customer = await Customer.select(Customer.id).where(Customer.email == email).first()
-    plan = await Plan.select(Plan.id).where(Plan.code == plan_code).first()
-    assert customer is not None and plan is not None
-    subscribed = await subscriptions.subscribe(customer["id"], plan["id"], actor=f"customer:{customer['id']}")
-    assert subscribed.invoice is not None
-    api_url = server.url + SANDBOX_MOUNT_PATH
-    gateway = sandbox_gateway(api_url, timeout_s=10)
-    started = await payments.start_checkout_payment(
-        gateway, subscribed.invoice.id, return_url=server.url + "/catalog?paypal=return",
-        cancel_url=server.url + "/catalog?paypal=cancel",
-    )  # fmt: skip
-    assert started.approve_url is not None
-    await page.goto(started.approve_url)
-    await page.get_by_label("Email").fill(email)
-    await page.get_by_role("button", name="Approve and pay").click()
-    await page.wait_for_url("**/catalog?paypal=return&token=*")
-    captured = await payments.capture_checkout_payment(gateway, parse_qs(urlsplit(page.url).query)["token"][0])
-    assert captured.status == "succeeded"
-    await settle_paid_invoice(subscribed.invoice.id, actor="payments")
-    async with SandboxControl(api_url) as sandbox:
-        await sandbox.flush()  # the sandbox's webhooks land before the tables are truncated
-
-
-async def test_find_by_search_see_it_locked_subscribe_and_read(server: LiveServer, page: Page) -> None:
+async def test_find_it_see_it_locked_subscribe_and_read(server: LiveServer, page: Page, mailbox: Mailbox) -> None:
     errors: list[str] = []
     page.on("console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
     library = await factories.feature(key="library", name="Full library")
@@ -70,6 +35,8 @@ async def test_find_by_search_see_it_locked_subscribe_and_read(server: LiveServe
     await page.get_by_label("Country").select_option("US")
     await page.get_by_role("button", name="Create account").click()
     await expect(page.locator(".flash-success")).to_contain_text("We sent a confirmation link")
+    [mail] = await mailbox.wait_for("verify_email")
+    await page.goto(server.url + link_in(mail, "/verify-email"))  # paying needs a confirmed address
 
     await page.goto(server.url + "/catalog")
     await expect(page.locator(".catalog-card")).to_have_count(2)
@@ -85,7 +52,12 @@ async def test_find_by_search_see_it_locked_subscribe_and_read(server: LiveServe
     await expect(page.get_by_role("link", name="Get Basic")).to_have_attribute("href", "/subscribe/basic-monthly")
     await expect(page.locator(".prose")).to_have_count(0)
 
-    await subscribe(page, server, "grace@example.com", "basic-monthly")
+    await page.get_by_role("link", name="Get Basic").click()
+    await page.get_by_role("button", name="Pay $9.00 with PayPal").click()
+    await page.get_by_label("Email").fill("grace.buyer@example.com")
+    await page.get_by_role("button", name="Approve and pay").click()
+    await page.wait_for_url("**/account/subscriptions")
+    await expect(page.locator(".subscription .status")).to_have_text("active")
 
     await page.goto(server.url + "/catalog/pricing-psychology")
     await expect(page.locator(".prose")).to_contain_text(BODY)
