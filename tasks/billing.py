@@ -8,6 +8,7 @@ from app import clock
 from app.billing.charging import ChargeInvoice, charge_invoices
 from app.billing.collection import lease_invoices
 from app.billing.fanout import plan_shards, tick_of
+from app.billing.reminders import send_reminders
 from app.billing.renewals import generate_renewals
 from app.jobs import JobContext
 from app.subscriptions.service import expire_incomplete
@@ -58,3 +59,9 @@ async def collect_invoices(ctx: JobContext) -> int:
         seen.update(ids)
         attempted += (await charge_invoices(ids, charge)).attempted
     return attempted
+
+
+async def remind_renewals(ctx: JobContext) -> int:
+    """Hourly: decide the "upcoming renewal" and "trial ending" notices now due (each period's once); the
+    e-mails follow their outbox events. Returns how many notices were written."""
+    return len(await send_reminders(ctx["settings"].billing))

@@ -10,12 +10,13 @@ from typing import Any
 from arq import cron
 from arq.connections import RedisSettings
 
+from app.billing.charger import InvoiceCharger
 from app.db import close_database, open_database
 from app.jobs import ArqJobQueue, JobContext, JobFunction
 from app.mail import mailer_for
 from app.payments.service import gateway_for
 from app.settings import Settings, get_settings
-from tasks.billing import billing_tick, collect_invoices, expire_checkouts, renew_shard
+from tasks.billing import billing_tick, collect_invoices, expire_checkouts, remind_renewals, renew_shard
 from tasks.mail import send_email
 from tasks.outbox import dispatch_outbox
 from tasks.payments import reconcile_payment, reconcile_payments, reconcile_refund
@@ -27,6 +28,7 @@ FUNCTIONS: list[JobFunction] = [
     renew_shard,
     expire_checkouts,
     collect_invoices,
+    remind_renewals,
     reconcile_payment,
     reconcile_refund,
     reconcile_payments,
@@ -39,6 +41,8 @@ CRON_JOBS = [
     cron(billing_tick, second=0, unique=True, run_at_startup=True),
     # Every minute: payments and refunds whose answer was lost are asked about again with their own key.
     cron(reconcile_payments, second=30, unique=True),
+    # Every hour: upcoming-renewal and trial-ending reminders (each subscription period's once).
+    cron(remind_renewals, minute=5, second=15, unique=True, run_at_startup=True),
 ]
 
 
@@ -47,8 +51,15 @@ def queue_name(settings: Settings) -> str:
 
 
 def build_context(settings: Settings) -> JobContext:
-    """What every job finds in ``ctx``, whichever engine runs it."""
-    return {"settings": settings, "mailer": mailer_for(settings.mail), "gateway": gateway_for(settings)}
+    """What every job finds in ``ctx``, whichever engine runs it. ``charge_invoice`` is the billing run's
+    charger (app.billing.charging's seam): one attempt through the gateway, then settlement or dunning."""
+    gateway = gateway_for(settings)
+    return {
+        "settings": settings,
+        "mailer": mailer_for(settings.mail),
+        "gateway": gateway,
+        "charge_invoice": InvoiceCharger(gateway, settings.billing),
+    }
 
 
 async def startup(ctx: dict[str, Any]) -> None:

@@ -124,7 +124,11 @@ async def test_an_arq_worker_runs_the_tick_and_the_shard_jobs(settings: Settings
         with clock.frozen_at(FEB1):  # the worker runs on this event loop: business time is frozen for it too
             await burst.main()
         await burst.close()
-        assert (burst.jobs_complete, burst.jobs_failed) == (3, 0)  # the tick, one shard, the expiry
+        # the tick, one shard, the expiry and the collection of open invoices (with the wired charger)
+        assert (burst.jobs_complete, burst.jobs_failed) == (4, 0)
     finally:
         await pool.aclose()
     assert await Invoice.count() == 3
+    # These customers saved no payment method: each renewal's first attempt failed and dunning began.
+    rows = await Invoice.select(Invoice.attempt_count, Invoice.subscription.status.as_alias("sub_status"))
+    assert rows == [{"attempt_count": 1, "sub_status": "past_due"}] * 3
