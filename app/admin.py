@@ -7,10 +7,12 @@ from typing import Any
 from piccolo.apps.user.tables import BaseUser
 from piccolo_admin.endpoints import TableConfig, create_admin
 from piccolo_api.crud.endpoints import OrderBy
+from piccolo_api.crud.hooks import HookType
 from piccolo_api.session_auth.tables import SessionsBase
 
 from app.accounts.staff_mfa import staff_mfa_provider
 from app.admin_audit import audit_hooks
+from app.admin_billing import billing_forms, invoice_guard_hooks
 from app.admin_forms import admin_forms
 from app.admin_permissions import TABLE_LIMITS, Action, table_validators
 from app.settings import Settings
@@ -28,16 +30,21 @@ from tables.support import KnowledgeBaseArticle, Ticket, TicketMessage
 
 
 def _config(table: Any, group: str, columns: list[Any] | None = None, *, newest_first: bool = False) -> TableConfig:
-    """Every table gets the role check on all its endpoints, and audit hooks unless no one may change it."""
+    """Every table gets the role check on all its endpoints, and audit hooks unless no one may change it.
+    Invoices and their lines first refuse changes once finalized (the audit hooks write, so they go last)."""
     order_by = [OrderBy(column=table._meta.primary_key, ascending=False)] if newest_first else None
     writable = TABLE_LIMITS.get(table, frozenset(Action)) != {Action.read}
+    guards = invoice_guard_hooks(table) if table in (Invoice, InvoiceLine) else []
+    # piccolo_api groups hooks with itertools.groupby without sorting: only the last run of each type would
+    # count, so keep each type's hooks together (a stable sort keeps guards before the audit hooks).
+    hooks = sorted(guards + audit_hooks(table), key=lambda hook: list(HookType).index(hook.hook_type))
     return TableConfig(
         table_class=table,
         menu_group=group,
         visible_columns=columns,
         order_by=order_by,
         validators=table_validators(table),
-        hooks=audit_hooks(table) if writable else None,
+        hooks=hooks if writable else None,
     )
 
 
@@ -104,6 +111,8 @@ def table_configs() -> list[TableConfig]:
                 Subscription.status,
                 Subscription.current_period_end,
                 Subscription.cancel_at_period_end,
+                Subscription.cancel_reason,
+                Subscription.canceled_at,
             ],
         ),
         _config(SubscriptionEvent, "Billing", newest_first=True),
@@ -189,7 +198,7 @@ def table_configs() -> list[TableConfig]:
 def build_admin(settings: Settings) -> Any:
     return create_admin(
         tables=table_configs(),
-        forms=admin_forms(),
+        forms=admin_forms() + billing_forms(settings),
         auth_table=BaseUser,
         session_table=SessionsBase,
         site_name=f"{settings.site_name} admin",
