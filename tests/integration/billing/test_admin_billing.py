@@ -50,8 +50,8 @@ async def test_finalized_invoices_and_lines_refuse_edits_drafts_do_not(
             await staff.delete(table("invoice_line", final_line)),
         ]
         blank = (await staff.get(table("invoice_line") + "new/")).json()
-        refused.append(await staff.post(table("invoice_line"), json={**blank, "invoice": final_id, "description": "x",
-                                                                      "unit_amount_minor": 5, "amount_minor": 5}))  # fmt: skip
+        line = {**blank, "invoice": final_id, "description": "x", "unit_amount_minor": 5, "amount_minor": 5}
+        refused.append(await staff.post(table("invoice_line"), json=line))
     for response in refused:
         assert response.status_code == 409, response.text
         assert "finalized; correct it with a credit note" in response.text
@@ -105,7 +105,7 @@ async def test_refund_form_is_for_billing_staff_and_explains_refusals(app: Lites
             currency="USD",
             status="declined",
             idempotency_key="declined-attempt",
-        )  # fmt: skip
+        )
     ).returning(Payment.id)
     form = {"payment_id": rows[0]["id"], "amount": "4.00", "reason": "goodwill"}
     async with staff_session(app, "support") as support:
