@@ -38,7 +38,8 @@ async def renew_shard(ctx: JobContext, first_id: int, last_id: int) -> dict[str,
     charge: ChargeInvoice | None = ctx.get("charge_invoice")
     report = None
     if charge and result.invoice_ids:  # committed first, charged after: never inside the generating transaction
-        report = await charge_invoices(await lease_invoices(invoice_ids=result.invoice_ids), charge)
+        leased = await lease_invoices(invoice_ids=result.invoice_ids, limit=len(result.invoice_ids))
+        report = await charge_invoices(leased, charge)
     return {
         "renewed": result.renewed,
         "ended": result.ended,
