@@ -9,6 +9,8 @@ endpoint), then seeds 2N due monthly subscriptions with saved methods and measur
 - baseline_insert_per_s: N invoice rows written with one bulk (multi-row) INSERT, nothing else;
 - generation_per_s: the invoice-generation step alone (``generate_renewals``) over the first N: claim, decide,
   invoices + lines + events + outbox rows, subscriptions advanced;
+- gateway_only_per_s: N/10 charges straight through the adapter to the sandbox (20 in flight), no database:
+  the ceiling the gateway (the synchronous SDK and the sandbox process, on the same cores) sets;
 - cycle_per_s: the other N through the worker's path end to end: the tick's shards (``plan_shards``), each
   shard job (``tasks.billing.renew_shard``) generating and then charging its invoices through the real
   charger (payments service -> paypal-checkout-serversdk over HTTP -> sandbox), each payment recorded and its
@@ -175,6 +177,29 @@ async def full_cycle(n: int, shards_in_flight: int) -> tuple[float, dict[str, An
     return elapsed, totals
 
 
+async def gateway_alone(sandbox_url: str, count: int, concurrency: int) -> float:
+    """The ceiling the gateway sets: ``count`` merchant-initiated charges straight through the adapter (SDK ->
+    sandbox), ``concurrency`` in flight, with no bookkeeping at all. Returns the seconds taken."""
+    from app.money import Money
+    from app.payments.service import gateway_for
+    from app.settings import get_settings
+
+    gateway = gateway_for(get_settings())
+    tokens = await vault_tokens(sandbox_url, count)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(index: int, token: str) -> None:
+        async with gate:
+            key = f"bench-gateway-{index}-{uuid.uuid4().hex[:8]}"
+            await gateway.charge_vaulted(
+                vault_token=token, amount=Money(1299, "USD"), description="bench", reference=key, request_id=key
+            )
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(i, t) for i, t in enumerate(tokens)))
+    return time.perf_counter() - started
+
+
 async def check(sandbox_url: str, n: int) -> dict[str, int]:
     """Nothing charged twice, every cycle invoice paid: from the database and from the sandbox's ledger."""
     from tables.billing import Invoice
@@ -203,6 +228,8 @@ async def run(n: int, shards_in_flight: int, sandbox_url: str, db_url: str) -> d
         generation_s = await generation_alone(n)
         cycle_s, totals = await full_cycle(n, shards_in_flight)
         checked = await check(sandbox_url, n)
+        sample = max(1, n // 10)
+        gateway_s = await gateway_alone(sandbox_url, sample, DEFAULT_CONCURRENCY)
     finally:
         await close_database()
     return {
@@ -211,6 +238,7 @@ async def run(n: int, shards_in_flight: int, sandbox_url: str, db_url: str) -> d
         "generation_per_s": round(n / generation_s),
         "cycle_per_s": round(n / cycle_s),
         "baseline_insert_per_s": round(n / baseline_s),
+        "gateway_only_per_s": round(sample / gateway_s),
         "generation_s": round(generation_s, 2),
         "cycle_s": round(cycle_s, 2),
         "baseline_insert_s": round(baseline_s, 2),
@@ -219,6 +247,9 @@ async def run(n: int, shards_in_flight: int, sandbox_url: str, db_url: str) -> d
         **checked,
         "cpus": os.cpu_count(),
     }
+
+
+DEFAULT_CONCURRENCY = 20  # app.billing.charging's charges in flight per shard job
 
 
 def main() -> None:
@@ -243,7 +274,8 @@ def main() -> None:
             asyncio.run(admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
     print(
         f"n={result['n']}: generation {result['generation_per_s']}/s, full cycle {result['cycle_per_s']}/s, "
-        f"baseline bulk insert {result['baseline_insert_per_s']}/s; captures {result['captures']}, "
+        f"baseline bulk insert {result['baseline_insert_per_s']}/s, gateway alone {result['gateway_only_per_s']}/s; "
+        f"captures {result['captures']}, "
         f"paid {result['paid_invoices']}"
     )
     print(json.dumps(result))
