@@ -143,7 +143,7 @@ async def test_two_workers_running_the_same_cycle_charge_each_invoice_once(
     pool = await create_pool(RedisSettings.from_dsn(settings.redis.url))
     queue = ArqJobQueue(pool, f"{worker_env['REDIS_PREFIX']}:queue")
     try:
-        last_id = (await Subscription.select(Subscription.id).order_by(Subscription.id, ascending=False).first() or {})
+        last_id = await Subscription.select(Subscription.id).order_by(Subscription.id, ascending=False).first() or {}
         # The same range twice under different job ids (as two overlapping ticks would), and two collections.
         for copy in ("a", "b"):
             await queue.enqueue("renew_shard", 1, last_id["id"], job_id=f"race-shard-{copy}-{uuid.uuid4().hex}")
