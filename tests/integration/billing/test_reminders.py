@@ -28,8 +28,9 @@ async def test_each_period_is_reminded_once_on_the_customers_clock(
     plan = await factories.plan(name="Gold", amount_minor=2500, interval="month")
     end = T0 + timedelta(days=10)
     await factories.subscription(customer=renewing.id, plan=plan.id, current_period_end=end, billing_anchor=end)
-    await factories.subscription(customer=trialing.id, plan=plan.id, status="trialing", trial_end=T0 + timedelta(days=5),
-                                 current_period_end=T0 + timedelta(days=5), billing_anchor=T0)  # fmt: skip
+    trial_end = T0 + timedelta(days=5)
+    await factories.subscription(customer=trialing.id, plan=plan.id, status="trialing", trial_end=trial_end,
+                                 current_period_end=trial_end, billing_anchor=T0)  # fmt: skip
     await factories.subscription(customer=leaving.id, plan=plan.id, current_period_end=end, billing_anchor=end,
                                  cancel_at_period_end=True)  # fmt: skip
     # A real-time customer far from any reminder: never picked up by the clock's customers' run.
@@ -38,7 +39,7 @@ async def test_each_period_is_reminded_once_on_the_customers_clock(
     assert await send_reminders(settings.billing) == []  # 10 and 5 days ahead: too early for 7 and 3
     await advance_test_clock(test_clock.id, end - timedelta(days=7), actor="test", run_billing=False)
     notices = await send_reminders(settings.billing)
-    assert [(n["kind"], n["ends"]) for n in notices] == [("renewal", end), ("trial", T0 + timedelta(days=5))]
+    assert [(n["kind"], n["ends"]) for n in notices] == [("renewal", end), ("trial", trial_end)]
     assert await remind_renewals(job_ctx) == 0  # the tick again: nothing new
     await advance_test_clock(test_clock.id, end - timedelta(days=1), actor="test", run_billing=False)
     assert await send_reminders(settings.billing) == []
