@@ -8,6 +8,8 @@ the payments service, then what its outcome means for the invoice and the subscr
 - SUCCEEDED: the invoice is settled (``settle_open_invoice``: once, whoever hears it first; the
   ``payment.succeeded`` event does the same for payments settled by webhook).
 - DECLINED / FAILED, or no usable payment method: a failed attempt for dunning (``app.billing.dunning``).
+- A subscription's first invoice while it is ``incomplete`` is never charged here: the buyer pays it at
+  checkout, or it lapses after 23 hours.
 - UNKNOWN / PENDING: nothing is counted. The lease on the invoice runs out and the next collection repeats the
   same attempt (same key), which is reconciliation; ``reconcile_payments`` asks PayPal meanwhile too.
 """
@@ -28,6 +30,7 @@ from app.settings import BillingSettings
 from app.subscriptions.settlement import settle_open_invoice
 from tables.billing import Invoice
 from tables.payments import Payment
+from tables.subscriptions import Subscription
 
 log = logging.getLogger("recurra.billing.charger")
 ACTOR = "system:billing"
@@ -61,6 +64,13 @@ class InvoiceCharger:
         invoice = await _invoice(invoice_id)
         if invoice is None or invoice["status"] != Invoice.Status.open:
             return
+        if invoice["subscription.status"] == Subscription.Status.incomplete:
+            # A first invoice is paid by its buyer at checkout, or lapses with its subscription: never
+            # collected automatically (DESIGN.md section 3), so it leaves the collection for good.
+            await Invoice.update({Invoice.next_payment_attempt_at: None}).where(
+                (Invoice.id == invoice_id) & (Invoice.status == Invoice.Status.open)
+            )
+            return
         at = _customer_now(invoice)
         try:
             outcome = await payments.charge_invoice(
@@ -90,6 +100,7 @@ async def _invoice(invoice_id: int) -> dict[str, Any] | None:
             Invoice.status,
             Invoice.attempt_count,
             Invoice.subscription.payment_method,
+            Invoice.subscription.status,
             Invoice.customer._.test_clock._.frozen_time.as_alias("clock_time"),
         )
         .where(Invoice.id == invoice_id)
