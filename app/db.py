@@ -6,12 +6,13 @@ from piccolo.engine import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
 POOL_MAX_SIZE = 20
+POOL_MIN_SIZE = 2  # grow on demand: web replicas, workers and test servers share PostgreSQL's max_connections
 
 
 async def open_database() -> None:
     engine = engine_finder()
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(max_size=POOL_MAX_SIZE)
+        await engine.start_connection_pool(min_size=POOL_MIN_SIZE, max_size=POOL_MAX_SIZE)
 
 
 async def close_database() -> None:

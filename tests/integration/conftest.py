@@ -16,6 +16,7 @@ from app.jobs import ArqJobQueue
 from app.main import create_app
 from app.settings import Settings, load_settings
 from tasks import worker as tasks_worker
+from tests.sandbox_fixtures import api_url, gateway, paypal_server, sandbox  # noqa: F401 - fixtures
 from tests.smtp import Mailbox, smtp_server
 
 BASE_URL = "http://testserver.local"

@@ -16,7 +16,7 @@ from app.mail import mailer_for
 from app.payments.paypal import PayPalGateway
 from app.settings import load_settings
 from tasks import worker
-from tests.integration.payments.conftest import api_url, gateway, paypal_server, sandbox  # noqa: F401
+from tests.sandbox_fixtures import api_url, gateway, paypal_server, sandbox  # noqa: F401 - fixtures
 
 
 @pytest.fixture

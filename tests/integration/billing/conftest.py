@@ -17,14 +17,13 @@ from app.settings import Settings
 from tables.payments import PaymentMethod
 from tasks import worker as tasks_worker
 from tests import factories
-from tests.integration.payments.conftest import api_url, gateway, paypal_server, sandbox  # noqa: F401
 from tests.paypal import SandboxControl
 
 Vaulted = Callable[..., Awaitable[PaymentMethod]]
 
 
 @pytest.fixture
-def job_ctx(settings: Settings, gateway: PayPalGateway, worker: Worker) -> dict[str, Any]:  # noqa: F811
+def job_ctx(settings: Settings, gateway: PayPalGateway, worker: Worker) -> dict[str, Any]:
     """What a worker's jobs find in ctx, with the real charger on the sandbox gateway; mail jobs go to the
     session's arq worker, which sends them to the test mailbox."""
     assert worker.pool is not None
@@ -43,7 +42,7 @@ def with_policy(ctx: dict[str, Any], **billing: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def vaulted(sandbox: SandboxControl) -> Vaulted:  # noqa: F811
+def vaulted(sandbox: SandboxControl) -> Vaulted:
     """A saved PayPal method for a customer, vaulted in the sandbox for ``email``."""
 
     async def make(customer_id: int, email: str = "buyer@example.com") -> PaymentMethod:
