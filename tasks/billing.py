@@ -16,7 +16,9 @@ from app.subscriptions.service import expire_incomplete
 
 async def billing_tick(ctx: JobContext) -> int:
     """Every minute: enqueue one ``renew_shard`` job per range of due subscriptions (and the lapse of
-    abandoned checkouts); returns how many shards."""
+    abandoned checkouts); returns how many shards. Nothing when ``BILLING_CRON`` is off for this process."""
+    if not ctx["settings"].billing.cron_enabled:
+        return 0
     tick = tick_of(clock.now())
     shards = await plan_shards()
     for shard in shards:
@@ -65,4 +67,6 @@ async def collect_invoices(ctx: JobContext) -> int:
 async def remind_renewals(ctx: JobContext) -> int:
     """Hourly: decide the "upcoming renewal" and "trial ending" notices now due (each period's once); the
     e-mails follow their outbox events. Returns how many notices were written."""
+    if not ctx["settings"].billing.cron_enabled:
+        return 0
     return len(await send_reminders(ctx["settings"].billing))

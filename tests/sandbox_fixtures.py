@@ -20,7 +20,7 @@ def paypal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServ
     """Recurra in embedded PayPal mode. REDIS_URL stays set, so its cron (the reconciler) does not run in
     this process: the tests decide when payments are reconciled."""
     var = tmp_path_factory.mktemp("paypal-var")
-    env = server_env(VAR_DIR=str(var))
+    env = server_env(VAR_DIR=str(var), BILLING_CRON="off")
     command = [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", env["PORT"]]
     with live_server(command, env, var / "server.log") as running:
         yield running
