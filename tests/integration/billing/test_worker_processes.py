@@ -44,9 +44,11 @@ async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
 
 
 @pytest.fixture
-def worker_env(api_url: str, settings: Settings) -> dict[str, str]:
-    """A worker of its own: the test database, its own arq queue (Redis prefix), PayPal = the sandbox."""
+def worker_env(api_url: str, settings: Settings, tmp_path: Path) -> dict[str, str]:
+    """A worker of its own: the test database, its own arq queue (Redis prefix) and var folder (its mail
+    outbox), PayPal = the sandbox."""
     return server_env(
+        VAR_DIR=str(tmp_path / "var"),
         REDIS_PREFIX=f"{settings.redis.prefix}-proc-{uuid.uuid4().hex[:6]}",
         PAYPAL_MODE="sandbox",
         PAYPAL_CLIENT_ID=SANDBOX_CLIENT_ID,
