@@ -13,6 +13,7 @@ from piccolo_api.session_auth.tables import SessionsBase
 
 from app.accounts.staff_mfa import staff_mfa_provider
 from app.admin_audit import audit_hooks
+from app.admin_billing import billing_forms, invoice_guard_hooks
 from app.admin_forms import admin_forms
 from app.admin_permissions import TABLE_LIMITS, Action, table_validators
 from app.content.admin import content_hooks, media_storages
@@ -48,16 +49,18 @@ def _config(
     media_storage: list[Any] | None = None,
 ) -> TableConfig:
     """Every table gets the role check on all its endpoints, and audit hooks unless no one may change it;
-    ``extra_hooks`` (a domain's, e.g. content's cache invalidation) run after the audit hooks' write."""
+    ``extra_hooks`` (a domain's, e.g. content's cache invalidation) run after the audit hooks' write. Invoices
+    and their lines first refuse changes once finalized (the audit hooks write, so they go after the guards)."""
     order_by = [OrderBy(column=table._meta.primary_key, ascending=False)] if newest_first else None
     writable = TABLE_LIMITS.get(table, frozenset(Action)) != {Action.read}
+    guards = invoice_guard_hooks(table) if table in (Invoice, InvoiceLine) else []
     return TableConfig(
         table_class=table,
         menu_group=group,
         visible_columns=columns,
         order_by=order_by,
         validators=table_validators(table),
-        hooks=_grouped([*audit_hooks(table), *(extra_hooks or {}).get(table, [])]) if writable else None,
+        hooks=_grouped([*guards, *audit_hooks(table), *(extra_hooks or {}).get(table, [])]) if writable else None,
         media_storage=media_storage,
     )
 
@@ -131,6 +134,8 @@ def table_configs(content: ContentRuntime | None = None) -> list[TableConfig]:
                 Subscription.status,
                 Subscription.current_period_end,
                 Subscription.cancel_at_period_end,
+                Subscription.cancel_reason,
+                Subscription.canceled_at,
             ],
         ),
         _config(SubscriptionEvent, "Billing", newest_first=True),
@@ -216,7 +221,7 @@ def table_configs(content: ContentRuntime | None = None) -> list[TableConfig]:
 def build_admin(settings: Settings, content: ContentRuntime | None = None) -> Any:
     return create_admin(
         tables=table_configs(content),
-        forms=admin_forms(),
+        forms=admin_forms() + billing_forms(settings),
         auth_table=BaseUser,
         session_table=SessionsBase,
         site_name=f"{settings.site_name} admin",

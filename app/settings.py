@@ -107,6 +107,20 @@ class MailSettings:
         return self.smtp_url is None
 
 
+DunningFinalAction = Literal["unpaid", "cancel"]
+
+
+@dataclass(frozen=True, slots=True)
+class BillingSettings:
+    """Dunning and billing reminders (DESIGN.md section 3)."""
+
+    dunning_retry_days: tuple[int, ...] = (1, 3, 5)  # retries after the first failure, counted from the due date
+    dunning_final_action: DunningFinalAction = "unpaid"  # after the last retry fails: unpaid, or cancel
+    renewal_reminder_days: int = 7  # the "upcoming renewal" e-mail goes out this many days before
+    trial_reminder_days: int = 3  # the "trial ending" e-mail
+    cron_enabled: bool = True  # off: this process's cron neither renews, charges nor reminds (tests' extra servers)
+
+
 @dataclass(frozen=True, slots=True)
 class ContentSettings:
     media_dir: Path  # where uploaded files live (local media storage); never served from a public path
@@ -139,6 +153,7 @@ class Settings:
     content: ContentSettings
     site_name: str = "Recurra"
     partner_api_rate_limit: int = 600  # requests per API key per minute
+    billing: BillingSettings = field(default_factory=BillingSettings)
 
     @property
     def is_production(self) -> bool:
@@ -257,6 +272,26 @@ def _content(env: Mapping[str, str], var_dir: Path) -> ContentSettings:
     )
 
 
+def _billing(env: Mapping[str, str]) -> BillingSettings:
+    raw = env.get("DUNNING_RETRY_DAYS") or "1,3,5"
+    try:
+        days = () if raw.strip() == "none" else tuple(int(part) for part in raw.split(","))
+    except ValueError:
+        raise SettingsError(f"DUNNING_RETRY_DAYS must be whole days like 1,3,5, got {raw!r}") from None
+    if any(b <= a for a, b in zip((0, *days), days, strict=False)):
+        raise SettingsError(f"DUNNING_RETRY_DAYS must be increasing days after the failure, got {raw!r}")
+    action = env.get("DUNNING_FINAL_ACTION") or "unpaid"
+    if action not in {"unpaid", "cancel"}:
+        raise SettingsError(f"DUNNING_FINAL_ACTION must be unpaid or cancel, got {action!r}")
+    return BillingSettings(
+        dunning_retry_days=days,
+        dunning_final_action=action,  # type: ignore[arg-type]  # checked just above
+        renewal_reminder_days=_positive_int(env, "RENEWAL_REMINDER_DAYS", 7),
+        trial_reminder_days=_positive_int(env, "TRIAL_REMINDER_DAYS", 3),
+        cron_enabled=_flag(env.get("BILLING_CRON"), default=True),
+    )
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from ``environ`` (the process environment by default), or raise SettingsError."""
     env = os.environ if environ is None else environ
@@ -294,6 +329,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         content=_content(env, var_dir),
         site_name=env.get("SITE_NAME", "Recurra"),
         partner_api_rate_limit=_positive_int(env, "PARTNER_API_RATE_LIMIT", 600),
+        billing=_billing(env),
     )
     if settings.is_production and settings.mail.uses_outbox:
         raise SettingsError("production needs SMTP_URL: the demo mail outbox is for development only")

@@ -106,3 +106,19 @@ class CreditNote(Table):
     currency = Varchar(length=3)
     reason = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class BillingNotice(Table):
+    """A reminder e-mail decided for one subscription period ("renewal" or "trial"): its unique key makes the
+    reminder tick send each notice once, however often it runs."""
+
+    id = Serial(primary_key=True)
+
+    class Kind(StrEnum):
+        renewal = "renewal"
+        trial = "trial"
+
+    key = Varchar(length=120, unique=True, help_text="kind:subscription:period end")
+    subscription = ForeignKey(references=Subscription, on_delete=OnDelete.restrict)
+    kind = Varchar(length=10, choices=Kind)
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -8,6 +8,7 @@ from app import clock
 from app.billing.charging import ChargeInvoice, charge_invoices
 from app.billing.collection import lease_invoices
 from app.billing.fanout import plan_shards, tick_of
+from app.billing.reminders import send_reminders
 from app.billing.renewals import generate_renewals
 from app.jobs import JobContext
 from app.subscriptions.service import expire_incomplete
@@ -15,7 +16,9 @@ from app.subscriptions.service import expire_incomplete
 
 async def billing_tick(ctx: JobContext) -> int:
     """Every minute: enqueue one ``renew_shard`` job per range of due subscriptions (and the lapse of
-    abandoned checkouts); returns how many shards."""
+    abandoned checkouts); returns how many shards. Nothing when ``BILLING_CRON`` is off for this process."""
+    if not ctx["settings"].billing.cron_enabled:
+        return 0
     tick = tick_of(clock.now())
     shards = await plan_shards()
     for shard in shards:
@@ -37,7 +40,8 @@ async def renew_shard(ctx: JobContext, first_id: int, last_id: int) -> dict[str,
     charge: ChargeInvoice | None = ctx.get("charge_invoice")
     report = None
     if charge and result.invoice_ids:  # committed first, charged after: never inside the generating transaction
-        report = await charge_invoices(await lease_invoices(invoice_ids=result.invoice_ids), charge)
+        leased = await lease_invoices(invoice_ids=result.invoice_ids, limit=len(result.invoice_ids))
+        report = await charge_invoices(leased, charge)
     return {
         "renewed": result.renewed,
         "ended": result.ended,
@@ -58,3 +62,11 @@ async def collect_invoices(ctx: JobContext) -> int:
         seen.update(ids)
         attempted += (await charge_invoices(ids, charge)).attempted
     return attempted
+
+
+async def remind_renewals(ctx: JobContext) -> int:
+    """Hourly: decide the "upcoming renewal" and "trial ending" notices now due (each period's once); the
+    e-mails follow their outbox events. Returns how many notices were written."""
+    if not ctx["settings"].billing.cron_enabled:
+        return 0
+    return len(await send_reminders(ctx["settings"].billing))

@@ -11,6 +11,7 @@ from arq import cron
 from arq.connections import RedisSettings
 from litestar.stores.registry import StoreRegistry
 
+from app.billing.charger import InvoiceCharger
 from app.content.runtime import ContentRuntime, install_outbox_handlers
 from app.db import close_database, open_database
 from app.jobs import ArqJobQueue, JobContext, JobFunction
@@ -18,7 +19,7 @@ from app.mail import mailer_for
 from app.payments.service import gateway_for
 from app.settings import Settings, get_settings
 from app.stores import build_store_registry, connect_redis
-from tasks.billing import billing_tick, collect_invoices, expire_checkouts, renew_shard
+from tasks.billing import billing_tick, collect_invoices, expire_checkouts, remind_renewals, renew_shard
 from tasks.content import publish_scheduled, send_content_digests
 from tasks.mail import send_email
 from tasks.outbox import dispatch_outbox
@@ -31,6 +32,7 @@ FUNCTIONS: list[JobFunction] = [
     renew_shard,
     expire_checkouts,
     collect_invoices,
+    remind_renewals,
     reconcile_payment,
     reconcile_refund,
     reconcile_payments,
@@ -49,6 +51,8 @@ CRON_JOBS = [
     cron(publish_scheduled, second=15, unique=True, run_at_startup=True),
     # Hourly: opted-in customers whose week is up get the digest of new content (one mail a week each).
     cron(send_content_digests, minute=5, second=0, unique=True),
+    # Every hour: upcoming-renewal and trial-ending reminders (each subscription period's once).
+    cron(remind_renewals, minute=5, second=15, unique=True, run_at_startup=True),
 ]
 
 
@@ -62,11 +66,14 @@ def build_context(settings: Settings, stores: StoreRegistry | None = None) -> Jo
     stores = stores or build_store_registry(settings, connect_redis(settings))
     content = ContentRuntime.build(settings, stores)
     install_outbox_handlers(content)
+    gateway = gateway_for(settings)
     return {
         "settings": settings,
         "mailer": mailer_for(settings.mail),
-        "gateway": gateway_for(settings),
+        "gateway": gateway,
         "content": content,
+        # The billing run's charger: one attempt through the gateway, then settlement or dunning.
+        "charge_invoice": InvoiceCharger(gateway, settings.billing),
     }
 
 

@@ -13,6 +13,7 @@ from tables.catalog import Feature, Plan, Product
 from tables.clocks import TestClock
 from tables.content import ContentItem
 from tables.partners import Partner
+from tables.payments import PaymentMethod
 from tables.subscriptions import Subscription
 from tables.support import Ticket
 
@@ -111,5 +112,15 @@ async def ticket(**overrides: Any) -> Ticket:
 
 async def partner(**overrides: Any) -> Partner:
     row = Partner(**{"name": f"Partner {next(_seq)}", **overrides})
+    await row.save()
+    return row
+
+
+async def payment_method(vault_token: str, **overrides: Any) -> PaymentMethod:
+    values: dict[str, Any] = {"vault_token": vault_token, "label": "PayPal b***@example.com", "is_default": True}
+    values.update(overrides)
+    if "customer" not in values:
+        values["customer"] = (await customer()).id
+    row = PaymentMethod(**values)
     await row.save()
     return row

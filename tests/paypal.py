@@ -67,6 +67,12 @@ class SandboxControl:
         """Webhooks wait for the next flush, so a test can watch the state before PayPal's news arrives."""
         assert (await self.http.post("/webhooks/hold")).status_code == 204
 
+    async def vault(self, payer_email: str, count: int = 1) -> list[str]:
+        """Vault tokens for ``payer_email`` without the approval pages (the control panel's bulk seeding)."""
+        response = await self.http.post("/vault/payment-tokens", json={"payer_email": payer_email, "count": count})
+        assert response.status_code == 201, response.text
+        return response.json()["ids"]  # type: ignore[no-any-return]
+
     async def expire_tokens(self) -> None:
         assert (await self.http.post("/tokens/expire")).status_code == 204
 

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from app import clock
 from app.billing import service as invoices
+from app.billing.errors import IllegalTransition
 from app.billing.sql import lock_row, write_transaction
 from app.errors import NotFound
 from app.subscriptions import changes
@@ -53,6 +54,19 @@ async def settle_paid_invoice(invoice_id: int, *, actor: str, at: datetime | Non
             await changes.complete_plan_change(invoice_id, actor=actor)  # idempotent: applied once
         elif status in (Status.past_due, Status.unpaid) and not await _other_open_invoices(subscription_id, invoice_id):
             await transition(subscription_id, Event.pay, actor=actor, at=at, reason=f"invoice #{invoice_id} paid")
+
+
+async def settle_open_invoice(invoice_id: int, *, actor: str, at: datetime | None = None) -> bool:
+    """``settle_paid_invoice`` for callers that may hear the same news twice (the charger and the
+    ``payment.succeeded`` event, a replayed job): settles an open invoice once; False when it was not open."""
+    row = await Invoice.select(Invoice.status).where(Invoice.id == invoice_id).first()
+    if row is None or row["status"] != Invoice.Status.open:
+        return False
+    try:
+        await settle_paid_invoice(invoice_id, actor=actor, at=at)
+    except IllegalTransition:  # another settler marked it paid between our read and our write
+        return False
+    return True
 
 
 async def record_failed_charge(

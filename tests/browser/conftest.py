@@ -47,7 +47,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Iterat
     """The app in its own process on the test database; jobs in process (no REDIS_URL); mail over SMTP to
     the test's mailbox."""
     var = tmp_path_factory.mktemp("browser-var")
-    env = server_env(VAR_DIR=str(var), REDIS_URL="", SMTP_URL=mailbox.url)
+    # BILLING_CRON=off: its in-process cron must not renew or charge other tests' subscriptions on the shared
+    # test database (against its own embedded sandbox, which knows none of their saved methods).
+    env = server_env(VAR_DIR=str(var), REDIS_URL="", SMTP_URL=mailbox.url, BILLING_CRON="off")
     command = [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", env["PORT"]]
     with live_server(command, env, var / "server.log") as running:
         yield running

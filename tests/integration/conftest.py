@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -15,11 +14,9 @@ from litestar import Litestar
 
 from app.jobs import ArqJobQueue
 from app.main import create_app
-from app.payments.paypal import PayPalGateway
-from app.settings import SANDBOX_MOUNT_PATH, Settings, load_settings
+from app.settings import Settings, load_settings
 from tasks import worker as tasks_worker
-from tests.paypal import sandbox_gateway
-from tests.servers import LiveServer, live_server, server_env
+from tests.sandbox_fixtures import api_url, gateway, paypal_server, sandbox  # noqa: F401 - fixtures
 from tests.smtp import Mailbox, smtp_server
 
 BASE_URL = "http://testserver.local"
@@ -129,25 +126,3 @@ async def new_client(app: Litestar, client: httpx.AsyncClient) -> AsyncIterator[
     """A second browser: its own cookies, the same running app."""
     async with asgi_client(app) as http:
         yield http
-
-
-# PayPal's stand-in for every directory that pays (payments, subscriptions): one live server for the run.
-@pytest.fixture(scope="session")
-def paypal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """Recurra in embedded PayPal mode. REDIS_URL stays set, so its cron (the reconciler) does not run in
-    this process: the tests decide when payments are reconciled."""
-    var = tmp_path_factory.mktemp("paypal-var")
-    env = server_env(VAR_DIR=str(var))
-    command = [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", env["PORT"]]
-    with live_server(command, env, var / "server.log") as running:
-        yield running
-
-
-@pytest.fixture(scope="session")
-def api_url(paypal_server: LiveServer) -> str:
-    return paypal_server.url + SANDBOX_MOUNT_PATH
-
-
-@pytest.fixture(scope="session")
-def gateway(api_url: str) -> PayPalGateway:
-    return sandbox_gateway(api_url)

@@ -13,6 +13,10 @@ from litestar.params import FromQuery
 from app.payments.sandbox.core import json_response, read_json, sandbox_of
 from app.payments.sandbox.errors import PayPalError
 from app.payments.sandbox.faults import Fault, FaultKind
+from app.payments.sandbox.ids import payment_token_id
+from app.payments.sandbox.store import PaymentToken
+
+MAX_TOKENS = 100_000
 
 
 @post("/_control/faults")
@@ -95,6 +99,21 @@ async def expire_tokens(request: Request[Any, Any, State]) -> None:
     sandbox_of(request).store.expire_tokens()
 
 
+@post("/_control/vault/payment-tokens")
+async def vault_payment_tokens(request: Request[Any, Any, State]) -> Response[Any]:
+    """Vault ``count`` payment tokens for the payer ``payer_email`` at once, as if they had approved that many
+    setup tokens: seeding for benchmarks and tests that need saved methods but not the approval pages."""
+    body = await read_json(request)
+    email, count = str(body.get("payer_email") or ""), body.get("count", 1)
+    if "@" not in email or not isinstance(count, int) or not 0 < count <= MAX_TOKENS:
+        raise PayPalError(400, "INVALID_PARAMETER_VALUE", f"payer_email and 1 <= count <= {MAX_TOKENS} required")
+    store = sandbox_of(request).store
+    payer = store.payer(email)
+    tokens = [PaymentToken(payment_token_id(), payer) for _ in range(count)]
+    store.payment_tokens.update((token.id, token) for token in tokens)
+    return json_response(201, {"payer_id": payer.payer_id, "ids": [token.id for token in tokens]})
+
+
 ROUTES = [
     arm_fault,
     list_faults,
@@ -105,4 +124,5 @@ ROUTES = [
     flush_webhooks,
     hold_webhooks,
     expire_tokens,
+    vault_payment_tokens,
 ]

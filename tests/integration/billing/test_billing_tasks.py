@@ -3,6 +3,7 @@ the new invoices to the wired charger; a real arq worker runs them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -55,12 +56,12 @@ async def test_shards_cover_every_due_subscription_and_nothing_else() -> None:
     assert shards[0].job_id(7) == f"renew:{shards[0].first_id}-{shards[0].last_id}:7"
 
 
-async def test_tick_enqueues_one_job_per_shard_with_deterministic_ids() -> None:
+async def test_tick_enqueues_one_job_per_shard_with_deterministic_ids(settings: Settings) -> None:
     await seed(5)
     queue = RecordingQueue()
     with clock.frozen_at(FEB1 + timedelta(seconds=30)):
-        assert await billing_tick({"queue": queue}) == 1
-        assert await billing_tick({"queue": queue}) == 1
+        assert await billing_tick({"queue": queue, "settings": settings}) == 1
+        assert await billing_tick({"queue": queue, "settings": settings}) == 1
     tick = tick_of(FEB1)
     expected = [("renew_shard", (1, 5), f"renew:1-5:{tick}"), ("expire_checkouts", (), f"expire:{tick}")]
     assert queue.jobs == expected * 2  # the same ids twice: the queue dedupes them
@@ -124,7 +125,20 @@ async def test_an_arq_worker_runs_the_tick_and_the_shard_jobs(settings: Settings
         with clock.frozen_at(FEB1):  # the worker runs on this event loop: business time is frozen for it too
             await burst.main()
         await burst.close()
-        assert (burst.jobs_complete, burst.jobs_failed) == (3, 0)  # the tick, one shard, the expiry
+        # the tick, one shard, the expiry and the collection of open invoices (with the wired charger)
+        assert (burst.jobs_complete, burst.jobs_failed) == (4, 0)
     finally:
         await pool.aclose()
     assert await Invoice.count() == 3
+    # These customers saved no payment method: each renewal's first attempt failed and dunning began.
+    rows = await Invoice.select(Invoice.attempt_count, Invoice.subscription.status.as_alias("sub_status"))
+    assert rows == [{"attempt_count": 1, "sub_status": "past_due"}] * 3
+
+
+async def test_with_billing_cron_off_the_tick_does_nothing(settings: Settings) -> None:
+    await seed(5)
+    queue = RecordingQueue()
+    off = replace(settings, billing=replace(settings.billing, cron_enabled=False))
+    with clock.frozen_at(FEB1):
+        assert await billing_tick({"queue": queue, "settings": off}) == 0
+    assert queue.jobs == []

@@ -1,0 +1,207 @@
+"""Billing in the admin: finalized invoices refuse edits, and staff actions (forms) that call the services:
+refund a payment (the credit note follows the ``payment.refunded`` event), create a test clock and attach a
+customer, advance a test clock (renewals generated at once, then charged through the billing run's charger).
+
+Forms are not table endpoints: each checks the staff role itself and writes its own audit entry.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import InvalidOperation
+from typing import Any
+
+from piccolo.table import Table
+from piccolo_admin.endpoints import FormConfig
+from piccolo_api.crud.hooks import Hook, HookType
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from app.admin_audit import actor_fields
+from app.admin_permissions import Action, require
+from app.audit.service import record_audit
+from app.billing import service as invoices
+from app.billing import testclocks
+from app.billing.charger import InvoiceCharger
+from app.billing.charging import charge_invoices
+from app.billing.collection import lease_invoices
+from app.billing.reminders import send_reminders
+from app.errors import DomainError
+from app.money import Money
+from app.payments import refunds
+from app.payments.service import gateway_for
+from app.settings import Settings
+from tables.billing import Invoice, InvoiceLine
+from tables.clocks import TestClock
+from tables.payments import Payment, Refund
+
+FORM_GROUP = "Billing"
+
+
+# --- finalized invoices are immutable -------------------------------------------------------------------
+
+
+async def _guard(check: Any, row_id: int | None) -> None:
+    if row_id is None:
+        return
+    try:
+        await check(row_id)
+    except DomainError as exc:
+        raise HTTPException(status_code=exc.status, detail=exc.detail) from exc
+
+
+def invoice_guard_hooks(table: type[Table]) -> list[Hook]:
+    """Hooks that run before the audit hooks (which write): a change to a finalized invoice, or to a line of
+    one, is refused with 409 and the reason (correct it with a credit note)."""
+    check = invoices.ensure_editable if table is Invoice else invoices.ensure_line_editable
+
+    async def on_create(row: Table, request: Request) -> Table:
+        if table is Invoice and getattr(row, "status", Invoice.Status.draft) != Invoice.Status.draft:
+            raise HTTPException(status_code=403, detail="Create invoices as drafts; finalizing numbers them.")
+        if table is InvoiceLine:
+            await _guard(invoices.ensure_editable, getattr(row, "invoice", None))
+        return row
+
+    async def on_patch(row_id: Any, values: dict[Any, Any], request: Request) -> dict[Any, Any]:
+        await _guard(check, int(row_id))
+        return values
+
+    async def on_delete(row_id: Any, request: Request) -> None:
+        await _guard(check, int(row_id))
+
+    return [
+        Hook(HookType.pre_save, on_create),
+        Hook(HookType.pre_patch, on_patch),
+        Hook(HookType.pre_delete, on_delete),
+    ]
+
+
+# --- staff actions --------------------------------------------------------------------------------------
+
+
+class RefundPaymentForm(BaseModel):
+    payment_id: int = Field(description="The payment's id (Billing -> payment).")
+    amount: str = Field(default="", description="e.g. 4.00 in the payment's currency; empty: all that is left.")
+    reason: str = Field(max_length=500, description="Shown on the credit note.")
+
+
+class CreateTestClockForm(BaseModel):
+    name: str = Field(max_length=100)
+    frozen_time: datetime | None = Field(default=None, description="UTC; empty: now.")
+    customer_id: int | None = Field(default=None, description="A test customer to attach to the new clock.")
+
+
+class AdvanceTestClockForm(BaseModel):
+    test_clock_id: int
+    to: datetime = Field(description="UTC; clocks only move forward.")
+
+
+def _refusal(exc: DomainError) -> ValueError:
+    return ValueError(exc.detail)  # piccolo-admin shows a ValueError's message on the form
+
+
+class BillingForms:
+    """The staff actions, bound to the app's settings (the gateway they reach, the dunning policy)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def refund_payment(self, request: Request, data: RefundPaymentForm) -> str:
+        return await refund_payment(request, data, self.settings)
+
+    async def create_test_clock(self, request: Request, data: CreateTestClockForm) -> str:
+        return await create_test_clock(request, data)
+
+    async def advance_test_clock(self, request: Request, data: AdvanceTestClockForm) -> str:
+        return await advance_test_clock(request, data, self.settings)
+
+
+async def refund_payment(request: Request, data: RefundPaymentForm, settings: Settings) -> str:
+    await require(request, Refund, Action.create)
+    payment = await Payment.select(Payment.currency).where(Payment.id == data.payment_id).first()
+    if payment is None:
+        raise ValueError(f"There is no payment #{data.payment_id}.")
+    try:
+        amount = Money.from_decimal_string(data.amount.strip(), payment["currency"]) if data.amount.strip() else None
+    except (InvalidOperation, ValueError) as exc:
+        raise ValueError(f"Enter the amount like 4.00 ({exc}).") from exc
+    actor = actor_fields(request)
+    try:
+        outcome = await refunds.refund(
+            gateway_for(settings), data.payment_id, amount, actor=actor["actor"], reason=data.reason
+        )
+    except DomainError as exc:
+        raise _refusal(exc) from exc
+    await record_audit(
+        "billing.refund_requested", **actor, target_type="refund", target_id=outcome.refund_id,
+        after={"payment_id": data.payment_id, "amount": data.amount or "all", "status": outcome.status},
+    )  # fmt: skip
+    if outcome.status == Refund.Status.failed:
+        return f"PayPal refused the refund: {outcome.failure_message or outcome.failure_code}."
+    return f"Refund #{outcome.refund_id} is {outcome.status}; its credit note follows within seconds."
+
+
+async def create_test_clock(request: Request, data: CreateTestClockForm) -> str:
+    await require(request, TestClock, Action.create)
+    try:
+        view = await testclocks.create_test_clock(data.name, data.frozen_time)
+        if data.customer_id is not None:
+            await testclocks.attach_test_clock(data.customer_id, view.id)
+    except DomainError as exc:
+        raise _refusal(exc) from exc
+    await record_audit(
+        "billing.test_clock_created", **actor_fields(request), target_type="test_clock", target_id=view.id,
+        after={"name": view.name, "frozen_time": view.frozen_time, "customer_id": data.customer_id},
+    )  # fmt: skip
+    attached = f", customer #{data.customer_id} attached" if data.customer_id is not None else ""
+    return f"Test clock #{view.id} at {view.frozen_time:%Y-%m-%d %H:%M} UTC{attached}."
+
+
+async def advance_test_clock(request: Request, data: AdvanceTestClockForm, settings: Settings) -> str:
+    """Advance, renew what fell due, charge it (as the billing run would) and decide the reminders."""
+    await require(request, TestClock, Action.update)
+    actor = actor_fields(request)
+    try:
+        generated = await testclocks.advance_test_clock(data.test_clock_id, data.to, actor=actor["actor"])
+    except DomainError as exc:
+        raise _refusal(exc) from exc
+    charger = InvoiceCharger(gateway_for(settings), settings.billing)
+    report = await charge_invoices(await lease_invoices(invoice_ids=generated.invoice_ids), charger)
+    await send_reminders(settings.billing)
+    await record_audit(
+        "billing.test_clock_advanced", **actor, target_type="test_clock", target_id=data.test_clock_id,
+        after={"to": data.to, "renewed": generated.renewed, "ended": generated.ended, "charged": report.attempted},
+    )  # fmt: skip
+    return (
+        f"Test clock #{data.test_clock_id} is at {data.to:%Y-%m-%d %H:%M} UTC: {generated.renewed} renewed, "
+        f"{generated.ended} ended, {report.attempted} charged ({len(report.errors)} errors). Dunning retries "
+        "that came due are collected by the next billing tick."
+    )
+
+
+def billing_forms(settings: Settings) -> list[FormConfig]:
+    forms = BillingForms(settings)
+    return [
+        FormConfig(
+            name="Refund a payment",
+            pydantic_model=RefundPaymentForm,
+            endpoint=forms.refund_payment,
+            description="Give back all or part of a succeeded payment through PayPal; a credit note is issued.",
+            form_group=FORM_GROUP,
+        ),
+        FormConfig(
+            name="Create test clock",
+            pydantic_model=CreateTestClockForm,
+            endpoint=forms.create_test_clock,
+            description="A frozen time for test customers; optionally attach one now.",
+            form_group=FORM_GROUP,
+        ),
+        FormConfig(
+            name="Advance a test clock",
+            pydantic_model=AdvanceTestClockForm,
+            endpoint=forms.advance_test_clock,
+            description="Move a test clock forward: renewals, trial ends and cancellations happen and are charged.",
+            form_group=FORM_GROUP,
+        ),
+    ]

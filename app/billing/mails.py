@@ -1,0 +1,123 @@
+"""The billing e-mails (HTML + text, from portal_templates/mail/billing_*): what each says, read from the
+rows at sending time. Each function returns None when there is nobody to write to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from app import clock
+from app.mail import OutgoingMail
+from app.mail_templates import render_mail
+from app.settings import Settings
+from tables.billing import Invoice
+from tables.subscriptions import Subscription
+
+BILLING_PATH = "/account/billing"  # the portal's payment-method page
+SUBSCRIPTION_PATH = "/account/subscription"
+INVOICES_PATH = "/account/invoices"
+
+
+def _day(value: datetime | str | None) -> str:
+    if value is None:
+        return ""
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return f"{clock.as_utc(at):%B %-d, %Y}"
+
+
+def _mail(settings: Settings, template: str, to: dict[str, Any], subject: str, **context: Any) -> OutgoingMail:
+    return render_mail(
+        template,
+        to["email"],
+        subject,
+        name=to["name"],
+        site_name=settings.site_name,
+        billing_link=settings.base_url + BILLING_PATH,
+        subscription_link=settings.base_url + SUBSCRIPTION_PATH,
+        invoices_link=settings.base_url + INVOICES_PATH,
+        **context,
+    )
+
+
+async def _invoice(invoice_id: int) -> dict[str, Any] | None:
+    row = (
+        await Invoice.select(
+            Invoice.number, Invoice.total_minor, Invoice.currency, Invoice.period_end,
+            Invoice.customer.email.as_alias("email"), Invoice.customer.name.as_alias("name"),
+            Invoice.subscription._.plan._.name.as_alias("plan_name"),
+        )
+        .where(Invoice.id == invoice_id)
+        .first()
+    )  # fmt: skip
+    return dict(row) if row else None
+
+
+async def _subscription(subscription_id: int) -> dict[str, Any] | None:
+    row = (
+        await Subscription.select(
+            Subscription.status, Subscription.current_period_end, Subscription.trial_end, Subscription.ended_at,
+            Subscription.cancel_reason, Subscription.cancel_at_period_end,
+            Subscription.customer.email.as_alias("email"), Subscription.customer.name.as_alias("name"),
+            Subscription.plan._.name.as_alias("plan_name"), Subscription.plan.amount_minor.as_alias("amount_minor"),
+            Subscription.plan.currency.as_alias("currency"),
+        )
+        .where(Subscription.id == subscription_id)
+        .first()
+    )  # fmt: skip
+    return dict(row) if row else None
+
+
+async def receipt(settings: Settings, invoice_id: int, amount_minor: int, currency: str) -> OutgoingMail | None:
+    invoice = await _invoice(invoice_id)
+    if invoice is None:
+        return None
+    number = invoice["number"] or f"#{invoice_id}"
+    return _mail(
+        settings, "billing_receipt", invoice, f"Receipt for {settings.site_name} invoice {number}",
+        number=number, amount_minor=amount_minor, currency=currency, plan_name=invoice["plan_name"] or "",
+        period_end=_day(invoice["period_end"]),
+    )  # fmt: skip
+
+
+async def payment_failed(settings: Settings, payload: dict[str, Any]) -> OutgoingMail | None:
+    invoice = await _invoice(payload["invoice_id"])
+    if invoice is None:
+        return None
+    number = invoice["number"] or f"#{payload['invoice_id']}"
+    return _mail(
+        settings, "billing_payment_failed", invoice, f"Your {settings.site_name} payment did not go through",
+        number=number, amount_minor=invoice["total_minor"], currency=invoice["currency"],
+        plan_name=invoice["plan_name"] or "subscription", reason=payload.get("reason", ""),
+        next_attempt=_day(payload.get("next_attempt_at")), final_action=payload.get("final_action"),
+    )  # fmt: skip
+
+
+async def reminder(settings: Settings, subscription_id: int, kind: str) -> OutgoingMail | None:
+    """``renewal`` (upcoming renewal) or ``trial`` (trial ending); None when it no longer applies."""
+    sub = await _subscription(subscription_id)
+    if sub is None or sub["cancel_at_period_end"]:
+        return None
+    if kind == "trial":
+        if sub["status"] != Subscription.Status.trialing:
+            return None
+        template, subject = "billing_trial_ending", f"Your {settings.site_name} trial ends soon"
+        renews_on = _day(sub["trial_end"] or sub["current_period_end"])
+    else:
+        if sub["status"] != Subscription.Status.active:
+            return None
+        template, subject = "billing_upcoming_renewal", f"Your {settings.site_name} subscription renews soon"
+        renews_on = _day(sub["current_period_end"])
+    return _mail(
+        settings, template, sub, subject, plan_name=sub["plan_name"], renews_on=renews_on,
+        amount_minor=sub["amount_minor"], currency=sub["currency"],
+    )  # fmt: skip
+
+
+async def subscription_canceled(settings: Settings, subscription_id: int) -> OutgoingMail | None:
+    sub = await _subscription(subscription_id)
+    if sub is None or sub["status"] != Subscription.Status.canceled:
+        return None
+    return _mail(
+        settings, "billing_subscription_canceled", sub, f"Your {settings.site_name} subscription has ended",
+        plan_name=sub["plan_name"], ended_on=_day(sub["ended_at"]), reason=sub["cancel_reason"],
+    )  # fmt: skip

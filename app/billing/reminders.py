@@ -1,0 +1,68 @@
+"""Reminders before money moves: "upcoming renewal" (RENEWAL_REMINDER_DAYS before a period ends) and "trial
+ending" (TRIAL_REMINDER_DAYS before a trial ends). A tick decides them and writes one ``BillingNotice`` per
+subscription period (unique key) with an outbox event in the same transaction; the e-mail follows the event.
+However often the tick runs, each period gets each notice once. Times are each customer's own: real time,
+and each test clock's frozen time for its customers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from app import clock
+from app.billing.sql import fetch, values_list, write_transaction
+from app.outbox.service import record
+from app.settings import BillingSettings
+from tables.billing import BillingNotice
+from tables.clocks import TestClock
+from tables.subscriptions import Subscription
+
+EVENT = "subscription.reminder"
+# (kind, status, the column that ends what the notice announces)
+_KINDS = (
+    (BillingNotice.Kind.renewal, Subscription.Status.active, "current_period_end"),
+    (BillingNotice.Kind.trial, Subscription.Status.trialing, "trial_end"),
+)
+
+
+def _candidates_sql(column: str, on_clock: bool) -> str:
+    clock_filter = "c.test_clock = {}" if on_clock else "c.test_clock IS NULL"
+    return (
+        f"SELECT s.id, s.{column} AS ends FROM subscription s JOIN customer c ON c.id = s.customer "  # noqa: S608
+        f"WHERE s.status = {{}} AND NOT s.cancel_at_period_end AND s.{column} > {{}} AND s.{column} <= {{}} "
+        f"AND {clock_filter}"
+    )
+
+
+async def send_reminders(policy: BillingSettings, *, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Decide every reminder now due; returns the notices written (kind, subscription, ends)."""
+    now = now or clock.now()
+    times: list[tuple[datetime, int | None]] = [(now, None)]
+    clocks = await TestClock.select(TestClock.id, TestClock.frozen_time)
+    times += [(clock.as_utc(c["frozen_time"]), c["id"]) for c in clocks]
+    written: list[dict[str, Any]] = []
+    for kind, status, column in _KINDS:
+        days = policy.renewal_reminder_days if kind == BillingNotice.Kind.renewal else policy.trial_reminder_days
+        for at, clock_id in times:
+            args: list[Any] = [status.value, at, at + timedelta(days=days)]
+            rows = await fetch(_candidates_sql(column, clock_id is not None), *args, *([clock_id] if clock_id else []))
+            written += await _write(kind, rows, at)
+    return written
+
+
+async def _write(kind: BillingNotice.Kind, rows: list[dict[str, Any]], at: datetime) -> list[dict[str, Any]]:
+    if not rows:
+        return []
+    notices = [(f"{kind.value}:{r['id']}:{clock.as_utc(r['ends']).isoformat()}", r["id"], kind.value, at) for r in rows]
+    sql = (
+        f"INSERT INTO billing_notice (key, subscription, kind, created_at) VALUES {values_list(notices)} "  # noqa: S608
+        "ON CONFLICT (key) DO NOTHING RETURNING subscription"
+    )
+    async with write_transaction():
+        created = await fetch(sql, *(value for notice in notices for value in notice))
+        ends = {r["id"]: clock.as_utc(r["ends"]) for r in rows}
+        for row in created:
+            payload = {"kind": kind.value, "subscription_id": row["subscription"],
+                       "ends_at": ends[row["subscription"]].isoformat()}  # fmt: skip
+            await record(EVENT, "subscription", row["subscription"], payload)
+    return [{"kind": kind.value, "subscription": r["subscription"], "ends": ends[r["subscription"]]} for r in created]

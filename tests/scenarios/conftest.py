@@ -1,0 +1,39 @@
+"""Scenarios through the whole billing engine: the PayPal sandbox in a live server (the payments tests'
+fixtures), and the worker's jobs run by the embedded in-process engine with mail kept in a local outbox."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.billing.charger import InvoiceCharger
+from app.jobs import InProcessJobQueue
+from app.mail import mailer_for
+from app.payments.paypal import PayPalGateway
+from app.settings import load_settings
+from tasks import worker
+from tests.sandbox_fixtures import api_url, gateway, paypal_server, sandbox  # noqa: F401 - fixtures
+
+
+@pytest.fixture
+async def engine(tmp_path: Path, gateway: PayPalGateway) -> AsyncIterator[dict[str, Any]]:  # noqa: F811
+    """A job context as the worker builds it (the real charger on the sandbox gateway), with the in-process
+    job queue running the same job functions; e-mail lands as .eml files under ``ctx["outbox"]``."""
+    base = load_settings()
+    outbox = tmp_path / "outbox"
+    settings = replace(base, mail=replace(base.mail, smtp_url=None, outbox_dir=outbox))
+    ctx: dict[str, Any] = {
+        "settings": settings,
+        "mailer": mailer_for(settings.mail),
+        "gateway": gateway,
+        "charge_invoice": InvoiceCharger(gateway, settings.billing),
+        "outbox": outbox,
+    }
+    queue = InProcessJobQueue(worker.FUNCTIONS, ctx)
+    ctx["queue"] = queue
+    yield ctx
+    await queue.aclose()
