@@ -15,7 +15,7 @@ from app.payments.paypal import PayPalGateway
 from tables.accounts import Customer
 from tables.catalog import Plan
 from tests import factories
-from tests.integration.payments.conftest import buyer, sandbox  # noqa: F401
+from tests.integration.payments.conftest import buyer  # noqa: F401 - fixture
 from tests.paypal import Buyer
 from tests.portal import csrf_token, log_in, register
 
