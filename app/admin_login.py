@@ -110,8 +110,8 @@ class StaffLoginGuard:
                 ip=ip,
             )
             await limiter.reset(_limits(ip, username)[1][0], FAILURES_PER_USERNAME[1])
+        # A 401 that asks for the MFA code means the password was right: that is no failure.
         elif status in (400, 401, 403) and b"MFA code required" not in answer:
-            # (a 401 asking for the MFA code means the password was right: not a failure)
             for key, (limit, window) in _limits(ip, username):
                 await limiter.hit(key, limit, window)
             await record_audit("staff.login_failed", actor="anonymous", actor_label=username, ip=ip)
