@@ -12,9 +12,11 @@ endpoint), then seeds 2N due monthly subscriptions with saved methods and measur
 - gateway_only_per_s: N/10 charges straight through the adapter to the sandbox (20 in flight), no database:
   the ceiling the gateway (the synchronous SDK and the sandbox process, on the same cores) sets;
 - cycle_per_s: the other N through the worker's path end to end: the tick's shards (``plan_shards``), each
-  shard job (``tasks.billing.renew_shard``) generating and then charging its invoices through the real
-  charger (payments service -> paypal-checkout-serversdk over HTTP -> sandbox), each payment recorded and its
-  invoice settled. ``--shards-in-flight`` shard jobs run at once, as that many arq job slots would.
+  shard job (``tasks.billing.renew_shard``) generating and then charging its invoices as one batch
+  (``app.billing.batch_charger``: payment rows and keys committed, paypal-checkout-serversdk over HTTP ->
+  sandbox 20 in flight, outcomes and settlements recorded set-based). ``--per-charge`` charges them one by one
+  through the per-charge charger instead (the path before batching). ``--shards-in-flight`` shard jobs run at
+  once, as that many arq job slots would.
 
 The last line is JSON (bench="billing_run", n, generation_per_s, cycle_per_s, baseline_insert_per_s, ...).
 """
@@ -149,9 +151,10 @@ async def generation_alone(n: int) -> float:
     return elapsed
 
 
-async def full_cycle(n: int, shards_in_flight: int) -> tuple[float, dict[str, Any]]:
+async def full_cycle(n: int, shards_in_flight: int, per_charge: bool) -> tuple[float, dict[str, Any]]:
     """The worker's path for subscriptions N+1..2N: plan the shards, run the shard jobs (generate, commit, charge
     with the charger), ``shards_in_flight`` at a time."""
+    from app.billing.batch_charger import BatchCharger
     from app.billing.charger import InvoiceCharger
     from app.billing.fanout import plan_shards
     from app.payments.service import gateway_for
@@ -159,7 +162,13 @@ async def full_cycle(n: int, shards_in_flight: int) -> tuple[float, dict[str, An
     from tasks.billing import renew_shard
 
     settings = get_settings()
-    ctx = {"settings": settings, "charge_invoice": InvoiceCharger(gateway_for(settings), settings.billing)}
+    gateway = gateway_for(settings)
+    charger = InvoiceCharger(gateway, settings.billing)
+    ctx = {
+        "settings": settings,
+        "charge_invoice": charger,
+        "charge_batch": None if per_charge else BatchCharger(gateway, settings.billing, charger),
+    }
     gate = asyncio.Semaphore(shards_in_flight)
     totals = {"renewed": 0, "invoices": 0, "charged": 0, "charge_errors": 0}
 
@@ -212,7 +221,7 @@ async def check(sandbox_url: str, n: int) -> dict[str, int]:
     return {"captures": len(captures), "paid_invoices": paid, "succeeded_payments": payments}
 
 
-async def run(n: int, shards_in_flight: int, sandbox_url: str, db_url: str) -> dict[str, Any]:
+async def run(n: int, shards_in_flight: int, per_charge: bool, sandbox_url: str, db_url: str) -> dict[str, Any]:
     from app.db import close_database, migrate, open_database
 
     await migrate()
@@ -226,7 +235,7 @@ async def run(n: int, shards_in_flight: int, sandbox_url: str, db_url: str) -> d
             await connection.close()
         baseline_s = await baseline_insert(n)
         generation_s = await generation_alone(n)
-        cycle_s, totals = await full_cycle(n, shards_in_flight)
+        cycle_s, totals = await full_cycle(n, shards_in_flight, per_charge)
         checked = await check(sandbox_url, n)
         sample = max(1, n // 10)
         gateway_s = await gateway_alone(sandbox_url, sample, DEFAULT_CONCURRENCY)
@@ -243,6 +252,7 @@ async def run(n: int, shards_in_flight: int, sandbox_url: str, db_url: str) -> d
         "cycle_s": round(cycle_s, 2),
         "baseline_insert_s": round(baseline_s, 2),
         "shards_in_flight": shards_in_flight,
+        "charging": "per_charge" if per_charge else "batch",
         **totals,
         **checked,
         "cpus": os.cpu_count(),
@@ -256,6 +266,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=20_000, help="renewals per measured step (2N are seeded)")
     parser.add_argument("--shards-in-flight", type=int, default=4, help="shard jobs running at once")
+    parser.add_argument(
+        "--per-charge", action="store_true", help="charge shards one invoice at a time (the path before batching)"
+    )
     args = parser.parse_args()
 
     database = f"recurra_bench_{uuid.uuid4().hex[:8]}"
@@ -267,7 +280,7 @@ def main() -> None:
         asyncio.run(admin(f'CREATE DATABASE "{database}"'))
         try:
             configure(db_url, sandbox_url, var_dir)
-            result = asyncio.run(run(args.n, args.shards_in_flight, sandbox_url, db_url))
+            result = asyncio.run(run(args.n, args.shards_in_flight, args.per_charge, sandbox_url, db_url))
         finally:
             sandbox.terminate()
             sandbox.wait(timeout=15)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app import clock
-from app.billing.charging import ChargeInvoice, charge_invoices
+from app.billing.charging import ChargeBatch, ChargeInvoice, charge_invoices
 from app.billing.collection import lease_invoices
 from app.billing.fanout import plan_shards, tick_of
 from app.billing.reminders import send_reminders
@@ -35,13 +35,15 @@ async def expire_checkouts(ctx: JobContext) -> int:
 
 
 async def renew_shard(ctx: JobContext, first_id: int, last_id: int) -> dict[str, Any]:
-    """Generate the range's renewal invoices (committed), then charge them through the wired charger."""
+    """Generate the range's renewal invoices (committed), then charge them: as one batch when a batch charger
+    is wired (``ctx["charge_batch"]``), else one by one through the charger."""
     result = await generate_renewals(first_id=first_id, last_id=last_id)
     charge: ChargeInvoice | None = ctx.get("charge_invoice")
+    batch: ChargeBatch | None = ctx.get("charge_batch")
     report = None
-    if charge and result.invoice_ids:  # committed first, charged after: never inside the generating transaction
+    if (batch or charge) and result.invoice_ids:  # committed first, charged after: never inside generation
         leased = await lease_invoices(invoice_ids=result.invoice_ids, limit=len(result.invoice_ids))
-        report = await charge_invoices(leased, charge)
+        report = await batch(leased) if batch else await charge_invoices(leased, charge) if charge else None
     return {
         "renewed": result.renewed,
         "ended": result.ended,

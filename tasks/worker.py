@@ -11,6 +11,7 @@ from arq import cron
 from arq.connections import RedisSettings
 from litestar.stores.registry import StoreRegistry
 
+from app.billing.batch_charger import BatchCharger
 from app.billing.charger import InvoiceCharger
 from app.content.runtime import ContentRuntime, install_outbox_handlers
 from app.db import close_database, open_database
@@ -67,13 +68,16 @@ def build_context(settings: Settings, stores: StoreRegistry | None = None) -> Jo
     content = ContentRuntime.build(settings, stores)
     install_outbox_handlers(content)
     gateway = gateway_for(settings)
+    charger = InvoiceCharger(gateway, settings.billing)
     return {
         "settings": settings,
         "mailer": mailer_for(settings.mail),
         "gateway": gateway,
         "content": content,
         # The billing run's charger: one attempt through the gateway, then settlement or dunning.
-        "charge_invoice": InvoiceCharger(gateway, settings.billing),
+        "charge_invoice": charger,
+        # A renewal shard's invoices charged as one batch (set-based bookkeeping); the rest go to the charger.
+        "charge_batch": BatchCharger(gateway, settings.billing, charger),
     }
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 log = logging.getLogger("recurra.billing.charging")
 
 ChargeInvoice = Callable[[int], Awaitable[None]]
+ChargeBatch = Callable[[Sequence[int]], Awaitable["ChargeReport"]]  # a shard's invoices at once (batch_charger)
 DEFAULT_CONCURRENCY = 20  # the gateway, not Recurra, is the limit: keep many charges in flight, not unbounded
 
 

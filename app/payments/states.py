@@ -103,11 +103,11 @@ async def transition(
         )
         updated = await lock_payment(payment_id)
         if target != row["status"] or target == S.partially_refunded:
-            await outbox.record(OUTBOX_EVENTS[target], "payment", payment_id, _payload(updated, extra))
+            await outbox.record(OUTBOX_EVENTS[target], "payment", payment_id, outbox_payload(updated, extra))
         return updated
 
 
-def _payload(row: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any]:
+def outbox_payload(row: dict[str, Any], extra: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "payment_id": row["id"],
         "invoice_id": row["invoice"],
