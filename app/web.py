@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from jinja2 import pass_context
 from litestar import Litestar, Request, asgi
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import Cookie
+from litestar.enums import RequestEncodingType
 from litestar.handlers import ASGIRouteHandler
 from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.params import Body
 from litestar.plugins.flash import get_flashes
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
@@ -26,6 +28,10 @@ from app.payments.gateway import PaymentGateway
 from app.security import SecurityHeadersMiddleware, TrustedProxyMiddleware
 from app.settings import PROJECT_ROOT, Settings
 from tables.accounts import Customer
+
+# The portal's shared annotations: any request, and a posted HTML form as a dict of strings.
+AnyRequest = Request[Any, Any, Any]
+Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 STATIC_DIR = Path(__file__).parent / "static"
 TEMPLATE_DIR = PROJECT_ROOT / "portal_templates"

@@ -12,11 +12,13 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
+
+from tests.smtp import Mailbox, smtp_server
 
 RUN_ID = uuid.uuid4().hex[:10]
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -112,6 +114,13 @@ def _all_table_names() -> list[str]:
 
     tables = [*APP_CONFIG.table_classes, BaseUser, SessionsBase, AuthenticatorSecret]
     return [t._meta.tablename for t in tables]
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server for the whole run; the app under test (in process or a server) sends its mail here."""
+    with smtp_server() as box:
+        yield box
 
 
 @pytest.fixture

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar import Controller, get, post
+from litestar.di import Provide
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 
 from app.accounts import service, sessions, totp, twofactor
-from app.accounts.auth import accounts_context, provide_customer, session_cookie
+from app.accounts.auth import CurrentCustomer, accounts_context, provide_customer, session_cookie
 from app.accounts.errors import FormError, TooManyAttempts
 from app.accounts.forms import form_page
 from app.accounts.tokens import TokenInvalid
-from app.web import see_other
+from app.web import AnyRequest, Form, see_other
 from tables.accounts import Customer
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-AnyRequest = Request[Any, Any, Any]
-CurrentCustomer = NamedDependency[Customer]
 PROFILE_FIELDS = ("name", "country", "address_line1", "address_line2", "city", "postal_code", "region")
 
 

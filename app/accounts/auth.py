@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 
 from app.accounts import sessions
 from app.accounts.service import AccountsContext, get_customer
@@ -47,6 +48,10 @@ async def provide_customer(request: Request[Any, Any, Any]) -> Customer:
         return await get_customer(info.customer_id)
     except NotFound:
         raise NotAuthenticated("Log in to continue.") from None
+
+
+# A route parameter ``customer: CurrentCustomer`` gets the logged-in customer (with Provide(provide_customer)).
+CurrentCustomer = NamedDependency[Customer]
 
 
 def session_cookie(request: Request[Any, Any, Any], token: str, *, remember: bool) -> Cookie:

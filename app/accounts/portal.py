@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromQuery
+from litestar import Controller, get, post
+from litestar.params import FromQuery
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 
@@ -15,10 +12,7 @@ from app.accounts.auth import accounts_context, cleared_cookie, safe_next, sessi
 from app.accounts.errors import FormError, LoginFailed, TooManyAttempts
 from app.accounts.forms import form_page
 from app.accounts.tokens import TokenInvalid
-from app.web import see_other
-
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-AnyRequest = Request[Any, Any, Any]
+from app.web import AnyRequest, Form, see_other
 
 
 class AuthPortal(Controller):

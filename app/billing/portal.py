@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, Response, get, post
+from litestar.di import Provide
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 
-from app.accounts.auth import provide_customer
+from app.accounts.auth import CurrentCustomer, provide_customer
 from app.billing import pdf, statements, wallet
 from app.errors import DomainError
+from app.web import AnyRequest, away, see_other
 from app.web import actor as _actor
-from app.web import away, see_other
 from app.web import base_url as _base_url
 from app.web import gateway as _gateway
-from tables.accounts import Customer
 
-AnyRequest = Request[Any, Any, Any]
-CurrentCustomer = NamedDependency[Customer]
 BILLING = "/account/billing"
 
 

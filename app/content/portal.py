@@ -8,11 +8,10 @@ since the last visit) is rendered around the cached part, never into it.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from litestar import Controller, Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar import Controller, Response, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Stream, Template
 from markdown_it import MarkdownIt
@@ -25,10 +24,8 @@ from app.content.search import CatalogFilter
 from app.content.storage import MediaNotFound
 from app.errors import NotAuthenticated
 from app.subscriptions.access import Entitlements
-from app.web import see_other
+from app.web import AnyRequest, Form, see_other
 
-AnyRequest = Request[Any, Any, Any]
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 ANONYMOUS = "anon"
 _markdown = MarkdownIt("commonmark", {"html": False})
 

@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Annotated, Any
+from typing import Any
 
-from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar import Controller, get, post
+from litestar.di import Provide
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 
-from app.accounts.auth import provide_customer
+from app.accounts.auth import CurrentCustomer, provide_customer
 from app.errors import DomainError, NotFound
 from app.subscriptions import checkout, manage
+from app.web import AnyRequest, Form, away, see_other
 from app.web import actor as _actor
-from app.web import away, see_other
 from app.web import base_url as _base_url
 from app.web import gateway as _gateway
 from tables.accounts import Customer
 
-Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
-AnyRequest = Request[Any, Any, Any]
-CurrentCustomer = NamedDependency[Customer]
 LIST = "/account/subscriptions"
 
 

@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from tests.servers import LiveServer, live_server, server_env
-from tests.smtp import Mailbox, smtp_server
+from tests.smtp import Mailbox
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -29,12 +29,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(autouse=True)
 def _isolated(clean_db: None) -> None:
     """Browser tests start from clean tables too."""
-
-
-@pytest.fixture(scope="session")
-def mailbox() -> Iterator[Mailbox]:
-    with smtp_server() as box:
-        yield box
 
 
 @pytest.fixture(autouse=True)

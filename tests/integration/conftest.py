@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
@@ -17,7 +17,7 @@ from app.main import create_app
 from app.settings import Settings, load_settings
 from tasks import worker as tasks_worker
 from tests.sandbox_fixtures import api_url, gateway, paypal_server, sandbox  # noqa: F401 - fixtures
-from tests.smtp import Mailbox, smtp_server
+from tests.smtp import Mailbox
 
 BASE_URL = "http://testserver.local"
 
@@ -25,13 +25,6 @@ BASE_URL = "http://testserver.local"
 @pytest.fixture(autouse=True)
 def _isolated(clean_db: None) -> None:
     """Integration tests always run on clean tables."""
-
-
-@pytest.fixture(scope="session")
-def mailbox() -> Iterator[Mailbox]:
-    """A real SMTP server for the whole run; the app under test sends its mail here."""
-    with smtp_server() as box:
-        yield box
 
 
 @pytest.fixture(autouse=True)
