@@ -35,5 +35,5 @@ COPY --chown=root:root piccolo_conf.py ./
 USER recurra
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/health/live', timeout=2)"
-# Several web processes; the code reads the proxy's X-Forwarded-* only from TRUSTED_PROXIES.
-CMD ["sh", "-c", "exec uvicorn app.asgi:app --host \"$HOST\" --port \"$PORT\" --workers \"$WEB_CONCURRENCY\" --no-access-log --no-proxy-headers"]
+# WEB_CONCURRENCY web processes with uvicorn's options from app/server.py (they need REDIS_URL).
+CMD ["python", "-m", "app", "serve"]

@@ -1,4 +1,4 @@
-"""Command line: python -m app {run,migrate,seed-demo,create-staff,worker}."""
+"""Command line: python -m app {run,serve,migrate,seed-demo,create-staff,worker}."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from app.server import serve
 from app.settings import Settings, SettingsError, get_settings
 
 
@@ -77,8 +78,6 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> None:
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     """Migrate, seed the demo, then serve; with REDIS_URL an arq worker process runs beside the web app."""
-    import uvicorn
-
     from app.db import migrate
     from app.demo import seed_demo
 
@@ -92,27 +91,27 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
         worker = subprocess.Popen([sys.executable, "-m", "app", "worker"])
     _print_login(settings, login.username, login.password)
     try:
-        uvicorn.run(
-            "app.asgi:app",
-            host=settings.host,
-            port=settings.port,
-            workers=args.workers if settings.redis.enabled else 1,  # in-process jobs need exactly one process
-            # app.security.TrustedProxyMiddleware reads X-Forwarded-* (only from TRUSTED_PROXIES); uvicorn's own
-            # handling would trust 127.0.0.1 by default and rewrite the client before ours sees it.
-            proxy_headers=False,
-            log_config=None,
-        )
+        serve(settings, workers=args.workers)
     finally:
         if worker is not None:
             worker.send_signal(signal.SIGINT)
             worker.wait(timeout=15)
 
 
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    """Serve only (a deployment migrates once, before it starts its web processes)."""
+    serve(settings, workers=args.workers)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m app", description="Recurra")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="migrate, seed the demo and serve on HOST:PORT")
-    run.add_argument("--workers", type=int, default=2, help="web processes (only with REDIS_URL)")
+    run.add_argument("--workers", type=int, help="web processes (only with REDIS_URL; default WEB_CONCURRENCY)")
+    serve_parser = commands.add_parser("serve", help="serve on HOST:PORT (no migration, no demo data)")
+    serve_parser.add_argument(
+        "--workers", type=int, help="web processes (only with REDIS_URL; default WEB_CONCURRENCY)"
+    )
     commands.add_parser("migrate", help="apply pending migrations")
     commands.add_parser("seed-demo", help="load the demo catalog and staff login (idempotent)")
     staff = commands.add_parser(
@@ -129,6 +128,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"configuration error: {exc}")
     handlers = {
         "run": cmd_run,
+        "serve": cmd_serve,
         "migrate": cmd_migrate,
         "seed-demo": cmd_seed_demo,
         "create-staff": cmd_create_staff,

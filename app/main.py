@@ -113,8 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             }
         ),
         stores=stores,
-        middleware=[session.middleware],
-        csrf_config=web.csrf_config(settings),
+        middleware=[session.middleware, web.csrf_middleware(settings)],
         template_config=templates,
         plugins=[HTMXPlugin(), FlashPlugin(config=FlashConfig(template_config=templates))],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -152,6 +152,7 @@ class Settings:
     mail: MailSettings
     content: ContentSettings
     site_name: str = "Recurra"
+    web_concurrency: int = 2  # web processes when Redis holds the shared state (one without it)
     partner_api_rate_limit: int = 600  # requests per API key per minute
     billing: BillingSettings = field(default_factory=BillingSettings)
 
@@ -328,6 +329,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         mail=mail,
         content=_content(env, var_dir),
         site_name=env.get("SITE_NAME", "Recurra"),
+        web_concurrency=_positive_int(env, "WEB_CONCURRENCY", 2),
         partner_api_rate_limit=_positive_int(env, "PARTNER_API_RATE_LIMIT", 600),
         billing=_billing(env),
     )

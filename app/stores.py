@@ -2,13 +2,70 @@
 
 from __future__ import annotations
 
-from litestar.stores.base import Store
-from litestar.stores.memory import MemoryStore
+from datetime import timedelta
+
+from litestar.stores.base import StorageObject, Store
 from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from redis.asyncio import Redis
 
 from app.settings import Settings
+
+# How many writes between two sweeps of expired entries in a LocalStore.
+SWEEP_EVERY = 1024
+
+
+class LocalStore(Store):
+    """The in-process store of the zero-set-up default.
+
+    Litestar's MemoryStore takes an async lock around every dictionary access, which one event loop does not need
+    (nothing here awaits, so each call is atomic), and drops an expired entry only when its key is read again:
+    versioned cache keys are never read again, so it grew without end. This one sweeps expired entries every
+    SWEEP_EVERY writes.
+    """
+
+    __slots__ = ("_entries", "_writes")
+
+    def __init__(self) -> None:
+        self._entries: dict[str, StorageObject] = {}
+        self._writes = 0
+
+    async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
+        data = value.encode() if isinstance(value, str) else value
+        self._entries[key] = StorageObject.new(data=data, expires_in=expires_in)
+        self._writes += 1
+        if self._writes % SWEEP_EVERY == 0:
+            self._sweep()
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry.expired:
+            del self._entries[key]
+            return None
+        if renew_for and entry.expires_at:
+            self._entries[key] = StorageObject.new(data=entry.data, expires_in=renew_for)
+        return entry.data
+
+    async def delete(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    async def delete_all(self) -> None:
+        self._entries.clear()
+
+    async def exists(self, key: str) -> bool:
+        return await self.get(key) is not None
+
+    async def expires_in(self, key: str) -> int | None:
+        entry = self._entries.get(key)
+        return entry.expires_in if entry is not None and not entry.expired else None
+
+    def _sweep(self) -> None:
+        self._entries = {key: entry for key, entry in self._entries.items() if not entry.expired}
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def build_store_registry(settings: Settings, redis: Redis | None) -> StoreRegistry:
@@ -16,7 +73,7 @@ def build_store_registry(settings: Settings, redis: Redis | None) -> StoreRegist
 
     def factory(name: str) -> Store:
         if redis is None:
-            return MemoryStore()
+            return LocalStore()
         return RedisStore(redis, namespace=f"{settings.redis.prefix}:{name}", handle_client_shutdown=False)
 
     return StoreRegistry(default_factory=factory)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 from jinja2 import pass_context
 from litestar import Litestar, Request, asgi
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import Cookie
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.enums import RequestEncodingType
 from litestar.handlers import ASGIRouteHandler
-from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.params import Body
 from litestar.plugins.flash import get_flashes
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -19,7 +23,7 @@ from litestar.response import Redirect
 from litestar.response.redirect import ASGIRedirectResponse
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, Empty, HTTPSendMessage, Message, Receive, Scope, ScopeSession, Send
 
 from app.admin_login import StaffLoginGuard
 from app.logs import RequestContextMiddleware
@@ -81,8 +85,27 @@ def static_router() -> Any:
     return create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False)
 
 
+class LeanSessionBackend(ServerSideSessionBackend):
+    """Litestar's server-side sessions, minus a stored row and a cookie for every visitor: the portal's session
+    only carries flash messages, so an empty session is never written, and one that became empty is deleted."""
+
+    async def store_in_message(
+        self, scope_session: ScopeSession, message: Message, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> None:
+        if scope_session is Empty or not scope_session:
+            if connection.cookies.get(self.config.key) is None:
+                return
+            scope_session = Empty
+        await super().store_in_message(scope_session, message, connection)
+
+
+@dataclass
+class LeanSessionConfig(ServerSideSessionConfig):
+    _backend_class = LeanSessionBackend
+
+
 def session_config(settings: Settings) -> ServerSideSessionConfig:
-    return ServerSideSessionConfig(
+    return LeanSessionConfig(
         key=SESSION_COOKIE,
         store="sessions",
         secure=settings.https,
@@ -91,6 +114,33 @@ def session_config(settings: Settings) -> ServerSideSessionConfig:
         max_age=14 * 24 * 3600,
         exclude=NON_PORTAL_PATHS,
     )
+
+
+class PortalCSRFMiddleware(CSRFMiddleware):
+    """Litestar's CSRF middleware, writing a new visitor's cookie header from a template made once: building it
+    through http.cookies for every first page cost as much as serving a cached catalog page."""
+
+    def __init__(self, app: ASGIApp, config: CSRFConfig) -> None:
+        super().__init__(app, config)
+        marker = "tokenmarker"
+        header = Cookie(
+            key=config.cookie_name,
+            value=marker,
+            path=config.cookie_path,
+            secure=config.cookie_secure,
+            httponly=config.cookie_httponly,
+            samesite=config.cookie_samesite,
+            domain=config.cookie_domain,
+        ).to_header(header="")
+        self._cookie_head, _, self._cookie_tail = header.partition(marker)
+
+    def _set_cookie_if_needed(self, message: HTTPSendMessage, token: str) -> None:
+        # Tokens are hex: nothing to quote.
+        MutableScopeHeaders.from_message(message).add("set-cookie", f"{self._cookie_head}{token}{self._cookie_tail}")
+
+
+def csrf_middleware(settings: Settings) -> DefineMiddleware:
+    return DefineMiddleware(PortalCSRFMiddleware, config=csrf_config(settings))
 
 
 def csrf_config(settings: Settings) -> CSRFConfig:

@@ -1,10 +1,11 @@
 """Catalog pages under load, cold and warm cache, against a constant page of the same size; then a 100 MB file
 streamed with Range requests while the server's peak RSS is watched.
 
-    .venv/bin/python bench/catalog.py [--items 10000] [--connections 200] [--duration 10]
+    .venv/bin/python bench/catalog.py [--items 10000] [--connections 200] [--duration 10] [--workers 1]
 
-Runs on the demo default (a fresh SQLite file, cache in process) unless DATABASE_URL / REDIS_URL are set. One
-uvicorn process serves the app and the baseline route (bench/catalog_app.py); wrk loads it over loopback
+Runs on the demo default (a fresh SQLite file, cache in process) unless DATABASE_URL / REDIS_URL are set.
+uvicorn serves the app and the baseline route (bench/catalog_app.py) with the options app/server.py gives every
+web process, in one process unless --workers says more (which needs REDIS_URL); wrk loads it over loopback
 (installed with apt-get when missing). Its last line is JSON.
 
 - cold: every request a different URL (10,000 item pages and 500 list pages, shuffled; no URL repeats unless
@@ -171,10 +172,20 @@ def rss_mb(pid: int, field: str) -> float:
     return 0.0
 
 
-def stream(base: str, path: str, pid: int) -> dict[str, float]:
-    """The whole file twice, then 200 seeks of 1 MB each (as a video player does), four at a time."""
-    Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
-    before = rss_mb(pid, "VmRSS")
+def serving_pids(server: subprocess.Popen[bytes], workers: int) -> list[int]:
+    """The processes that answer requests: the server itself, or the workers uvicorn's supervisor started."""
+    if workers == 1:
+        return [server.pid]
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def stream(base: str, path: str, pids: list[int]) -> dict[str, float]:
+    """The whole file twice, then 200 seeks of 1 MB each (as a video player does), four at a time; the peak RSS
+    of the busiest serving process."""
+    for pid in pids:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
+    before = max(rss_mb(pid, "VmRSS") for pid in pids)
     size = STREAM_MB * 1024 * 1024
     rng = random.Random(7)
 
@@ -198,7 +209,7 @@ def stream(base: str, path: str, pid: int) -> dict[str, float]:
     elapsed = time.perf_counter() - started
     return {
         "stream_rss_before_mb": round(before, 1),
-        "stream_peak_rss_mb": round(rss_mb(pid, "VmHWM"), 1),
+        "stream_peak_rss_mb": round(max(rss_mb(pid, "VmHWM") for pid in pids), 1),
         "stream_mb_moved": round(moved / 1024 / 1024),
         "stream_mb_per_s": round(moved / 1024 / 1024 / elapsed),
     }
@@ -209,7 +220,10 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--workers", type=int, default=1, help="web processes (more than one needs REDIS_URL)")
     args = parser.parse_args()
+    if args.workers > 1 and not os.environ.get("REDIS_URL"):
+        parser.error("--workers > 1 needs REDIS_URL: the processes share the page cache there")
     binary = ensure_wrk()
     var = Path(tempfile.mkdtemp(prefix="recurra-bench-"))
     port = free_port()
@@ -235,9 +249,12 @@ def main() -> None:
 
     print(f"seeding {args.items} items in {var} ...", file=sys.stderr)
     seeded = asyncio.run(prepare())
+    from app.server import EVENT_LOOP
+
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "bench.catalog_app:app", "--host", "127.0.0.1", "--port", str(port),
-         "--no-access-log", "--log-level", "warning"],
+         "--workers", str(args.workers), "--loop", EVENT_LOOP, "--no-access-log", "--no-proxy-headers",
+         "--log-level", "warning"],
         cwd=ROOT, env=env,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -267,7 +284,7 @@ def main() -> None:
 
         link = media_link(SECRET, seeded["video_id"], 0, clock.now(), timedelta(seconds=seeded["ttl"]))
         print("stream ...", file=sys.stderr)
-        streamed = stream(base, link, server.pid)
+        streamed = stream(base, link, serving_pids(server, args.workers))
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -285,6 +302,7 @@ def main() -> None:
                 "bench": "catalog",
                 "items": args.items,
                 "connections": args.connections,
+                "workers": args.workers,
                 "duration_s": args.duration,
                 "database": "postgres" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite",
                 "cache": "redis" if os.environ.get("REDIS_URL") else "in-process",

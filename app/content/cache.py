@@ -3,15 +3,19 @@
 Every cached page's key carries the catalog version; any catalog change (an edit in the admin, a scheduled item
 publishing, a plan's features changing) sets a new version, so every older page is unreachable at once and
 simply expires. A page is cached per entitlement set (``Entitlements.key``: "anon", "none", "sub:a,b"), not
-per customer. A hit reads two keys from the store and runs no SQL.
+per customer. A hit runs no SQL: it reads the version from the store, then the page from this process's own
+copy of recently served pages, or from the store (shared by every web process through Redis) on a first visit.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar.stores.base import Store
@@ -19,10 +23,32 @@ from litestar.stores.base import Store
 VERSION_KEY = "catalog:version"
 
 
+@dataclass(frozen=True, slots=True)
+class CachedPage:
+    """A page's HTML and what its handler needs to know about it (JSON-able)."""
+
+    html: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def encode(self) -> bytes:
+        # One line of JSON, then the HTML as it is: decoding a 15 kB page out of a JSON string cost a third of a hit.
+        return json.dumps(self.meta).encode() + b"\n" + self.html.encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> CachedPage:
+        meta, _, html = raw.partition(b"\n")
+        return cls(html.decode(), json.loads(meta))
+
+
 class CatalogCache:
+    # Pages kept decoded in each process, most recently served first out last: about 15 MB of 15 kB pages.
+    LOCAL_PAGES = 1024
+
     def __init__(self, store: Store, ttl_s: int) -> None:
         self.store = store
         self.ttl_s = ttl_s
+        # key -> (monotonic deadline, page); keys carry the version, so a stale page is never found here
+        self._local: OrderedDict[str, tuple[float, CachedPage]] = OrderedDict()
 
     async def version(self) -> str:
         raw = await self.store.get(VERSION_KEY)
@@ -40,14 +66,26 @@ class CatalogCache:
         return f"page:{version}:{kind}:{digest}"
 
     async def get_or_build(
-        self, kind: str, audience: str, params: Any, build: Callable[[], Awaitable[dict[str, Any]]]
-    ) -> dict[str, Any]:
-        """The cached page (a JSON-able dict) for ``audience`` and ``params``, built and stored on a miss."""
+        self, kind: str, audience: str, params: Any, build: Callable[[], Awaitable[CachedPage]]
+    ) -> CachedPage:
+        """The cached page for ``audience`` and ``params``, built and stored on a miss."""
         key = self.page_key(await self.version(), kind, audience, params)
+        local = self._local.get(key)
+        if local is not None and local[0] > time.monotonic():
+            self._local.move_to_end(key)
+            return local[1]
         raw = await self.store.get(key)
         if raw is not None:
-            cached: dict[str, Any] = json.loads(raw)
-            return cached
-        page = await build()
-        await self.store.set(key, json.dumps(page), expires_in=self.ttl_s)
+            page = CachedPage.decode(raw)
+        else:
+            page = await build()
+            await self.store.set(key, page.encode(), expires_in=self.ttl_s)
+        self._keep(key, page)
         return page
+
+    def _keep(self, key: str, page: CachedPage) -> None:
+        # A page copied from the store may be older than ttl_s allows here: it still retires with the version.
+        self._local[key] = (time.monotonic() + self.ttl_s, page)
+        self._local.move_to_end(key)
+        while len(self._local) > self.LOCAL_PAGES:
+            self._local.popitem(last=False)

@@ -17,8 +17,9 @@ from litestar.response import Redirect, Stream, Template
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from app import clock
+from app import clock, pages
 from app.content import delivery, service
+from app.content.cache import CachedPage
 from app.content.runtime import ContentRuntime
 from app.content.search import CatalogFilter
 from app.content.storage import MediaNotFound
@@ -27,6 +28,7 @@ from app.subscriptions.access import Entitlements
 from app.web import AnyRequest, Form, see_other
 
 ANONYMOUS = "anon"
+MEDIA_SLOT = pages.slot("media")  # an item page's signed link: per customer and per minute, so never cached
 _markdown = MarkdownIt("commonmark", {"html": False})
 
 
@@ -49,13 +51,6 @@ async def _viewer(request: AnyRequest, *, fresh: bool = False) -> Entitlements |
 
 def _audience(viewer: Entitlements | None) -> str:
     return ANONYMOUS if viewer is None else viewer.key
-
-
-def _render(request: AnyRequest, template: str, **context: Any) -> str:
-    engine = request.app.template_engine
-    if engine is None:
-        raise RuntimeError("the portal needs a template engine")
-    return str(engine.get_template(template).render(**context))
 
 
 def _cached_html(html: str) -> Markup:
@@ -81,20 +76,20 @@ class CatalogPortal(Controller):
         kind: FromQuery[str] = "",
         tag: FromQuery[str] = "",
         page: FromQuery[int] = 1,
-    ) -> Template:
+    ) -> Response[str]:
         flt = service.parse_filter(q, product, kind, tag)
         page = min(max(1, page), 10_000)
         viewer = await _viewer(request)
         runtime = _runtime(request)
 
-        async def build() -> dict[str, Any]:
-            return {"html": await self._catalog_html(request, flt, page, viewer)}
+        async def build() -> CachedPage:
+            main = _cached_html(await self._catalog_html(request, flt, page, viewer))
+            shell = pages.render_shell(request, "content/catalog.html", main=main, logged_in=viewer is not None)
+            return CachedPage(shell)
 
         params = [flt.q, flt.product, flt.kind, flt.tag, page]
         cached = await runtime.catalog.get_or_build("catalog", _audience(viewer), params, build)
-        return Template(
-            "content/catalog.html", context={"main": _cached_html(cached["html"]), "logged_in": viewer is not None}
-        )
+        return pages.serve_shell(request, cached.html)
 
     async def _catalog_html(
         self, request: AnyRequest, flt: CatalogFilter, page: int, viewer: Entitlements | None
@@ -103,7 +98,7 @@ class CatalogPortal(Controller):
         result = await service.list_catalog(flt, page, size)
         offers = await service.plan_offers()
         rows = [(card, service.can_read(card, viewer), offers.for_item(card)) for card in result.items]
-        return _render(
+        return pages.render(
             request,
             "content/_catalog_main.html",
             flt=flt,
@@ -143,40 +138,35 @@ class CatalogPortal(Controller):
         return see_other("/catalog")
 
     @get("/catalog/{slug:str}", name="catalog_item")
-    async def item(self, request: AnyRequest, slug: FromPath[str]) -> Template:
+    async def item(self, request: AnyRequest, slug: FromPath[str]) -> Response[str]:
         viewer = await _viewer(request)
         page = await self._item_page(request, slug, viewer)
-        if not page["readable"] and viewer is not None:
+        if not page.meta["readable"] and viewer is not None:
             # The cached entitlements may predate a payment that just succeeded: a refusal asks the database.
             viewer = await _viewer(request, fresh=True)
             page = await self._item_page(request, slug, viewer)
-        media_url = None
-        if page["readable"] and page["has_media"]:
-            media_url = _link(request, page["item_id"], _customer_id(request))
-        return Template(
-            "content/item.html",
-            context={"main": _cached_html(page["html"]), "title": page["title"], "media_url": media_url, **page},
-        )
+        slots = {}
+        if page.meta["readable"] and page.meta["has_media"]:
+            slots[MEDIA_SLOT] = _link(request, page.meta["item_id"], _customer_id(request))
+        return pages.serve_shell(request, page.html, slots)
 
-    async def _item_page(self, request: AnyRequest, slug: str, viewer: Entitlements | None) -> dict[str, Any]:
-        async def build() -> dict[str, Any]:
+    async def _item_page(self, request: AnyRequest, slug: str, viewer: Entitlements | None) -> CachedPage:
+        async def build() -> CachedPage:
             item = await service.get_item(slug)  # ItemNotFound (404) is not cached
             readable = service.can_read(item.card, viewer)
             offer = (await service.plan_offers()).for_item(item.card)
             body_html = Markup(_markdown.render(item.body)) if readable and item.body else None  # noqa: S704 - markdown-it escapes; raw HTML is off
-            html = _render(
+            main = pages.render(
                 request, "content/_item.html", item=item, readable=readable, offer=offer, body_html=body_html,
                 logged_in=viewer is not None,
             )  # fmt: skip
-            return {
-                "html": html,
-                "item_id": item.card.id,
-                "title": item.card.title,
-                "kind": item.card.kind,
-                "readable": readable,
-                "has_media": item.has_media,
-                "content_type": item.media_content_type,
-            }
+            media = readable and item.has_media
+            shell = pages.render_shell(
+                request, "content/item.html", main=_cached_html(main), title=item.card.title, kind=item.card.kind,
+                media_url=MEDIA_SLOT if media else None,
+            )  # fmt: skip
+            meta = {"item_id": item.card.id, "readable": readable, "has_media": item.has_media}
+            return CachedPage(shell, meta)
 
         return await _runtime(request).catalog.get_or_build("item", _audience(viewer), slug, build)
 

@@ -44,7 +44,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Iterat
     # BILLING_CRON=off: its in-process cron must not renew or charge other tests' subscriptions on the shared
     # test database (against its own embedded sandbox, which knows none of their saved methods).
     env = server_env(VAR_DIR=str(var), REDIS_URL="", SMTP_URL=mailbox.url, BILLING_CRON="off")
-    command = [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", env["PORT"]]
+    command = [sys.executable, "-m", "app", "serve"]  # one process: no Redis
     with live_server(command, env, var / "server.log") as running:
         yield running
 

@@ -1,0 +1,42 @@
+"""How Recurra's web processes are served: uvicorn's options in one place, for ``python -m app run``, ``python -m
+app serve`` (the container) and the catalog bench."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.settings import Settings
+
+# The standard library's event loop, not uvloop: with 200 connections on a saturated process, uvloop answered
+# some connections far more often than others (warm catalog page: p99 5.9 s with uvloop, 0.37 s with asyncio,
+# for about the same requests per second; bench/catalog.py, README's Performance section).
+EVENT_LOOP = "asyncio"
+
+
+def web_processes(settings: Settings, requested: int | None = None) -> int:
+    """Several processes need the state they share in Redis; without it, jobs, sessions and the page cache
+    live in the one process."""
+    if not settings.redis.enabled:
+        return 1
+    return requested or settings.web_concurrency
+
+
+def uvicorn_options(settings: Settings, workers: int) -> dict[str, Any]:
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "workers": workers,
+        "loop": EVENT_LOOP,
+        # app.security.TrustedProxyMiddleware reads X-Forwarded-* (only from TRUSTED_PROXIES); uvicorn's own
+        # handling would trust 127.0.0.1 by default and rewrite the client before ours sees it.
+        "proxy_headers": False,
+        # app.logs writes the access log, with the request id.
+        "access_log": False,
+        "log_config": None,
+    }
+
+
+def serve(settings: Settings, app: str = "app.asgi:app", workers: int | None = None) -> None:
+    import uvicorn
+
+    uvicorn.run(app, **uvicorn_options(settings, web_processes(settings, workers)))

@@ -1,0 +1,46 @@
+"""The catalog page cache: versioned keys in a shared store, and each process's own copy of pages it served."""
+
+from __future__ import annotations
+
+from app.content.cache import CachedPage, CatalogCache
+from app.stores import LocalStore
+
+
+class Builder:
+    def __init__(self, html: str) -> None:
+        self.html = html
+        self.calls = 0
+
+    async def __call__(self) -> CachedPage:
+        self.calls += 1
+        return CachedPage(self.html, {"readable": True})
+
+
+async def test_a_page_built_by_one_process_is_served_by_another_from_the_store() -> None:
+    store = LocalStore()  # stands for Redis: what both processes share
+    web1, web2 = CatalogCache(store, 60), CatalogCache(store, 60)
+    build = Builder("<p>one\nline two</p>")
+    first = await web1.get_or_build("item", "anon", "slug", build)
+    second = await web2.get_or_build("item", "anon", "slug", build)
+    assert build.calls == 1
+    assert first == second == CachedPage("<p>one\nline two</p>", {"readable": True})
+
+
+async def test_a_new_version_retires_every_processs_copies() -> None:
+    store = LocalStore()
+    web1, web2 = CatalogCache(store, 60), CatalogCache(store, 60)
+    old, new = Builder("old"), Builder("new")
+    await web1.get_or_build("catalog", "anon", [1], old)
+    await web2.get_or_build("catalog", "anon", [1], old)
+    await web1.bump()  # a staff edit in the first process
+    assert (await web2.get_or_build("catalog", "anon", [1], new)).html == "new"
+    assert (await web1.get_or_build("catalog", "anon", [1], new)).html == "new"
+    assert (old.calls, new.calls) == (1, 1)
+
+
+async def test_each_process_keeps_a_bounded_number_of_pages() -> None:
+    cache = CatalogCache(LocalStore(), 60)
+    cache.LOCAL_PAGES = 3
+    for n in range(5):
+        await cache.get_or_build("item", "anon", n, Builder(str(n)))
+    assert list(cache._local) == [CatalogCache.page_key("0", "item", "anon", n) for n in (2, 3, 4)]
