@@ -1,8 +1,7 @@
 """The payment state machine as data, and the one function that moves a payment through it.
 
 ``transition`` locks the row, refuses a move the table does not allow, stamps ``updated_at``, writes the
-PaymentEvent row (who, when, from, to, why) and, for the states other domains hear about, the outbox event, all
-in one transaction.
+PaymentEvent row (who, when, from, to, why) and the outbox event, all in one transaction.
 """
 
 from __future__ import annotations
@@ -39,8 +38,8 @@ TRANSITIONS: dict[tuple[S, str], S] = {
     (S.partially_refunded, "refund_part"): S.partially_refunded,
     (S.partially_refunded, "refund_all"): S.refunded,
 }
-# A claim publishes nothing: no other domain needs to hear that PayPal is being asked.
 OUTBOX_EVENTS = {
+    S.processing: "payment.processing",
     S.succeeded: "payment.succeeded",
     S.declined: "payment.failed",
     S.failed: "payment.failed",
@@ -117,9 +116,8 @@ async def transition(
             )
         )
         updated = await lock_payment(payment_id)
-        published = OUTBOX_EVENTS.get(target)
-        if published and (target != row["status"] or target == S.partially_refunded):
-            await outbox.record(published, "payment", payment_id, outbox_payload(updated, extra))
+        if target != row["status"] or target == S.partially_refunded:
+            await outbox.record(OUTBOX_EVENTS[target], "payment", payment_id, outbox_payload(updated, extra))
         return updated
 
 

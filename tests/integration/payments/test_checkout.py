@@ -60,8 +60,8 @@ async def test_checkout_captures_and_saves_the_payers_method(
         .where(OutboxEvent.aggregate_type == "payment")
         .output(load_json=True)
     )
-    assert [e["event_type"] for e in published] == ["payment.succeeded"]
-    assert published[0]["payload"]["invoice_id"] == invoice.id
+    assert [e["event_type"] for e in published] == ["payment.processing", "payment.succeeded"]
+    assert published[1]["payload"]["invoice_id"] == invoice.id
 
     # PayPal's webhooks about the same capture and vault arrive after the answer and change nothing.
     await sandbox.flush()
