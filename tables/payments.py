@@ -37,12 +37,15 @@ class PaymentMethod(Table):
 
 
 class Payment(Table):
-    """One attempt to collect an invoice through the gateway; its idempotency key is stored before the call."""
+    """One attempt to collect an invoice through the gateway; its idempotency key is stored before the call.
+    At most one payment of an invoice holds its claim (``processing`` or ``unknown``) at a time: only that one
+    may ask PayPal to move money (``app.payments.service``)."""
 
     id = Serial(primary_key=True)
 
     class Status(StrEnum):
-        pending = "pending"
+        pending = "pending"  # created, not yet claimed: a checkout waiting for its buyer
+        processing = "processing"  # holds the invoice's claim: PayPal is being asked (or is about to be)
         succeeded = "succeeded"
         declined = "declined"
         failed = "failed"
@@ -61,7 +64,7 @@ class Payment(Table):
         invalid_request = "invalid_request"
 
     invoice: ForeignKey["Invoice"] = ForeignKey(
-        references=LazyTableReference("Invoice", module_path="tables.billing"), on_delete=OnDelete.restrict
+        references=LazyTableReference("Invoice", module_path="tables.billing"), on_delete=OnDelete.restrict, index=True
     )
     customer = ForeignKey(references=Customer, on_delete=OnDelete.restrict)
     payment_method = ForeignKey(references=PaymentMethod, null=True, default=None, on_delete=OnDelete.set_null)

@@ -3,6 +3,7 @@ pages, and point the real adapter (paypal-checkout-serversdk over HTTP) at a run
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from types import TracebackType
@@ -11,8 +12,10 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 
+from app.payments.gateway import ChargeResult
 from app.payments.paypal import PayPalGateway
 from app.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_WEBHOOK_ID, PayPalSettings
+from tables.payments import Payment
 from tests.contract import paypal_contract
 
 TIMEOUT_S = 2.0  # the adapter's timeout in tests: "timeout after capture" faults hold answers longer
@@ -137,3 +140,35 @@ class Buyer:
 
     async def cancel(self, approve_url: str) -> dict[str, str]:
         return await self.decide(approve_url, "cancel")
+
+
+class RaceGate:
+    """The adapter with its money calls held at the gateway's door: a call waits there until ``parties`` calls
+    are waiting, or until no payment is ``pending`` any more (every other racer has decided not to call). Two
+    racers that both passed their checks therefore reach PayPal together, on every run; a racer that a claim
+    turned away lets the other one through at once. Other calls pass straight to the adapter."""
+
+    def __init__(self, inner: PayPalGateway, parties: int = 2) -> None:
+        self.inner = inner
+        self.parties = parties
+        self.waiting = 0
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def _door(self) -> None:
+        self.waiting += 1
+        self.calls += 1
+        for _ in range(500):  # 10 s at most: a stuck race fails its assertions instead of hanging
+            if self.waiting >= self.parties or not await Payment.exists().where(Payment.status == "pending"):
+                return
+            await asyncio.sleep(0.02)
+
+    async def capture_checkout(self, order_id: str, *, request_id: str) -> ChargeResult:
+        await self._door()
+        return await self.inner.capture_checkout(order_id, request_id=request_id)
+
+    async def charge_vaulted(self, **call: Any) -> ChargeResult:
+        await self._door()
+        return await self.inner.charge_vaulted(**call)

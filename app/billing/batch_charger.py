@@ -3,7 +3,8 @@ statements per table instead of ~40 statements per invoice.
 
 1. One transaction locks the shard's invoices, picks each one's method and inserts every payment row with
    its idempotency key (``invoice-{id}-attempt-{n}-{random}``, the single path's key) in one INSERT, and
-   commits: the keys are stored before any gateway call.
+   commits: the keys are stored before any gateway call. The rows are created ``processing``: each holds its
+   invoice's claim, as the single path's do (only invoices with no payment at all are batched, under the lock).
 2. The gateway is called for all of them, ``concurrency`` at a time, outside any transaction.
 3. One transaction records the outcomes: the payments' statuses, ids and failure fields (one UPDATE), their
    event rows and outbox events (one INSERT each), and for the succeeded ones the invoices paid (one UPDATE)
@@ -150,7 +151,7 @@ class BatchCharger:
                 due = Money(invoice["total_minor"] - invoice["amount_paid_minor"], invoice["currency"])
                 batched.append((invoice, method, key, due))
                 rows.append((invoice["id"], invoice["customer"], method["id"], Payment.Kind.vaulted.value,
-                             due.amount_minor, due.currency, S.pending.value, key, now, now))  # fmt: skip
+                             due.amount_minor, due.currency, S.processing.value, key, now, now))  # fmt: skip
             created = await insert_many(
                 Payment,
                 ("invoice", "customer", "payment_method", "kind", "amount_minor", "currency", "status",
@@ -182,7 +183,7 @@ class BatchCharger:
                     )  # fmt: skip
                 except GatewayError as exc:  # our request was refused as invalid: nothing moved
                     return _Outcome(charge, "fail", None, exc.failure)
-                except Exception as exc:  # a bug: the payment stays pending with its key, for the reconciler
+                except Exception as exc:  # a bug: the payment keeps its claim and key, for the reconciler
                     log.exception("charging invoice %s failed", charge.invoice_id)
                     return _Outcome(charge, None, None, None, f"{type(exc).__name__}: {exc}")
                 return _Outcome(charge, _EVENTS.get(result.status), result, result.failure)
@@ -204,7 +205,7 @@ class BatchCharger:
             for outcome in heard:
                 current = status_of.get(outcome.charge.payment_id)
                 target = allowed(current, outcome.event) if current and outcome.event else None
-                if current != S.pending:  # recorded by someone else meanwhile: the single path settles it
+                if current != S.processing:  # recorded by someone else meanwhile: the single path settles it
                     later.resume.append(outcome.charge.invoice_id)
                 elif target is None:
                     ids_only.append(outcome)  # PENDING: keep the ids, change nothing (as apply_charge does)
@@ -298,7 +299,7 @@ async def _payment_events(
     for outcome, target in moving:
         payment_id = outcome.charge.payment_id
         reason = outcome.failure.message if outcome.failure else ""
-        events.append((payment_id, outcome.event, S.pending.value, target.value, actor, reason[:2000], now))
+        events.append((payment_id, outcome.event, S.processing.value, target.value, actor, reason[:2000], now))
         payload = outbox_payload(updated[payment_id], None)
         outbox.append((OUTBOX_EVENTS[target], "payment", str(payment_id), json.dumps(payload), now))
     await insert_many(

@@ -83,7 +83,7 @@ class InvoiceCharger:
         except InvalidInput as exc:  # no usable payment method: a failed attempt like a decline
             await dunning.record_failure(invoice_id, reason=exc.detail, policy=self.policy, actor=self.actor, at=at)
             return
-        except Conflict:  # paid or closed meanwhile (the portal, a webhook): nothing to collect
+        except Conflict:  # paid or closed meanwhile, or another payment (a checkout) holds it: nothing to collect now
             return
         if outcome.status == Payment.Status.succeeded:
             await settle_open_invoice(invoice_id, actor=self.actor, at=at)

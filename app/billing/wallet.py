@@ -80,7 +80,8 @@ async def pay_with_saved_method(
     gateway: PaymentGateway, customer_id: int, invoice_id: int, *, actor: str
 ) -> PayOutcome:
     """Charge the customer's default method for an open invoice; a paid invoice restores its subscription.
-    A payment of this invoice still in flight is resumed, never doubled (``charge_invoice``)."""
+    A payment of this invoice still in flight is resumed, never doubled; while a checkout of it is being
+    captured, ``charge_invoice`` refuses (``InvoiceBusy``) and nothing is charged."""
     await owned_open_invoice(customer_id, invoice_id)
     default = await methods_default(customer_id)
     if default is None:

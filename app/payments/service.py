@@ -4,6 +4,15 @@ methods, reconciliation of outcomes nobody heard, and refunds.
 The order of work protects the money: the payment row and its idempotency key are committed *before* the
 gateway is called, and the gateway is never called inside an open transaction. An UNKNOWN outcome is settled by
 asking again with the same key (``reconcile_unknown``) or by PayPal's webhook, never by a new charge.
+
+One payment of an invoice at a time may ask PayPal to move money: the one holding the invoice's *claim*
+(``processing``, or ``unknown`` once an answer went missing). A short transaction locks the invoice row, checks
+that no other payment of it holds the claim or has collected it, and claims (a checkout's pending payment moves
+``claim`` -> processing; a saved-method charge is created processing), then commits; only then is PayPal called.
+Two checkouts approved in two tabs, or a checkout and a saved-method charge, therefore cannot both collect: the
+loser asks PayPal nothing. A losing checkout is closed (``supersede`` -> failed, ``SUPERSEDED``) and its approved
+order is left uncaptured: Orders v2 has no call to void an order, and one never captured expires without moving
+money. A crash between claim and call leaves the claim held until the reconciler repeats the same request.
 """
 
 from __future__ import annotations
@@ -19,13 +28,22 @@ from app.money import Money
 from app.payments import methods
 from app.payments.gateway import ChargeResult, ChargeStatus, Failure, GatewayError, PaymentGateway, VaultedMethod
 from app.payments.paypal import PayPalGateway, mask_email
-from app.payments.states import S, allowed, atomic, lock_payment, transition
+from app.payments.states import S, allowed, atomic, lock_payment, locked, transition
 from app.settings import Settings
 from tables.billing import Invoice
 from tables.payments import Payment, PaymentMethod
 
-IN_FLIGHT = (S.pending, S.unknown)
+IN_FLIGHT = (S.pending, S.processing, S.unknown)
+CLAIMED = (S.processing, S.unknown)  # holds the invoice's claim: PayPal may be moving money for it
+COLLECTED = (S.succeeded, S.partially_refunded, S.refunded)
+SUPERSEDED = "SUPERSEDED"  # the failure code of a payment closed unasked: another one held the invoice's claim
 log = logging.getLogger("recurra.payments")
+
+
+class InvoiceBusy(Conflict):
+    """Another payment of the invoice holds its claim or has collected it: this one may not ask PayPal."""
+
+    code = "invoice_payment_in_progress"
 
 
 def gateway_for(settings: Settings) -> PaymentGateway:
@@ -70,8 +88,7 @@ async def _payment(payment_id: int) -> dict[str, Any]:
     return dict(row)
 
 
-async def _open_invoice(invoice_id: int) -> tuple[dict[str, Any], Money]:
-    invoice = await Invoice.select().where(Invoice.id == invoice_id).first()
+def _owed(invoice_id: int, invoice: dict[str, Any] | None) -> tuple[dict[str, Any], Money]:
     if invoice is None:
         raise NotFound(f"invoice {invoice_id} does not exist", code="invoice_not_found")
     if invoice["status"] != Invoice.Status.open:
@@ -79,10 +96,65 @@ async def _open_invoice(invoice_id: int) -> tuple[dict[str, Any], Money]:
     due = Money(invoice["total_minor"] - invoice["amount_paid_minor"], invoice["currency"])
     if due.amount_minor <= 0:
         raise Conflict(f"invoice {invoice_id} has nothing to pay", code="invoice_nothing_due")
-    return dict(invoice), due
+    return invoice, due
 
 
-async def _insert_payment(invoice: dict[str, Any], due: Money, kind: str, key: str, method_id: int | None) -> int:
+async def _open_invoice(invoice_id: int) -> tuple[dict[str, Any], Money]:
+    row = await Invoice.select().where(Invoice.id == invoice_id).first()
+    return _owed(invoice_id, dict(row) if row else None)
+
+
+async def _claimable_invoice(invoice_id: int, payment_id: int | None = None) -> tuple[dict[str, Any], Money]:
+    """Inside ``atomic()``: the open invoice, locked so that claims on it take turns, and what it owes. Raises
+    Conflict when no payment (other than ``payment_id``) may ask PayPal for it now: the invoice is not open or
+    owes nothing, or another payment of it holds its claim or has collected it (``InvoiceBusy``)."""
+    invoice, due = _owed(invoice_id, await locked(Invoice, invoice_id))
+    rivals = Payment.exists().where(Payment.invoice == invoice_id, Payment.status.is_in([*CLAIMED, *COLLECTED]))
+    if payment_id is not None:
+        rivals = rivals.where(Payment.id != payment_id)
+    if await rivals:
+        raise InvoiceBusy(f"Another payment of invoice {invoice['number'] or invoice_id} is under way or done.")
+    return invoice, due
+
+
+async def _claim(row: dict[str, Any], *, actor: str) -> dict[str, Any]:
+    """Make a pending payment its invoice's one attempt to ask PayPal (``claim``), or close it unasked when it
+    cannot be (``supersede``). A payment claimed already (the same order returned twice at once) comes back as
+    it is, and asks PayPal again with the same key, which PayPal answers once."""
+    async with atomic():
+        try:
+            await _claimable_invoice(row["invoice"], row["id"])  # the invoice lock first, as every claim takes it
+        except Conflict as refused:
+            reason = refused.detail
+        else:
+            reason = ""
+        current = await lock_payment(row["id"])
+        if current["status"] != S.pending:
+            return current
+        if not reason:
+            return await transition(row["id"], "claim", actor=actor)
+        superseded = {
+            Payment.failure_category: Payment.FailureCategory.none,
+            Payment.failure_code: SUPERSEDED,
+            Payment.failure_message: f"PayPal was not asked: {reason}",
+        }
+        return await transition(row["id"], "supersede", actor=actor, reason=reason, changes=superseded)
+
+
+async def claim_holder(invoice_id: int) -> PaymentOutcome | None:
+    """The payment of the invoice that holds its claim or has collected it, if any."""
+    row = (
+        await Payment.select()
+        .where(Payment.invoice == invoice_id, Payment.status.is_in([*CLAIMED, *COLLECTED]))
+        .order_by(Payment.id, ascending=False)
+        .first()
+    )
+    return PaymentOutcome.of(dict(row)) if row else None
+
+
+async def _insert_payment(
+    invoice: dict[str, Any], due: Money, kind: str, key: str, method_id: int | None, status: S = S.pending
+) -> int:
     """Commit the attempt and its key before any gateway call: a crash after this line is resumable."""
     now = clock.now()
     rows = await Payment.insert(
@@ -93,7 +165,7 @@ async def _insert_payment(invoice: dict[str, Any], due: Money, kind: str, key: s
             kind=kind,
             amount_minor=due.amount_minor,
             currency=due.currency,
-            status=S.pending,
+            status=status,
             idempotency_key=key,
             created_at=now,
             updated_at=now,
@@ -179,11 +251,23 @@ async def _checkout_payment(order_id: str) -> dict[str, Any]:
 async def capture_checkout_payment(
     gateway: PaymentGateway, order_id: str, *, actor: str = "customer"
 ) -> PaymentOutcome:
-    """Capture the order the buyer approved (``token`` on the return URL). Calling again is harmless."""
+    """Capture the order the buyer approved (``token`` on the return URL) if its payment wins the invoice's
+    claim; otherwise the payment is closed unasked (failed, ``SUPERSEDED``). Calling again is harmless."""
     row = await _checkout_payment(order_id)
     if row["status"] not in IN_FLIGHT:
         return PaymentOutcome.of(row)
-    return PaymentOutcome.of(await _capture(gateway, row, actor=actor))
+    return PaymentOutcome.of(await _ask(gateway, row, actor=actor))
+
+
+async def _ask(gateway: PaymentGateway, row: dict[str, Any], *, actor: str) -> dict[str, Any]:
+    """Ask PayPal to move the payment's money, once it holds its invoice's claim (claiming it if pending)."""
+    if row["status"] == S.pending:
+        row = await _claim(row, actor=actor)
+        if row["status"] not in CLAIMED:
+            return row
+    if row["kind"] == Payment.Kind.checkout:
+        return await _capture(gateway, row, actor=actor)
+    return await _charge(gateway, row, actor=actor)
 
 
 async def _capture(gateway: PaymentGateway, row: dict[str, Any], *, actor: str) -> dict[str, Any]:
@@ -234,13 +318,15 @@ async def charge_invoice(
     """Charge a saved method for what the invoice owes (renewals, upgrades, dunning retries).
 
     Pass ``idempotency_key`` to make the call itself repeatable (e.g. ``renew:{sub}:{period}:{attempt}``): the
-    same key resumes the same payment. Without one, a payment of this invoice still in flight (pending or
-    unknown) is resumed rather than a second one started: money that may have moved is never asked for twice.
+    same key resumes the same payment. Without one, a saved-method payment of this invoice still in flight is
+    resumed rather than a second one started: money that may have moved is never asked for twice. A new
+    payment is created holding the invoice's claim; raises ``InvoiceBusy`` when another payment (a checkout
+    being captured, say) holds it or has collected the invoice, and then nothing is charged or counted.
     """
     if idempotency_key:
         existing = await Payment.select().where(Payment.idempotency_key == idempotency_key).first()
         if existing is not None:
-            return await _resume(gateway, dict(existing), actor=actor)
+            return await _resume_charge(gateway, dict(existing), actor=actor)
     in_flight = (
         await Payment.select()
         .where(
@@ -251,12 +337,20 @@ async def charge_invoice(
         .first()
     )
     if in_flight is not None:
-        return await _resume(gateway, dict(in_flight), actor=actor)
-    invoice, due = await _open_invoice(invoice_id)
-    method = await _method_for(invoice, payment_method_id)
+        return await _resume_charge(gateway, dict(in_flight), actor=actor)
     key = idempotency_key or new_key("pay")
-    payment_id = await _insert_payment(invoice, due, Payment.Kind.vaulted, key, method["id"])
+    async with atomic():
+        invoice, due = await _claimable_invoice(invoice_id)
+        method = await _method_for(invoice, payment_method_id)
+        payment_id = await _insert_payment(invoice, due, Payment.Kind.vaulted, key, method["id"], S.processing)
     return PaymentOutcome.of(await _charge(gateway, await _payment(payment_id), actor=actor))
+
+
+async def _resume_charge(gateway: PaymentGateway, row: dict[str, Any], *, actor: str) -> PaymentOutcome:
+    outcome = await _resume(gateway, row, actor=actor)
+    if outcome.failure_code == SUPERSEDED:  # a payment from before claims, turned away by another's claim
+        raise InvoiceBusy(outcome.failure_message)
+    return outcome
 
 
 async def _charge(gateway: PaymentGateway, row: dict[str, Any], *, actor: str) -> dict[str, Any]:
@@ -280,22 +374,21 @@ async def _charge(gateway: PaymentGateway, row: dict[str, Any], *, actor: str) -
 async def _resume(gateway: PaymentGateway, row: dict[str, Any], *, actor: str) -> PaymentOutcome:
     if row["status"] not in IN_FLIGHT:
         return PaymentOutcome.of(row)
-    if row["kind"] == Payment.Kind.checkout:
-        # A pending checkout waits for its buyer; only an attempted capture (unknown) is asked again.
-        if row["status"] == S.pending or not row["gateway_order_id"]:
-            return PaymentOutcome.of(row)
-        return PaymentOutcome.of(await _capture(gateway, row, actor=actor))
-    return PaymentOutcome.of(await _charge(gateway, row, actor=actor))
+    if row["kind"] == Payment.Kind.checkout and (row["status"] == S.pending or not row["gateway_order_id"]):
+        return PaymentOutcome.of(row)  # a pending checkout waits for its buyer; only a claimed one is asked
+    return PaymentOutcome.of(await _ask(gateway, row, actor=actor))
 
 
 async def reconcile_unknown(gateway: PaymentGateway, payment_id: int, *, actor: str = "reconciler") -> PaymentOutcome:
     """Settle a payment whose outcome nobody heard by repeating the very same request (same PayPal-Request-Id):
-    PayPal answers with the first result if the money moved, or does the work now if it did not."""
+    PayPal answers with the first result if the money moved, or does the work now if it did not. A claim left
+    by a crash before the call is settled the same way: the claim holds until then, so nothing else is asked."""
     return await _resume(gateway, await _payment(payment_id), actor=actor)
 
 
 async def payments_to_reconcile(older_than_s: float = 60.0, limit: int = 100) -> list[int]:
-    """Payments left unknown, or vaulted ones left pending (a crash between commit and call)."""
+    """Payments holding a claim for longer than ``older_than_s`` (processing: a crash between the claim and the
+    call; unknown: nobody heard the answer), or saved-method ones left pending (created before claims)."""
     horizon = clock.now().timestamp() - older_than_s
     rows = (
         await Payment.select(Payment.id, Payment.kind, Payment.status, Payment.updated_at)
@@ -307,5 +400,5 @@ async def payments_to_reconcile(older_than_s: float = 60.0, limit: int = 100) ->
         r["id"]
         for r in rows
         if clock.as_utc(r["updated_at"]).timestamp() <= horizon
-        and (r["status"] == S.unknown or r["kind"] == Payment.Kind.vaulted)
+        and (r["status"] in CLAIMED or r["kind"] == Payment.Kind.vaulted)
     ]

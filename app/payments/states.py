@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.table import Table
 
 from app import clock
 from app.errors import Conflict
@@ -18,10 +19,16 @@ from tables.payments import Payment, PaymentEvent
 S = Payment.Status
 
 TRANSITIONS: dict[tuple[S, str], S] = {
-    (S.pending, "succeed"): S.succeeded,
+    (S.pending, "claim"): S.processing,  # the invoice's one attempt allowed to ask PayPal now
+    (S.pending, "supersede"): S.failed,  # another payment of the invoice holds the claim or collected it
+    (S.pending, "succeed"): S.succeeded,  # news of money that moved must always be recordable (webhooks)
     (S.pending, "decline"): S.declined,
     (S.pending, "fail"): S.failed,  # our request was invalid, or the payer abandoned the checkout
     (S.pending, "lose_track"): S.unknown,  # timeout or 5xx: the money may have moved
+    (S.processing, "succeed"): S.succeeded,
+    (S.processing, "decline"): S.declined,
+    (S.processing, "fail"): S.failed,
+    (S.processing, "lose_track"): S.unknown,
     (S.unknown, "succeed"): S.succeeded,
     (S.unknown, "decline"): S.declined,
     (S.unknown, "fail"): S.failed,
@@ -32,6 +39,7 @@ TRANSITIONS: dict[tuple[S, str], S] = {
     (S.partially_refunded, "refund_all"): S.refunded,
 }
 OUTBOX_EVENTS = {
+    S.processing: "payment.processing",
     S.succeeded: "payment.succeeded",
     S.declined: "payment.failed",
     S.failed: "payment.failed",
@@ -59,15 +67,21 @@ def allowed(current: str, event: str) -> S | None:
     return TRANSITIONS.get((S(current), event))
 
 
-async def lock_payment(payment_id: int) -> dict[str, Any]:
-    """The payment row, locked until the surrounding transaction ends (PostgreSQL; SQLite locks the file)."""
-    query = Payment.select().where(Payment.id == payment_id)
-    if Payment._meta.db.engine_type == "postgres":
+async def locked(table: type[Table], row_id: int) -> dict[str, Any] | None:
+    """The row, locked until the surrounding transaction ends (PostgreSQL; SQLite's ``atomic`` holds the
+    database's write lock already); None when it does not exist."""
+    query = table.select().where(table._meta.primary_key == row_id)
+    if table._meta.db.engine_type == "postgres":
         query = query.lock_rows()
     row = await query.first()
+    return dict(row) if row is not None else None
+
+
+async def lock_payment(payment_id: int) -> dict[str, Any]:
+    row = await locked(Payment, payment_id)
     if row is None:
         raise Conflict(f"payment {payment_id} does not exist", code="payment_not_found")
-    return dict(row)
+    return row
 
 
 async def transition(

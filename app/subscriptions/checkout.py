@@ -6,11 +6,14 @@ subscription per plan: ``start`` serialises the customer's requests on their row
 subscription with its open first invoice; a partial unique index (one incomplete subscription per customer
 and plan) is the backstop.
 The checkout's return is settled here, synchronously, so the customer lands on a live subscription; the
-payment.succeeded handler may settle the same invoice again, which changes nothing.
+payment.succeeded handler may settle the same invoice again, which changes nothing. Two tabs each approved on
+PayPal for the same invoice are captured once: the payments service lets one payment of an invoice hold its
+claim at a time, and the tab that lost waits briefly for the winner's answer and shows it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +32,14 @@ from tables.billing import Invoice
 from tables.catalog import Plan
 from tables.payments import Payment
 from tables.subscriptions import Subscription
+
+# How long a return whose order lost the invoice's claim waits for the winner's answer (PayPal's is typically
+# well under a second): polls, seconds apart.
+WINNER_POLLS, WINNER_POLL_S = 50, 0.1
+NOT_ASKED = (
+    "Nothing was charged for this approval: another payment of this invoice was made at the same moment and did not "
+    "go through, or the invoice can no longer be paid. Please check your subscriptions and try again."
+)
 
 
 class AlreadySubscribed(Conflict):
@@ -191,17 +202,17 @@ async def _owned_checkout(customer_id: int, order_id: str) -> dict[str, Any]:
 
 async def finish_checkout(gateway: PaymentGateway, customer_id: int, order_id: str, *, actor: str) -> CheckoutResult:
     """The buyer approved on PayPal (``token`` on the return URL): capture, then settle the invoice. A reload
-    or a second tab repeats nothing: the capture answers with the recorded outcome, the settlement is idempotent."""
+    repeats nothing: the capture answers with the recorded outcome, the settlement is idempotent. A second tab
+    captures nothing when another payment of the invoice holds its claim or collected it: it shows that
+    payment's outcome instead (the invoice paid, or still being confirmed)."""
     payment = await _owned_checkout(customer_id, order_id)
-    invoice = await Invoice.select(Invoice.status, Invoice.subscription).where(Invoice.id == payment["invoice"]).first()
+    invoice = await Invoice.select(Invoice.subscription).where(Invoice.id == payment["invoice"]).first()
     if invoice is None:  # never: a payment's invoice cannot be deleted (ON DELETE RESTRICT)
         raise NotFound("There is no such payment.", code="payment_not_found")
     subscription_id = invoice["subscription"]
-    if invoice["status"] == Invoice.Status.paid and payment["status"] == Payment.Status.pending:
-        # Paid by another attempt (a second tab): never capture this order too.
-        await payments.cancel_checkout_payment(order_id, actor=actor)
-        return CheckoutResult(True, payment["invoice"], subscription_id)
     outcome = await payments.capture_checkout_payment(gateway, order_id, actor=actor)
+    if outcome.failure_code == payments.SUPERSEDED:
+        return await _after_the_winner(payment["invoice"], subscription_id, actor=actor)
     if outcome.status == Payment.Status.succeeded:
         await settle_paid_invoice(payment["invoice"], actor=actor)
         method = await Payment.select(Payment.payment_method).where(Payment.id == outcome.payment_id).first()
@@ -213,6 +224,25 @@ async def finish_checkout(gateway: PaymentGateway, customer_id: int, order_id: s
     if outcome.status in payments.IN_FLIGHT:
         return CheckoutResult(False, payment["invoice"], subscription_id, pending=True)
     return CheckoutResult(False, payment["invoice"], subscription_id, outcome.failure_message or "PayPal declined.")
+
+
+async def _after_the_winner(invoice_id: int, subscription_id: int | None, *, actor: str) -> CheckoutResult:
+    """This order was not captured because another payment of the invoice holds its claim or collected it:
+    the outcome of that payment, once it has one (waiting a moment for it), is what the buyer sees."""
+    winner = await payments.claim_holder(invoice_id)
+    for _ in range(WINNER_POLLS):
+        if winner is None or winner.status not in payments.IN_FLIGHT:
+            break
+        await asyncio.sleep(WINNER_POLL_S)
+        winner = await payments.claim_holder(invoice_id)
+    invoice = await Invoice.select(Invoice.status).where(Invoice.id == invoice_id).first()
+    paid = invoice is not None and invoice["status"] == Invoice.Status.paid
+    if paid or (winner is not None and winner.status in payments.COLLECTED):
+        await settle_paid_invoice(invoice_id, actor=actor)
+        return CheckoutResult(True, invoice_id, subscription_id)
+    if winner is not None:
+        return CheckoutResult(False, invoice_id, subscription_id, pending=True)
+    return CheckoutResult(False, invoice_id, subscription_id, NOT_ASKED)
 
 
 async def abandon_checkout(customer_id: int, order_id: str, *, actor: str) -> None:

@@ -51,14 +51,17 @@ async def test_checkout_captures_and_saves_the_payers_method(
     events = await PaymentEvent.select(PaymentEvent.from_status, PaymentEvent.to_status).where(
         PaymentEvent.payment == payment.id
     )
-    assert events == [{"from_status": "pending", "to_status": "succeeded"}]
+    assert events == [  # the invoice's claim, then PayPal's answer
+        {"from_status": "pending", "to_status": "processing"},
+        {"from_status": "processing", "to_status": "succeeded"},
+    ]
     published = (
         await OutboxEvent.select(OutboxEvent.event_type, OutboxEvent.payload)
         .where(OutboxEvent.aggregate_type == "payment")
         .output(load_json=True)
     )
-    assert [e["event_type"] for e in published] == ["payment.succeeded"]
-    assert published[0]["payload"]["invoice_id"] == invoice.id
+    assert [e["event_type"] for e in published] == ["payment.processing", "payment.succeeded"]
+    assert published[1]["payload"]["invoice_id"] == invoice.id
 
     # PayPal's webhooks about the same capture and vault arrive after the answer and change nothing.
     await sandbox.flush()
@@ -67,7 +70,7 @@ async def test_checkout_captures_and_saves_the_payers_method(
         {"event_type": "PAYMENT.CAPTURE.COMPLETED", "status": "processed"},
         {"event_type": "VAULT.PAYMENT-TOKEN.CREATED", "status": "processed"},
     ]
-    assert await PaymentEvent.count().where(PaymentEvent.payment == payment.id) == 1
+    assert await PaymentEvent.count().where(PaymentEvent.payment == payment.id) == 2
     assert await PaymentMethod.count() == 1
 
 
@@ -185,7 +188,7 @@ async def test_timeout_after_capture_is_healed_without_a_second_charge(
     assert payment.payment_method is not None  # the replayed answer carries the vault id too
     assert len(await sandbox.captures_of(order_id)) == 1
     seq_events = await PaymentEvent.select(PaymentEvent.to_status).where(PaymentEvent.payment == payment.id)
-    assert [e["to_status"] for e in seq_events] == ["unknown", "succeeded"]
+    assert [e["to_status"] for e in seq_events] == ["processing", "unknown", "succeeded"]
 
 
 async def test_timeout_after_capture_is_healed_by_the_webhook(

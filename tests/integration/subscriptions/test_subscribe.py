@@ -8,7 +8,9 @@ import asyncio
 import asyncpg
 import httpx
 import pytest
+from litestar import Litestar
 
+from app.payments.paypal import PayPalGateway
 from app.subscriptions.settlement import settle_paid_invoice
 from tables.accounts import Customer
 from tables.billing import Invoice, InvoiceEvent
@@ -16,7 +18,7 @@ from tables.payments import Payment, PaymentMethod
 from tables.subscriptions import Subscription, SubscriptionEvent
 from tests import factories
 from tests.integration.subscriptions.conftest import Catalog, press, sign_up, subscribe_paid
-from tests.paypal import Buyer, SandboxControl
+from tests.paypal import Buyer, RaceGate, SandboxControl
 from tests.portal import csrf_token
 
 
@@ -141,6 +143,37 @@ async def test_a_double_submit_makes_one_subscription_and_one_charge(
     assert len(await sandbox.new_captures()) == 1
     assert await Payment.count().where(Payment.status == Payment.Status.succeeded) == 1
     assert (await Subscription.select(Subscription.status))[0]["status"] == "active"
+
+
+async def test_two_tabs_coming_back_from_paypal_at_once_pay_once_and_both_show_the_subscription_live(
+    app: Litestar,
+    client: httpx.AsyncClient,
+    catalog: Catalog,
+    customer: Customer,
+    buyer: Buyer,
+    sandbox: SandboxControl,
+    portal_gateway: PayPalGateway,
+) -> None:
+    tabs = [await press(client, "/subscribe/plus-monthly", "/subscribe/plus-monthly") for _ in range(2)]
+    returns = []
+    for tab in tabs:  # each tab made its own PayPal order for the same first invoice; the buyer approves both
+        await buyer.approve(tab.headers["location"])
+        returns.append(buyer.last_redirect)
+    assert await Invoice.count() == 1
+    app.state.gateway = RaceGate(portal_gateway)  # both returns pass their checks before either captures
+
+    backs = await asyncio.gather(*(client.get(url) for url in returns))
+
+    assert [(b.status_code, b.headers["location"]) for b in backs] == [(303, "/account/subscriptions")] * 2
+    assert len(await sandbox.new_captures()) == 1
+    statuses = await Payment.select(Payment.status, Payment.failure_code).order_by(Payment.status, ascending=False)
+    assert statuses == [{"status": "succeeded", "failure_code": ""}, {"status": "failed", "failure_code": "SUPERSEDED"}]
+    [invoice] = await Invoice.select(Invoice.id, Invoice.status, Invoice.amount_paid_minor)
+    assert (invoice["status"], invoice["amount_paid_minor"]) == ("paid", 1900)
+    assert await InvoiceEvent.count().where(InvoiceEvent.invoice == invoice["id"], InvoiceEvent.event == "pay") == 1
+    assert (await Subscription.select(Subscription.status))[0]["status"] == "active"
+    page = await client.get("/account/subscriptions")
+    assert 'data-status="active"' in page.text
 
 
 async def test_an_active_subscriber_cannot_subscribe_to_the_same_product_again(
