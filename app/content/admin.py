@@ -16,7 +16,7 @@ from piccolo_api.crud.hooks import Hook, HookType
 
 from app.content import service
 from app.content.runtime import ContentRuntime
-from app.content.storage import COVERS_FOLDER, FILES_FOLDER, AdminMediaStorage, MediaNotFound
+from app.content.storage import COVER_EXTENSIONS, COVERS_FOLDER, FILES_FOLDER, AdminMediaStorage, MediaNotFound
 from tables.catalog import Feature, Plan, PlanFeature, Product
 from tables.content import ContentItem, ContentItemFeature, ContentItemTag, Tag
 
@@ -25,7 +25,9 @@ def media_storages(runtime: ContentRuntime) -> list[AdminMediaStorage]:
     content = runtime.settings.content
     return [
         AdminMediaStorage(ContentItem.media_key, content.media_dir / FILES_FOLDER, content.max_upload_bytes),
-        AdminMediaStorage(ContentItem.cover_image, content.media_dir / COVERS_FOLDER, content.max_upload_bytes),
+        AdminMediaStorage(
+            ContentItem.cover_image, content.media_dir / COVERS_FOLDER, content.max_upload_bytes, COVER_EXTENSIONS
+        ),
     ]
 
 

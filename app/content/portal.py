@@ -68,6 +68,17 @@ def _bodiless(status: int, headers: dict[str, str] | None = None) -> Response[No
     return Response(content=None, status_code=status, headers=headers, media_type=MediaType.TEXT)
 
 
+def _unsatisfiable(error: delivery.RangeNotSatisfiable) -> Response[None]:
+    return _bodiless(416, {"content-range": f"bytes */{error.size}"})
+
+
+def _sent(plan: delivery.Delivery, *, probe: bool = False) -> Response[Any]:
+    """The planned answer: its body streamed, unless it has none or the request is a HEAD (``probe``)."""
+    if plan.body is None or probe:
+        return _bodiless(plan.status, plan.headers)
+    return Stream(content=plan.body, status_code=plan.status, headers=plan.headers)
+
+
 def _link(request: AnyRequest, item_id: int, customer_id: int | None) -> str:
     settings = _runtime(request).settings
     ttl = timedelta(seconds=settings.content.media_url_ttl_s)
@@ -200,16 +211,29 @@ class CatalogPortal(Controller):
         try:
             plan = await self._media_plan(request, item_id, c, e, s)
         except delivery.RangeNotSatisfiable as error:
-            return _bodiless(416, {"content-range": f"bytes */{error.size}"})
+            return _unsatisfiable(error)
         except service.ItemNotFound:
             if not probe:
                 raise
             return _bodiless(404)
         if isinstance(plan, str):
             return _bodiless(403) if probe else await self._refused(request, item_id, plan)
-        if plan.body is None or probe:
-            return _bodiless(plan.status, plan.headers)
-        return Stream(content=plan.body, status_code=plan.status, headers=plan.headers)
+        return _sent(plan, probe=probe)
+
+    @get("/covers/{item_id:int}", name="cover")
+    async def cover(self, request: AnyRequest, item_id: FromPath[int]) -> Response[Any]:
+        """A published item's cover image from the covers storage: not secret, so publicly cacheable, with the
+        file's validators (``?v=`` in the pages' URLs changes with the cover; its value is not needed here)."""
+        cover = await service.get_cover(item_id)
+        try:
+            plan = await delivery.plan_delivery(
+                _runtime(request).covers, cover.key, cover.filename, request.headers, cache_control=delivery.PUBLIC
+            )
+        except MediaNotFound:
+            raise service.ItemNotFound(f"The cover of item #{item_id} is missing.") from None
+        except delivery.RangeNotSatisfiable as error:
+            return _unsatisfiable(error)
+        return _sent(plan)
 
     async def _media_plan(self, request: AnyRequest, item_id: int, c: str, e: str, s: str) -> delivery.Delivery | str:
         """How to answer for the file behind a signed link, or the reason it is refused: the signature, the expiry,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from litestar.stores.registry import StoreRegistry
 
 from app.content.cache import CatalogCache
-from app.content.storage import LocalMediaStorage, files_storage
+from app.content.storage import LocalMediaStorage, covers_storage, files_storage
 from app.outbox import service as outbox
 from app.settings import Settings
 from app.subscriptions.access import EntitlementCache
@@ -23,7 +23,8 @@ class ContentRuntime:
     settings: Settings
     catalog: CatalogCache
     entitlements: EntitlementCache
-    storage: LocalMediaStorage
+    storage: LocalMediaStorage  # item files, sent through signed links
+    covers: LocalMediaStorage  # cover images, public for published items
 
     @classmethod
     def build(cls, settings: Settings, stores: StoreRegistry) -> ContentRuntime:
@@ -32,6 +33,7 @@ class ContentRuntime:
             catalog=CatalogCache(stores.get(CATALOG_STORE), settings.content.cache_ttl_s),
             entitlements=EntitlementCache(stores.get(ENTITLEMENT_STORE)),
             storage=files_storage(settings.content),
+            covers=covers_storage(settings.content),
         )
 
 

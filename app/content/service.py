@@ -8,6 +8,8 @@ the catalog cache version after the commit.
 
 from __future__ import annotations
 
+import hashlib
+import mimetypes
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,6 +17,7 @@ from typing import Any
 
 from app import clock
 from app.content.search import CatalogFilter, as_datetime, find
+from app.content.storage import COVER_TYPES
 from app.errors import NotFound
 from app.subscriptions.access import Entitlements
 from tables.accounts import Customer
@@ -56,6 +59,7 @@ class ItemCard:
     updated_at: datetime | None
     features: frozenset[str]
     tags: tuple[TagView, ...] = ()
+    cover_version: str = ""  # empty: no cover to show; else its URL's ?v= (changes with the cover)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +142,7 @@ async def _cards(ids: list[int]) -> list[ItemCard]:
         ContentItem.kind,
         ContentItem.is_free,
         ContentItem.updated_at,
+        ContentItem.cover_image,
         ContentItem.product.name.as_alias("product_name"),
     ).where(ContentItem.id.is_in(ids))
     features: dict[int, set[str]] = defaultdict(set)
@@ -166,10 +171,38 @@ async def _cards(ids: list[int]) -> list[ItemCard]:
             updated_at=as_datetime(r["updated_at"]),
             features=frozenset(features[r["id"]]),
             tags=tuple(tags[r["id"]]),
+            cover_version=cover_version(r["cover_image"]),
         )
         for r in rows
     }
     return [by_id[i] for i in ids if i in by_id]
+
+
+def cover_version(key: str) -> str:
+    """A short token naming this cover (a new upload is a new key, so browsers fetch it anew); empty when there is
+    no cover a page may show: none, or not a raster image."""
+    if not key or mimetypes.guess_type(key)[0] not in COVER_TYPES:
+        return ""
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class Cover:
+    key: str
+    filename: str
+
+
+async def get_cover(item_id: int) -> Cover:
+    """A published item's cover image, or ItemNotFound (unpublished, none, or not one a page may show)."""
+    row = (
+        await ContentItem.select(ContentItem.slug, ContentItem.cover_image)
+        .where(ContentItem.id == item_id, ContentItem.publish_state == PublishState.published)
+        .first()
+    )
+    if row is None or not cover_version(row["cover_image"]):
+        raise ItemNotFound(f"Item #{item_id} has no cover.")
+    extension = row["cover_image"].rsplit(".", 1)[-1].lower()
+    return Cover(row["cover_image"], f"{row['slug']}-cover.{extension}")
 
 
 async def list_catalog(flt: CatalogFilter, page: int, page_size: int) -> CatalogPage:
