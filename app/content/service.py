@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ from typing import Any
 from app import clock
 from app.content.search import CatalogFilter, as_datetime, find
 from app.content.storage import COVER_TYPES
-from app.errors import NotFound
+from app.errors import InvalidInput, NotFound
 from app.subscriptions.access import Entitlements
 from tables.accounts import Customer
 from tables.catalog import Plan, PlanFeature, Product
@@ -27,6 +28,9 @@ from tables.content import ContentChange, ContentItem, ContentItemFeature, Conte
 Kind = ContentItem.Kind
 PublishState = ContentItem.PublishState
 Change = ContentChange.Change
+# Pages of their own under /catalog/ (app.content.portal): an item with one of these slugs could not be opened.
+RESERVED_SLUGS = frozenset({"news", "digest"})
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,199}$")
 VISIT_GAP = timedelta(hours=1)  # a catalog view this long after the previous one starts a new visit
 MEDIA_KINDS = (Kind.video, Kind.audio, Kind.file)
 
@@ -119,6 +123,21 @@ def can_read(item: ItemCard, entitlements: Entitlements | None) -> bool:
     if entitlements is None or not entitlements.subscribed:
         return False
     return not item.features or bool(item.features & entitlements.features)
+
+
+def check_slug(slug: str) -> None:
+    """A slug is the item's address, /catalog/<slug>: one path segment, and not one of the catalog's own pages."""
+    if slug.strip().lower() in RESERVED_SLUGS:
+        raise InvalidInput(
+            f"The slug {slug!r} is reserved: /catalog/{slug.strip().lower()} is a page of the library itself. "
+            "Choose another slug.",
+            code="slug_reserved",
+        )
+    if not _SLUG.match(slug):
+        raise InvalidInput(
+            "Use lowercase letters, digits, hyphens and underscores in a slug (it becomes /catalog/<slug>).",
+            code="slug_invalid",
+        )
 
 
 def parse_filter(q: str = "", product: str = "", kind: str = "", tag: str = "") -> CatalogFilter:
