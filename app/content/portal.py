@@ -220,7 +220,8 @@ class CatalogPortal(Controller):
             return _bodiless(403) if probe else await self._refused(request, item_id, plan)
         return _sent(plan, probe=probe)
 
-    @get("/covers/{item_id:int}", name="cover")
+    # Shared caches keep covers: no session or CSRF cookie may ride on them (the middlewares' opt-out keys).
+    @get("/covers/{item_id:int}", name="cover", opt={"skip_session": True, "exclude_from_csrf": True})
     async def cover(self, request: AnyRequest, item_id: FromPath[int]) -> Response[Any]:
         """A published item's cover image from the covers storage: not secret, so publicly cacheable, with the
         file's validators (``?v=`` in the pages' URLs changes with the cover; its value is not needed here)."""

@@ -29,7 +29,7 @@ def covers_in(page: httpx.Response) -> list[str]:
 
 
 async def test_covers_show_on_the_catalog_and_item_pages_and_are_served_cacheably(
-    app: Litestar, client: httpx.AsyncClient
+    app: Litestar, client: httpx.AsyncClient, new_client: httpx.AsyncClient
 ) -> None:
     row = await covered(app)
     (listed,) = covers_in(await client.get("/catalog"))
@@ -44,6 +44,8 @@ async def test_covers_show_on_the_catalog_and_item_pages_and_are_served_cacheabl
     assert image.headers["x-content-type-options"] == "nosniff"
     again = await client.get(shown, headers={"If-None-Match": image.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
+    first_visit = await new_client.get(shown)  # a browser with no cookies yet: none are set on a shared response
+    assert first_visit.status_code == 200 and "set-cookie" not in first_visit.headers
 
 
 async def test_a_new_cover_gets_a_new_url(app: Litestar, client: httpx.AsyncClient) -> None:
