@@ -1,18 +1,18 @@
-"""Piccolo's configuration: the engine comes from the one Settings object (DATABASE_URL)."""
+"""Piccolo's configuration: the engine comes from the one Settings object (DATABASE_URL); it is Piccolo's with
+after-commit callbacks (app.db)."""
 
 from piccolo.conf.apps import AppRegistry
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
 
+from app.db import HookedPostgresEngine, HookedSQLiteEngine
 from app.settings import DatabaseSettings, get_settings
 
 
 def engine_for(database: DatabaseSettings) -> Engine:
     if database.engine == "sqlite":
         database.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteEngine(path=str(database.sqlite_path))
-    return PostgresEngine(config={"dsn": database.url})
+        return HookedSQLiteEngine(path=str(database.sqlite_path))
+    return HookedPostgresEngine(config={"dsn": database.url})
 
 
 DB = engine_for(get_settings().database)

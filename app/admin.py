@@ -16,7 +16,7 @@ from app.admin_audit import audit_hooks
 from app.admin_billing import billing_forms, invoice_guard_hooks
 from app.admin_forms import admin_forms
 from app.admin_permissions import TABLE_LIMITS, Action, table_validators
-from app.content.admin import content_hooks, media_storages
+from app.content.admin import content_guards, content_hooks, media_storages
 from app.content.runtime import ContentRuntime
 from app.settings import Settings
 from tables.accounts import Customer, CustomerSession, StaffRole
@@ -46,14 +46,17 @@ def _config(
     *,
     newest_first: bool = False,
     extra_hooks: dict[type[Table], list[Hook]] | None = None,
+    guard_hooks: dict[type[Table], list[Hook]] | None = None,
     media_storage: list[Any] | None = None,
 ) -> TableConfig:
     """Every table gets the role check on all its endpoints, and audit hooks unless no one may change it;
     ``extra_hooks`` (a domain's, e.g. content's cache invalidation) run after the audit hooks' write. Invoices
-    and their lines first refuse changes once finalized (the audit hooks write, so they go after the guards)."""
+    and their lines first refuse changes once finalized, and ``guard_hooks`` (e.g. content's slug check) refuse
+    what may not be written: the audit hooks write, so guards go first."""
     order_by = [OrderBy(column=table._meta.primary_key, ascending=False)] if newest_first else None
     writable = TABLE_LIMITS.get(table, frozenset(Action)) != {Action.read}
     guards = invoice_guard_hooks(table) if table in (Invoice, InvoiceLine) else []
+    guards += (guard_hooks or {}).get(table, [])
     return TableConfig(
         table_class=table,
         menu_group=group,
@@ -118,6 +121,7 @@ def table_configs(content: ContentRuntime | None = None) -> list[TableConfig]:
                 ContentItem.updated_at,
             ],
             extra_hooks=hooks,
+            guard_hooks=content_guards(),
             media_storage=storages,
         ),
         _config(ContentItemFeature, "Content", extra_hooks=hooks),

@@ -24,7 +24,7 @@ from app.admin import build_admin
 from app.billing.portal import BillingPortal, InvoicesPortal
 from app.catalog.portal import PricingPortal
 from app.content.portal import CatalogPortal
-from app.content.runtime import ContentRuntime
+from app.content.runtime import ContentRuntime, install_outbox_handlers
 from app.db import close_database, open_database
 from app.devmail.portal import DevMailPortal
 from app.errors import EXCEPTION_HANDLERS
@@ -49,9 +49,12 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
         if settings.redis.url:
             pool = await create_pool(ArqRedisSettings.from_dsn(settings.redis.url))
             app.state.queue = ArqJobQueue(pool, worker.queue_name(settings))
+            # The worker dispatches the outbox; this process drops entitlements its own requests change at commit.
+            uninstall = install_outbox_handlers(app.state.content)
             try:
                 yield
             finally:
+                uninstall()
                 await pool.aclose()
                 await close_database()
             return

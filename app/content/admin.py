@@ -1,5 +1,6 @@
-"""The content domain's part of the admin: upload storage for item files, and hooks that keep customers' view
-current when staff change the catalog (stamp and record the change, retire cached pages and entitlements).
+"""The content domain's part of the admin: upload storage for item files, a guard on item slugs, and hooks that
+keep customers' view current when staff change the catalog (stamp and record the change, retire cached pages
+and entitlements).
 
 piccolo_api runs hooks in order before its own write; these come after the audit hooks, which make the write
 themselves and commit (app.admin_audit), so they see the row as changed and act after the commit.
@@ -13,10 +14,12 @@ from typing import Any
 
 from piccolo.table import Table
 from piccolo_api.crud.hooks import Hook, HookType
+from starlette.exceptions import HTTPException
 
 from app.content import service
 from app.content.runtime import ContentRuntime
-from app.content.storage import COVERS_FOLDER, FILES_FOLDER, AdminMediaStorage, MediaNotFound
+from app.content.storage import COVER_EXTENSIONS, COVERS_FOLDER, FILES_FOLDER, AdminMediaStorage, MediaNotFound
+from app.errors import InvalidInput
 from tables.catalog import Feature, Plan, PlanFeature, Product
 from tables.content import ContentItem, ContentItemFeature, ContentItemTag, Tag
 
@@ -25,12 +28,14 @@ def media_storages(runtime: ContentRuntime) -> list[AdminMediaStorage]:
     content = runtime.settings.content
     return [
         AdminMediaStorage(ContentItem.media_key, content.media_dir / FILES_FOLDER, content.max_upload_bytes),
-        AdminMediaStorage(ContentItem.cover_image, content.media_dir / COVERS_FOLDER, content.max_upload_bytes),
+        AdminMediaStorage(
+            ContentItem.cover_image, content.media_dir / COVERS_FOLDER, content.max_upload_bytes, COVER_EXTENSIONS
+        ),
     ]
 
 
-def _names(values: dict[Any, Any]) -> set[str]:
-    return {k if isinstance(k, str) else k._meta.name for k in values}
+def _by_name(values: dict[Any, Any]) -> dict[str, Any]:
+    return {k if isinstance(k, str) else k._meta.name: v for k, v in values.items()}
 
 
 def _after_any_write(effect: Callable[[], Awaitable[None]]) -> list[Hook]:
@@ -48,6 +53,38 @@ def _after_any_write(effect: Callable[[], Awaitable[None]]) -> list[Hook]:
         await effect()
 
     return [Hook(HookType.pre_save, saved), Hook(HookType.pre_patch, patched), Hook(HookType.pre_delete, deleted)]
+
+
+class FieldRefused(HTTPException):
+    """A 422 in the shape piccolo-admin's form shows under its fields ("slug field - <message>")."""
+
+    detail: Any
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(status_code=422)
+        self.detail = [{"loc": ["body", field], "msg": message, "type": "value_error"}]
+
+
+def _check_slug(slug: Any) -> None:
+    try:
+        service.check_slug(str(slug or ""))
+    except InvalidInput as refused:
+        raise FieldRefused("slug", refused.detail) from None
+
+
+def content_guards() -> dict[type[Table], list[Hook]]:
+    """Hooks that run before the audit hooks write: an item's slug must be an address of its own."""
+
+    async def creating(row: ContentItem) -> ContentItem:
+        _check_slug(row.slug)
+        return row
+
+    async def patching(row_id: Any, values: dict[Any, Any]) -> dict[Any, Any]:
+        if "slug" in (named := _by_name(values)):
+            _check_slug(named["slug"])
+        return values
+
+    return {ContentItem: [Hook(HookType.pre_save, creating), Hook(HookType.pre_patch, patching)]}
 
 
 def content_hooks(runtime: ContentRuntime) -> dict[type[Table], list[Hook]]:
@@ -75,7 +112,7 @@ def content_hooks(runtime: ContentRuntime) -> dict[type[Table], list[Hook]]:
         return row
 
     async def item_patched(row_id: Any, values: dict[Any, Any]) -> dict[Any, Any]:
-        await item_edited(int(row_id), _names(values))
+        await item_edited(int(row_id), set(_by_name(values)))
         return values
 
     async def catalog_changed() -> None:

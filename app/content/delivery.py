@@ -3,7 +3,8 @@
 A link is ``/media/<item>?c=<customer>&e=<expiry>&s=<signature>``, the signature an HMAC-SHA256 over item,
 customer and expiry with a key derived from SECRET_KEY. The route checks the signature, the expiry and then
 the customer's entitlement *now* (a link outliving its entitlement stops working). Customer 0 is "anonymous"
-and opens free items only. Everything here is pure except ``plan_delivery``'s file stat.
+and opens free items only. Covers go through the same ``plan_delivery``, publicly cacheable. Everything here
+is pure except ``plan_delivery``'s file stat.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from urllib.parse import quote, urlencode
 from app.content.storage import MediaStorage, StoredFile
 
 ANONYMOUS = 0
+PRIVATE = "private, max-age=0, must-revalidate"  # entitled files: every use is checked again
+PUBLIC = "public, max-age=86400"  # covers of published items: not secret, shared caches may keep them a day
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 INLINE_TYPES = ("video/", "audio/", "image/", "application/pdf", "text/plain")
 
@@ -139,6 +142,7 @@ async def plan_delivery(
     *,
     content_type: str = "",
     x_accel_prefix: str = "",
+    cache_control: str = PRIVATE,
 ) -> Delivery:
     """How to answer a GET for stored file ``key``: 200, 206 with one range, 304, or 416 (RangeNotSatisfiable
     raised for the route to render). With ``x_accel_prefix`` nginx sends the bytes (and does Range itself)."""
@@ -150,7 +154,7 @@ async def plan_delivery(
         "etag": stored.etag,
         "last-modified": format_datetime(stored.modified_at, usegmt=True),
         "accept-ranges": "bytes",
-        "cache-control": "private, max-age=0, must-revalidate",
+        "cache-control": cache_control,
         "x-content-type-options": "nosniff",
     }
     if not_modified(headers, stored):

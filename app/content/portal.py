@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, HttpMethod, MediaType, Response, get, post, route
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Stream, Template
@@ -56,6 +56,22 @@ def _audience(viewer: Entitlements | None) -> str:
 def _cached_html(html: str) -> Markup:
     """A fragment this module rendered through autoescaping templates and cached: safe to embed as is."""
     return Markup(html)  # noqa: S704 - our own rendered template output, not user input
+
+
+def _bodiless(status: int, headers: dict[str, str] | None = None) -> Response[None]:
+    """A status and headers only (HEAD, 304, 416): ``content-length`` stays what the GET would send."""
+    return Response(content=None, status_code=status, headers=headers, media_type=MediaType.TEXT)
+
+
+def _unsatisfiable(error: delivery.RangeNotSatisfiable) -> Response[None]:
+    return _bodiless(416, {"content-range": f"bytes */{error.size}"})
+
+
+def _sent(plan: delivery.Delivery, *, probe: bool = False) -> Response[Any]:
+    """The planned answer: its body streamed, unless it has none or the request is a HEAD (``probe``)."""
+    if plan.body is None or probe:
+        return _bodiless(plan.status, plan.headers)
+    return Stream(content=plan.body, status_code=plan.status, headers=plan.headers)
 
 
 def _link(request: AnyRequest, item_id: int, customer_id: int | None) -> str:
@@ -170,7 +186,7 @@ class CatalogPortal(Controller):
 
         return await _runtime(request).catalog.get_or_build("item", _audience(viewer), slug, build)
 
-    @get("/media/{item_id:int}", name="media")
+    @route("/media/{item_id:int}", http_method=[HttpMethod.GET, HttpMethod.HEAD], name="media")
     async def media(
         self,
         request: AnyRequest,
@@ -179,10 +195,44 @@ class CatalogPortal(Controller):
         e: FromQuery[str] = "",
         s: FromQuery[str] = "",
     ) -> Response[Any]:
+        """The file behind a signed link. HEAD (players and download managers ask for the size first) gets the
+        GET's status and headers after the same checks, without a body; a refusal without the page."""
+        probe = request.method == HttpMethod.HEAD
+        try:
+            plan = await self._media_plan(request, item_id, c, e, s)
+        except delivery.RangeNotSatisfiable as error:
+            return _unsatisfiable(error)
+        except service.ItemNotFound:
+            if not probe:
+                raise
+            return _bodiless(404)
+        if isinstance(plan, str):
+            return _bodiless(403) if probe else await self._refused(request, item_id, plan)
+        return _sent(plan, probe=probe)
+
+    # Shared caches keep covers: no session or CSRF cookie may ride on them (the middlewares' opt-out keys).
+    @get("/covers/{item_id:int}", name="cover", opt={"skip_session": True, "exclude_from_csrf": True})
+    async def cover(self, request: AnyRequest, item_id: FromPath[int]) -> Response[Any]:
+        """A published item's cover image from the covers storage: not secret, so publicly cacheable, with the
+        file's validators (``?v=`` in the pages' URLs changes with the cover; its value is not needed here)."""
+        cover = await service.get_cover(item_id)
+        try:
+            plan = await delivery.plan_delivery(
+                _runtime(request).covers, cover.key, cover.filename, request.headers, cache_control=delivery.PUBLIC
+            )
+        except MediaNotFound:
+            raise service.ItemNotFound(f"The cover of item #{item_id} is missing.") from None
+        except delivery.RangeNotSatisfiable as error:
+            return _unsatisfiable(error)
+        return _sent(plan)
+
+    async def _media_plan(self, request: AnyRequest, item_id: int, c: str, e: str, s: str) -> delivery.Delivery | str:
+        """How to answer for the file behind a signed link, or the reason it is refused: the signature, the expiry,
+        then the customer's entitlement now. ItemNotFound and RangeNotSatisfiable are left to the caller."""
         runtime = _runtime(request)
         status = delivery.check_link(runtime.settings.secret_key, item_id, c, e, s, clock.now())
         if status != delivery.LinkStatus.valid:
-            return await self._refused(request, item_id, status.value)
+            return status.value
         item = await service.get_item_by_id(item_id)
         if not item.has_media:
             raise service.ItemNotFound(f"Item #{item_id} has no file.")
@@ -193,24 +243,14 @@ class CatalogPortal(Controller):
             if not service.can_read(item.card, viewer):
                 viewer = await runtime.entitlements.get(customer_id, fresh=True)
         if not service.can_read(item.card, viewer):
-            return await self._refused(request, item_id, "not_entitled")
+            return "not_entitled"
         try:
-            plan = await delivery.plan_delivery(
+            return await delivery.plan_delivery(
                 runtime.storage, item.media_key, item.filename, request.headers,
                 content_type=item.media_content_type, x_accel_prefix=runtime.settings.content.x_accel_redirect,
             )  # fmt: skip
         except MediaNotFound:
             raise service.ItemNotFound(f"The file of item #{item_id} is missing.") from None
-        except delivery.RangeNotSatisfiable as error:
-            return Response(
-                content=b"",
-                status_code=416,
-                headers={"content-range": f"bytes */{error.size}"},
-                media_type="text/plain",
-            )
-        if plan.body is None:
-            return Response(content=b"", status_code=plan.status, headers=plan.headers)
-        return Stream(content=plan.body, status_code=plan.status, headers=plan.headers)
 
     async def _refused(self, request: AnyRequest, item_id: int, reason: str) -> Response[Any]:
         """403 with a page that offers a fresh link when the logged-in customer may still open the item."""

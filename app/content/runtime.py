@@ -3,12 +3,13 @@ and the outbox handlers that keep entitlement caches honest."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from litestar.stores.registry import StoreRegistry
 
 from app.content.cache import CatalogCache
-from app.content.storage import LocalMediaStorage, files_storage
+from app.content.storage import LocalMediaStorage, covers_storage, files_storage
 from app.outbox import service as outbox
 from app.settings import Settings
 from app.subscriptions.access import EntitlementCache
@@ -22,7 +23,8 @@ class ContentRuntime:
     settings: Settings
     catalog: CatalogCache
     entitlements: EntitlementCache
-    storage: LocalMediaStorage
+    storage: LocalMediaStorage  # item files, sent through signed links
+    covers: LocalMediaStorage  # cover images, public for published items
 
     @classmethod
     def build(cls, settings: Settings, stores: StoreRegistry) -> ContentRuntime:
@@ -31,6 +33,7 @@ class ContentRuntime:
             catalog=CatalogCache(stores.get(CATALOG_STORE), settings.content.cache_ttl_s),
             entitlements=EntitlementCache(stores.get(ENTITLEMENT_STORE)),
             storage=files_storage(settings.content),
+            covers=covers_storage(settings.content),
         )
 
 
@@ -42,9 +45,17 @@ async def _on_subscription_event(event: outbox.DomainEvent) -> None:
         await runtime.entitlements.on_subscription_event(event)
 
 
-def install_outbox_handlers(runtime: ContentRuntime) -> None:
-    """Subscription events reach this process's entitlement cache (the latest runtime built wins: one per process)."""
-    if not _installed:
+def install_outbox_handlers(runtime: ContentRuntime) -> Callable[[], None]:
+    """Subscription events reach this process's entitlement cache: when dispatched, and already the moment the
+    change commits in this process (access ends or starts with the commit, not ~10 s later with the dispatch).
+    The latest runtime installed wins (one per process); the function returned uninstalls it again."""
+    if _on_subscription_event not in outbox.subscribers().get("subscription.*", ()):
         outbox.subscribe("subscription.*", _on_subscription_event)
+        outbox.subscribe_on_commit("subscription.*", _on_subscription_event)
     _installed.append(runtime)
-    del _installed[:-1]
+
+    def uninstall() -> None:
+        if runtime in _installed:
+            _installed.remove(runtime)
+
+    return uninstall

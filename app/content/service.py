@@ -8,6 +8,9 @@ the catalog cache version after the commit.
 
 from __future__ import annotations
 
+import hashlib
+import mimetypes
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,7 +18,8 @@ from typing import Any
 
 from app import clock
 from app.content.search import CatalogFilter, as_datetime, find
-from app.errors import NotFound
+from app.content.storage import COVER_TYPES
+from app.errors import InvalidInput, NotFound
 from app.subscriptions.access import Entitlements
 from tables.accounts import Customer
 from tables.catalog import Plan, PlanFeature, Product
@@ -24,6 +28,9 @@ from tables.content import ContentChange, ContentItem, ContentItemFeature, Conte
 Kind = ContentItem.Kind
 PublishState = ContentItem.PublishState
 Change = ContentChange.Change
+# Pages of their own under /catalog/ (app.content.portal): an item with one of these slugs could not be opened.
+RESERVED_SLUGS = frozenset({"news", "digest"})
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,199}$")
 VISIT_GAP = timedelta(hours=1)  # a catalog view this long after the previous one starts a new visit
 MEDIA_KINDS = (Kind.video, Kind.audio, Kind.file)
 
@@ -56,6 +63,7 @@ class ItemCard:
     updated_at: datetime | None
     features: frozenset[str]
     tags: tuple[TagView, ...] = ()
+    cover_version: str = ""  # empty: no cover to show; else its URL's ?v= (changes with the cover)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +125,21 @@ def can_read(item: ItemCard, entitlements: Entitlements | None) -> bool:
     return not item.features or bool(item.features & entitlements.features)
 
 
+def check_slug(slug: str) -> None:
+    """A slug is the item's address, /catalog/<slug>: one path segment, and not one of the catalog's own pages."""
+    if slug.strip().lower() in RESERVED_SLUGS:
+        raise InvalidInput(
+            f"The slug {slug!r} is reserved: /catalog/{slug.strip().lower()} is a page of the library itself. "
+            "Choose another slug.",
+            code="slug_reserved",
+        )
+    if not _SLUG.match(slug):
+        raise InvalidInput(
+            "Use lowercase letters, digits, hyphens and underscores in a slug (it becomes /catalog/<slug>).",
+            code="slug_invalid",
+        )
+
+
 def parse_filter(q: str = "", product: str = "", kind: str = "", tag: str = "") -> CatalogFilter:
     return CatalogFilter(
         q=q.strip()[:200],
@@ -138,6 +161,7 @@ async def _cards(ids: list[int]) -> list[ItemCard]:
         ContentItem.kind,
         ContentItem.is_free,
         ContentItem.updated_at,
+        ContentItem.cover_image,
         ContentItem.product.name.as_alias("product_name"),
     ).where(ContentItem.id.is_in(ids))
     features: dict[int, set[str]] = defaultdict(set)
@@ -166,10 +190,38 @@ async def _cards(ids: list[int]) -> list[ItemCard]:
             updated_at=as_datetime(r["updated_at"]),
             features=frozenset(features[r["id"]]),
             tags=tuple(tags[r["id"]]),
+            cover_version=cover_version(r["cover_image"]),
         )
         for r in rows
     }
     return [by_id[i] for i in ids if i in by_id]
+
+
+def cover_version(key: str) -> str:
+    """A short token naming this cover (a new upload is a new key, so browsers fetch it anew); empty when there is
+    no cover a page may show: none, or not a raster image."""
+    if not key or mimetypes.guess_type(key)[0] not in COVER_TYPES:
+        return ""
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class Cover:
+    key: str
+    filename: str
+
+
+async def get_cover(item_id: int) -> Cover:
+    """A published item's cover image, or ItemNotFound (unpublished, none, or not one a page may show)."""
+    row = (
+        await ContentItem.select(ContentItem.slug, ContentItem.cover_image)
+        .where(ContentItem.id == item_id, ContentItem.publish_state == PublishState.published)
+        .first()
+    )
+    if row is None or not cover_version(row["cover_image"]):
+        raise ItemNotFound(f"Item #{item_id} has no cover.")
+    extension = row["cover_image"].rsplit(".", 1)[-1].lower()
+    return Cover(row["cover_image"], f"{row['slug']}-cover.{extension}")
 
 
 async def list_catalog(flt: CatalogFilter, page: int, page_size: int) -> CatalogPage:

@@ -1,9 +1,11 @@
 """Where content files live: a small interface, and the local-disk implementation used by default.
 
 Staff upload through piccolo-admin (``AdminMediaStorage``, piccolo_api's local media storage with a size limit);
-customers receive files only through signed links (``app.content.delivery``). A storage key is a flat file
+customers receive files only through signed links (``app.content.delivery``), covers (public for published
+items) through ``/covers/<item>``; no route names a path on disk. A storage key is a flat file
 name that piccolo_api generated (``name-<uuid>.ext``); anything else, and any path that would leave the media
-folder, is refused. An S3-compatible storage implements ``MediaStorage`` with ranged GETs.
+folder, is refused. Only local disk is implemented; S3 is not: an S3-compatible storage would implement
+``MediaStorage`` (stat, ranged reads, writes) and plug in here.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from __future__ import annotations
 import mimetypes
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 import anyio
+from piccolo_api.media.base import ALLOWED_EXTENSIONS
 from piccolo_api.media.local import LocalMediaStorage as PiccoloLocalMediaStorage
 
 from app.settings import ContentSettings
@@ -26,6 +29,9 @@ CHUNK_SIZE = 64 * 1024
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ()_.-]{0,254}$")
 FILES_FOLDER = "files"  # content_item.media_key
 COVERS_FOLDER = "covers"  # content_item.cover_image
+# Covers are shown in pages and served from the site's origin: raster images only (an SVG can carry script).
+COVER_EXTENSIONS = ("jpg", "jpeg", "png", "gif", "webp")
+COVER_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 
 
 class MediaNotFound(Exception):
@@ -110,6 +116,10 @@ def files_storage(settings: ContentSettings) -> LocalMediaStorage:
     return LocalMediaStorage(settings.media_dir / FILES_FOLDER)
 
 
+def covers_storage(settings: ContentSettings) -> LocalMediaStorage:
+    return LocalMediaStorage(settings.media_dir / COVERS_FOLDER)
+
+
 class UploadTooLarge(ValueError):
     pass
 
@@ -118,9 +128,11 @@ class AdminMediaStorage(PiccoloLocalMediaStorage):
     """piccolo_api's local storage for the admin's upload widget, refusing files over MAX_UPLOAD_MB with a message
     the admin shows (piccolo-admin turns a ValueError into a 422 with its text)."""
 
-    def __init__(self, column: Any, media_path: Path, max_bytes: int) -> None:
+    def __init__(
+        self, column: Any, media_path: Path, max_bytes: int, allowed_extensions: Sequence[str] = ALLOWED_EXTENSIONS
+    ) -> None:
         media_path.mkdir(parents=True, exist_ok=True)
-        super().__init__(column=column, media_path=str(media_path))
+        super().__init__(column=column, media_path=str(media_path), allowed_extensions=allowed_extensions)
         self.max_bytes = max_bytes
 
     async def store_file(self, file_name: str, file: IO[bytes], user: Any = None) -> str:

@@ -1,5 +1,9 @@
 """Write domain events inside a transaction; dispatch them to subscribers after it commits.
 
+Handlers registered with ``subscribe_on_commit`` also run in the recording process the moment that transaction
+commits, before any dispatcher sees the event: for quick, idempotent effects that must not wait (dropping a
+cached entitlement). The dispatcher delivers every event to ``subscribe``'s handlers all the same.
+
 A dispatcher claims a batch by leasing it (``next_attempt_at`` pushed into the future) in a short
 transaction, commits, runs the handlers, then marks each event dispatched. A crashed dispatcher's lease
 simply runs out and another picks the events up, so handlers must be idempotent (they are keyed by event id).
@@ -17,6 +21,7 @@ from typing import Any
 from piccolo.columns.combination import Or
 
 from app import clock
+from app.db import after_commit
 from tables.outbox import OutboxEvent
 
 log = logging.getLogger("recurra.outbox")
@@ -37,6 +42,7 @@ class DomainEvent:
 
 Handler = Callable[[DomainEvent], Awaitable[None]]
 _subscribers: dict[str, list[Handler]] = {}
+_on_commit: dict[str, list[Handler]] = {}
 
 
 def subscribe(pattern: str, handler: Handler) -> None:
@@ -44,22 +50,42 @@ def subscribe(pattern: str, handler: Handler) -> None:
     _subscribers.setdefault(pattern, []).append(handler)
 
 
+def subscribe_on_commit(pattern: str, handler: Handler) -> None:
+    """Also call ``handler`` in this process as soon as the transaction recording a matching event commits.
+    Best effort (a failure is logged; nothing retries it): pair it with ``subscribe`` for the guarantee."""
+    _on_commit.setdefault(pattern, []).append(handler)
+
+
 def subscribers() -> Mapping[str, Sequence[Handler]]:
     return _subscribers
 
 
+def _matching(handlers: Mapping[str, Sequence[Handler]], event_type: str) -> list[Handler]:
+    return [h for pattern, hs in handlers.items() if fnmatch.fnmatchcase(event_type, pattern) for h in hs]
+
+
 async def record(event_type: str, aggregate_type: str, aggregate_id: int | str, payload: dict[str, Any]) -> int:
     """Append an event; call inside the transaction that makes the change, so both commit or neither does."""
+    created_at = clock.now()
     rows = await OutboxEvent.insert(
         OutboxEvent(
             event_type=event_type,
             aggregate_type=aggregate_type,
             aggregate_id=str(aggregate_id),
             payload=payload,
-            created_at=clock.now(),
+            created_at=created_at,
         )
     ).returning(OutboxEvent.id)
-    return int(rows[0]["id"])
+    event_id = int(rows[0]["id"])
+    if handlers := _matching(_on_commit, event_type):
+        event = DomainEvent(event_id, event_type, aggregate_type, str(aggregate_id), payload, created_at)
+
+        async def run() -> None:
+            for handler in handlers:
+                await handler(event)
+
+        await after_commit(OutboxEvent._meta.db, run)
+    return event_id
 
 
 async def _claim(batch_size: int) -> list[DomainEvent]:
@@ -98,9 +124,8 @@ async def dispatch_pending(handlers: Mapping[str, Sequence[Handler]] | None = No
     handlers = subscribers() if handlers is None else handlers
     dispatched = 0
     for event in await _claim(batch_size):
-        matching = [h for pattern, hs in handlers.items() if fnmatch.fnmatchcase(event.event_type, pattern) for h in hs]
         try:
-            for handler in matching:
+            for handler in _matching(handlers, event.event_type):
                 await handler(event)
         except Exception as exc:
             log.exception("outbox event %s (%s) failed", event.id, event.event_type)

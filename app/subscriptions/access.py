@@ -9,8 +9,11 @@ subscriptions that grant access at an instant (DESIGN.md section 3):
 
 ``EntitlementCache`` keeps each customer's entitlements in a store. An entry is valid until the earliest
 instant at which time alone could change it (a period end), so access ends exactly then without any
-invalidation; subscription events (outbox ``subscription.*``) delete the customer's entry, and a plan's
-features changing bumps a version that retires every entry at once.
+invalidation. Subscription events (``subscription.*``) delete the customer's entry the moment the change
+commits (an outbox on-commit handler, in the process that made it) and again when dispatched; a plan's
+features changing bumps a version that retires every entry at once. Once a period has ended, what follows
+is the billing run's to decide (renew, downgrade, dunning), written in bulk: until it has, the customer's
+entitlements are computed afresh at every read, so the run's outcome counts from its commit.
 """
 
 from __future__ import annotations
@@ -53,6 +56,11 @@ class Entitlements:
     at: datetime
     valid_until: datetime | None
     on_test_clock: bool = False  # a test customer lives on their clock's time: never cached
+    awaiting_renewal: bool = False  # a period has ended and the billing run has not renewed it yet: not cached
+
+    @property
+    def cacheable(self) -> bool:
+        return not (self.on_test_clock or self.awaiting_renewal)
 
     @property
     def key(self) -> str:
@@ -98,12 +106,15 @@ async def live_feature_keys(customer_id: int, at: datetime | None = None) -> Ent
     ).where(Subscription.customer == customer_id, Subscription.status.is_in(list(ACCESS_STATUSES)))
     plans: set[int] = set()
     boundaries: list[datetime] = []
+    awaiting_renewal = False
     for row in rows:
         end = clock.as_utc(row["current_period_end"])
         if grants_access(row["status"], end, row["cancel_at_period_end"], at):
             plans.add(row["plan"])
         if end > at:
             boundaries.append(end)  # access may end there (or a renewal / downgrade may change the plan)
+        elif not row["cancel_at_period_end"]:
+            awaiting_renewal = True  # the run renews it, perhaps on a lower plan, or dunning starts
     features: frozenset[str] = frozenset()
     if plans:
         keys = await PlanFeature.select(PlanFeature.feature.key.as_alias("key")).where(
@@ -111,7 +122,7 @@ async def live_feature_keys(customer_id: int, at: datetime | None = None) -> Ent
         )
         features = frozenset(str(r["key"]) for r in keys)
     until = min(boundaries) if boundaries else None
-    return Entitlements(customer_id, features, bool(plans), at, until, on_test_clock)
+    return Entitlements(customer_id, features, bool(plans), at, until, on_test_clock, awaiting_renewal)
 
 
 async def _test_clock_time(customer_id: int) -> datetime | None:
@@ -143,8 +154,8 @@ class EntitlementCache:
             if cached.at <= now and (cached.valid_until is None or now < cached.valid_until):
                 return cached
         computed = await live_feature_keys(customer_id)
-        if computed.on_test_clock:
-            return computed  # staff move that clock at will: computed afresh at every read
+        if not computed.cacheable:
+            return computed  # staff move a test clock at will; a due renewal is the billing run's next write
         ttl = MAX_CACHE_S
         if computed.valid_until is not None:
             ttl = max(1, min(ttl, int((computed.valid_until - computed.at).total_seconds()) + 1))

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from app import clock
+from app.outbox import service as outbox
 from app.outbox.service import DomainEvent, dispatch_pending, record
 from tables.outbox import OutboxEvent
 
@@ -55,3 +58,45 @@ async def test_a_failing_handler_backs_off_and_is_retried() -> None:
     with clock.frozen_at(start + timedelta(minutes=5)):
         assert await dispatch_pending({"*": [flaky]}) == 1
     assert calls == 2
+
+
+async def test_on_commit_handlers_run_once_the_outermost_transaction_commits_and_never_on_rollback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db = OutboxEvent._meta.db
+    seen: list[tuple[str, bool]] = []
+
+    async def on_subscription(event: DomainEvent) -> None:
+        committed = await OutboxEvent.exists().where(OutboxEvent.id == event.id)  # outside any transaction
+        seen.append((event.aggregate_id, committed and not db.transaction_exists()))
+
+    monkeypatch.setattr(outbox, "_on_commit", {"subscription.*": [on_subscription]})
+    async with db.transaction():
+        async with db.transaction():  # nested: Piccolo hands back the outer one
+            await record("subscription.cancel", "subscription", 1, {})
+        await record("invoice.paid", "invoice", 9, {})  # no on-commit handler for it
+        assert seen == []  # the outer transaction has not committed yet
+    assert seen == [("1", True)]
+
+    async def failing_change() -> None:
+        async with db.transaction():
+            await record("subscription.pause", "subscription", 2, {})
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_change()
+    await record("subscription.resume", "subscription", 3, {})  # no transaction: committed already
+    assert seen == [("1", True), ("3", True)]
+
+
+async def test_a_failing_on_commit_handler_does_not_undo_or_fail_the_change(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(event: DomainEvent) -> None:
+        raise ConnectionError("the cache is down")
+
+    monkeypatch.setattr(outbox, "_on_commit", {"subscription.*": [broken]})
+    async with OutboxEvent._meta.db.transaction():
+        await record("subscription.cancel", "subscription", 1, {})
+    assert await OutboxEvent.count() == 1
+    assert "after-commit callback failed" in caplog.text

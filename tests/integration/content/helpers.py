@@ -17,6 +17,13 @@ from tests.portal import register
 Published = ContentItem.PublishState.published
 
 
+class QueryCounter:
+    """How many SQL statements ran (the ``sql_queries`` fixture)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
 def runtime(app: Litestar) -> ContentRuntime:
     content: ContentRuntime = app.state.content
     return content

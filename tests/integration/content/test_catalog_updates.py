@@ -7,39 +7,17 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import pytest
 from litestar import Litestar
-from piccolo.engine import engine_finder
 
 from app import clock
 from app.content import service
 from tables.content import ContentChange, ContentItem
 from tasks.content import publish_scheduled, send_content_digests
 from tests import factories
-from tests.integration.content.helpers import customer_logged_in, item, plan_with, runtime
+from tests.integration.content.helpers import QueryCounter, customer_logged_in, item, plan_with, runtime
 from tests.integration.staff import staff_session, table
 from tests.portal import submit
 from tests.smtp import Mailbox
-
-
-class QueryCounter:
-    def __init__(self) -> None:
-        self.count = 0
-
-
-@pytest.fixture
-def sql_queries(monkeypatch: pytest.MonkeyPatch) -> QueryCounter:
-    """Counts every statement the database engine runs (Piccolo sends all of them through run_querystring)."""
-    engine: Any = engine_finder()
-    counter = QueryCounter()
-    original = type(engine).run_querystring
-
-    async def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
-        counter.count += 1
-        return await original(self, *args, **kwargs)
-
-    monkeypatch.setattr(type(engine), "run_querystring", counting)
-    return counter
 
 
 def _jobs_ctx(app: Litestar) -> dict[str, Any]:

@@ -191,3 +191,45 @@ async def test_the_admin_upload_refuses_a_file_over_max_upload_mb(
         assert "uploads are limited to 1 MB (MAX_UPLOAD_MB)" in refused.json()["detail"]
         accepted = await staff.post("/admin/api/media/", data=form, files={"file": ("talk.mp4", b"tiny", "video/mp4")})
         assert accepted.status_code == 200 and accepted.json()["file_key"].startswith("talk")
+
+
+GET_HEADERS = ("content-length", "accept-ranges", "etag", "last-modified", "content-type", "content-disposition")
+
+
+async def test_head_answers_with_the_get_s_headers_and_no_body(app: Litestar, client: httpx.AsyncClient) -> None:
+    url, _, _ = await entitled_link(app, client, key="talk.mp3", type="audio/mpeg")
+    got, probed = await client.get(url), await client.head(url)
+    assert probed.status_code == 200 and probed.content == b""
+    assert {h: probed.headers[h] for h in GET_HEADERS} == {h: got.headers[h] for h in GET_HEADERS}
+    assert probed.headers["content-length"] == str(len(DATA))
+    part = await client.head(url, headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and part.content == b""
+    assert part.headers["content-range"] == f"bytes 0-99/{len(DATA)}" and part.headers["content-length"] == "100"
+    unchanged = await client.head(url, headers={"If-None-Match": got.headers["etag"]})
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    unsatisfiable = await client.head(url, headers={"Range": "bytes=-0"})
+    assert unsatisfiable.status_code == 416 and unsatisfiable.content == b""
+
+
+async def test_head_makes_the_get_s_checks(app: Litestar, client: httpx.AsyncClient) -> None:
+    url, customer_id, item_id = await entitled_link(app, client)
+    expires = int(parse_qs(urlsplit(url).query)["e"][0])
+    tampered = url.replace(f"c={customer_id}", f"c={customer_id + 1}")
+    for refused in (tampered, f"/media/{item_id}", url.replace(f"/media/{item_id}", f"/media/{item_id + 1}")):
+        answer = await client.head(refused)
+        assert answer.status_code == 403 and answer.content == b"", refused
+    with clock.frozen_at(datetime.fromtimestamp(expires, UTC)):
+        assert (await client.head(url)).status_code == 403
+    await Subscription.update({Subscription.status: Subscription.Status.paused}).where(
+        Subscription.customer == customer_id
+    )
+    await runtime(app).entitlements.invalidate([customer_id])
+    lapsed = await client.head(url)
+    assert lapsed.status_code == 403 and lapsed.content == b"" and "etag" not in lapsed.headers
+    await ContentItem.update({ContentItem.media_key: "gone.csv"}).where(ContentItem.id == item_id)
+    await Subscription.update({Subscription.status: Subscription.Status.active}).where(
+        Subscription.customer == customer_id
+    )
+    await runtime(app).entitlements.invalidate([customer_id])
+    missing = await client.head(url)
+    assert missing.status_code == 404 and missing.content == b""

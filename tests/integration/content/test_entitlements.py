@@ -1,27 +1,38 @@
-"""Entitlement on and off at the right instants, through the item page (the read customers make).
+"""Entitlement on and off at the right instants, through the item page, the catalog and signed file links (the
+reads customers make).
 
 Each subscription below is read through the HTTP client with the clock frozen: the portal caches
-entitlements per customer, and the cache must neither outlive an ending nor delay a start."""
+entitlements per customer, and the cache must neither outlive an ending nor delay a start. Changes made in
+this process drop the cached entry when they commit, with no outbox dispatch in between."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import httpx
+import pytest
 from litestar import Litestar
 
 from app import clock
+from app.billing import dunning
+from app.billing.renewals import generate_renewals
 from app.billing.testclocks import attach_test_clock
 from app.outbox.service import dispatch_pending
+from app.settings import Settings
 from app.subscriptions import service as subscriptions
 from app.subscriptions.access import grants_access, live_feature_keys
+from app.subscriptions.settlement import settle_paid_invoice
 from app.subscriptions.states import Status
-from tables.catalog import PlanFeature
+from tables.catalog import Feature, PlanFeature
 from tables.clocks import TestClock
+from tables.outbox import OutboxEvent
 from tables.subscriptions import Subscription
 from tests import factories
-from tests.integration.content.helpers import customer_logged_in, item, plan_with, runtime
+from tests.integration.content.helpers import customer_logged_in, item, media_item, plan_with, runtime
+from tests.integration.content.test_delivery import media_url
 from tests.integration.staff import staff_session, table
+from tests.portal import log_in, submit
 
 
 def readable(page: httpx.Response) -> bool:
@@ -97,7 +108,7 @@ async def test_access_starts_the_moment_the_first_payment_activates(client: http
     assert readable(await client.get(f"/catalog/{slug}"))
 
 
-async def test_an_immediate_cancel_ends_access_once_its_event_is_dispatched(
+async def test_an_immediate_cancel_ends_access_at_its_commit_before_any_dispatch(
     app: Litestar, client: httpx.AsyncClient
 ) -> None:
     customer_id, plan_id, slug = await _setup(client)
@@ -106,8 +117,111 @@ async def test_an_immediate_cancel_ends_access_once_its_event_is_dispatched(
     cached = await runtime(app).entitlements.get(customer_id)
     assert cached.features == {"library"}
     await subscriptions.cancel(sub.id, actor="test", reason="done", at_period_end=False)
-    await dispatch_pending()  # subscription.cancel -> the customer's cached entitlements are dropped
+    assert not readable(await client.get(f"/catalog/{slug}"))  # dropped when the cancel committed
+    await dispatch_pending()  # subscription.cancel drops it again: nothing changes
     assert not readable(await client.get(f"/catalog/{slug}"))
+
+
+async def _subscriber_with_a_file(app: Litestar, client: httpx.AsyncClient) -> tuple[int, int, str, str]:
+    """An active subscriber on a plan granting ``library``, its file item read once (entitlements now cached):
+    the subscription, the item's slug and the signed link its page gave."""
+    customer_id, plan_id, _ = await _setup(client)
+    library = await Feature.select(Feature.id).where(Feature.key == "library").first()
+    assert library is not None
+    await media_item(app, b"%PDF-1.4 guide", "guide.pdf", "application/pdf", (library["id"],), slug="the-guide")
+    start = clock.now()
+    sub = await factories.subscription(
+        customer=customer_id, plan=plan_id, current_period_start=start, current_period_end=start + timedelta(days=30),
+        billing_anchor=start,
+    )  # fmt: skip
+    page = await client.get("/catalog/the-guide")
+    assert readable(page)
+    link = media_url(page)
+    assert (await client.get(link)).status_code == 200
+    assert (await runtime(app).entitlements.get(customer_id)).features == {"library"}
+    return customer_id, int(sub.id), "the-guide", link
+
+
+async def _undispatched(event_type: str) -> int:
+    return int(
+        await OutboxEvent.count().where(OutboxEvent.event_type == event_type, OutboxEvent.dispatched_at.is_null())
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "form", "event"),
+    [("cancel", {"when": "now", "reason": "Too busy"}, "subscription.cancel"), ("pause", {}, "subscription.pause")],
+)
+async def test_cancelling_now_or_pausing_in_the_portal_refuses_the_very_next_read(
+    app: Litestar, client: httpx.AsyncClient, action: str, form: dict[str, str], event: str
+) -> None:
+    _, sub_id, slug, link = await _subscriber_with_a_file(app, client)
+    with clock.frozen_at(clock.now() + timedelta(minutes=1)):  # the cached entry would still be valid
+        page = f"/account/subscriptions/{sub_id}/{action}"
+        done = await submit(client, page, page, form)
+        assert done.status_code == 303, done.text
+        assert await _undispatched(event) == 1  # no outbox dispatch in between
+        refused = await client.get(link)
+        assert refused.status_code == 403 and 'data-reason="not_entitled"' in refused.text
+        assert not readable(await client.get(f"/catalog/{slug}"))
+
+
+async def test_access_starts_on_the_catalog_page_the_moment_the_first_invoice_is_settled(
+    client: httpx.AsyncClient,
+) -> None:
+    customer_id, plan_id, slug = await _setup(client)
+    subscribed = await subscriptions.subscribe(customer_id, plan_id, actor="test")
+    assert subscribed.invoice is not None
+    assert _card_locked(await client.get("/catalog"), slug)  # entitlements cached as "none", the page with them
+    with clock.frozen_at(clock.now() + timedelta(seconds=30)):
+        await settle_paid_invoice(subscribed.invoice.id, actor="payments")
+        assert await _undispatched("subscription.activate") == 1
+        assert not _card_locked(await client.get("/catalog"), slug)  # the list re-checks nothing: the cache went
+
+
+def _card_locked(page: httpx.Response, slug: str) -> bool:
+    match = re.search(rf'class="catalog-card( locked)?" data-slug="{slug}"', page.text)
+    assert match, page.text
+    return match.group(1) is not None
+
+
+async def test_dunning_giving_up_ends_access_when_it_commits(
+    app: Litestar, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    await _subscriber_with_a_file(app, client)
+    (sub,) = await Subscription.select(Subscription.current_period_end)
+    end = clock.as_utc(sub["current_period_end"])
+    with clock.frozen_at(end):
+        (invoice_id,) = (await generate_renewals()).invoice_ids
+        await dunning.record_failure(invoice_id, reason="declined", policy=settings.billing, actor="test")
+    gives_up_at = end + timedelta(days=settings.billing.dunning_retry_days[-1])
+    with clock.frozen_at(gives_up_at - timedelta(seconds=1)):
+        assert (await log_in(client, email="reader@example.com")).status_code == 303  # days later: a new session
+        page = await client.get("/catalog/the-guide")
+        assert readable(page)  # past_due, still paid through: cached again
+        link = media_url(page)
+    with clock.frozen_at(gives_up_at):
+        for _ in settings.billing.dunning_retry_days:
+            await dunning.record_failure(invoice_id, reason="declined", policy=settings.billing, actor="test")
+        assert (await Subscription.select(Subscription.status).first()) == {"status": Status.unpaid}
+        assert await _undispatched("subscription.retries_exhausted") == 1
+        assert (await client.get(link)).status_code == 403
+        assert not readable(await client.get("/catalog/the-guide"))
+
+
+async def test_a_downgrade_at_the_period_end_counts_from_the_billing_run_s_commit(client: httpx.AsyncClient) -> None:
+    customer_id, plan_id, slug = await _setup(client)
+    lower = await plan_with(code="lower", name="Lower")
+    start = clock.now()
+    end = start + timedelta(hours=1)
+    await factories.subscription(
+        customer=customer_id, plan=plan_id, pending_plan=lower, current_period_start=start, current_period_end=end,
+        billing_anchor=start,
+    )  # fmt: skip
+    with clock.frozen_at(end + timedelta(seconds=1)):
+        assert readable(await client.get(f"/catalog/{slug}"))  # still Basic until the run renews it
+        assert (await generate_renewals()).renewed == 1  # on Lower, written in bulk: no on-commit handler
+        assert not readable(await client.get(f"/catalog/{slug}"))
 
 
 async def test_a_plan_losing_a_feature_in_the_admin_retires_every_cached_entitlement(
