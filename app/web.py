@@ -45,7 +45,10 @@ CSRF_COOKIE = "recurra_csrf"  # piccolo-admin's own CSRF layer owns the default 
 CSRF_HEADER = "x-csrftoken"
 # Paths with their own authentication and CSRF story: the admin (piccolo's), partners (API keys),
 # gateways (signatures), probes and assets (no state).
-NON_PORTAL_PATHS = ["/admin", "/api", "/webhooks", "/_sandbox", "/health", "/static", "/schema"]
+# Litestar searches the whole path with these patterns: anchored, so /catalog/api-basics stays a portal page.
+NON_PORTAL_PATHS = [
+    rf"^{prefix}(/|$)" for prefix in ("/admin", "/api", "/webhooks", "/_sandbox", "/health", "/static", "/schema")
+]
 
 
 class RecurraLitestar(Litestar):

@@ -76,3 +76,13 @@ def test_slots_cannot_be_guessed_from_a_page() -> None:
     # A title or body that quotes a marker literally would otherwise be filled with a visitor's token.
     assert pages.slot("csrf") == pages.CSRF_SLOT
     assert len(pages.CSRF_SLOT.split("-")[1]) == 16
+
+
+async def test_a_slug_that_starts_like_a_non_portal_path_is_still_a_portal_page(client: httpx.AsyncClient) -> None:
+    await factories.content_item(slug="api-basics", title="API basics", publish_state="published")
+    await factories.content_item(slug="static-pages", title="Static pages", publish_state="published")
+    for path in ("/catalog/api-basics", "/catalog/static-pages"):
+        client.cookies.clear()
+        page = await client.get(path)
+        assert page.status_code == 200
+        assert page_token(page) == client.cookies["recurra_csrf"] != "", path
