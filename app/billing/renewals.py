@@ -36,10 +36,10 @@ from app.billing.sql import (
     values_list,
     write_transaction,
 )
+from app.outbox.service import record_many
 from app.statemachine import event_payload
 from app.subscriptions.states import RENEWABLE, Status
 from tables.billing import Invoice, InvoiceEvent, InvoiceLine
-from tables.outbox import OutboxEvent
 from tables.subscriptions import SubscriptionEvent
 
 DEFAULT_BATCH = 500
@@ -231,17 +231,12 @@ async def _write_invoice_events(
             event_rows.append((invoice_id, event.value, status.value, to.value, ACTOR, "renewal", at))
             payload = event_payload(status.value, to.value, ACTOR, "renewal", at)
             payload |= {"number": number, "subscription": item.row["id"]}
-            outbox_rows.append((f"invoice.{event.value}", "invoice", str(invoice_id), json.dumps(payload), at))
+            outbox_rows.append((f"invoice.{event.value}", "invoice", invoice_id, payload, at))
             status = to
     await insert_many(
         InvoiceEvent, ("invoice", "event", "from_status", "to_status", "actor", "reason", "occurred_at"), event_rows
     )
-    await _insert_outbox(outbox_rows)
-
-
-async def _insert_outbox(rows: list[tuple[Any, ...]]) -> None:
-    columns = ("event_type", "aggregate_type", "aggregate_id", "payload", "created_at", "attempts", "last_error")
-    await insert_many(OutboxEvent, columns, [(*row, 0, "") for row in rows])
+    await record_many(outbox_rows)
 
 
 async def _advance(items: Sequence[_Item[Renewal]]) -> None:
@@ -304,12 +299,10 @@ async def _write_subscription_events(items: Sequence[_Item[Renewal | Ending]]) -
             event_rows.append((r.subscription_id, event, r.from_status.value, r.to_status.value, ACTOR, reason,
                                json.dumps(data), effective))  # fmt: skip
             payload = event_payload(r.from_status.value, r.to_status.value, ACTOR, reason, effective) | data
-            outbox_rows.append(
-                (f"subscription.{event}", "subscription", str(r.subscription_id), json.dumps(payload), item.at)
-            )
+            outbox_rows.append((f"subscription.{event}", "subscription", r.subscription_id, payload, item.at))
     await insert_many(
         SubscriptionEvent,
         ("subscription", "event", "from_status", "to_status", "actor", "reason", "data", "occurred_at"),
         event_rows,
     )
-    await _insert_outbox(outbox_rows)
+    await record_many(outbox_rows)

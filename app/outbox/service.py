@@ -8,8 +8,9 @@ simply runs out and another picks the events up, so handlers must be idempotent 
 from __future__ import annotations
 
 import fnmatch
+import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from piccolo.columns.combination import Or
 
 from app import clock
+from app.billing.sql import insert_many
 from tables.outbox import OutboxEvent
 
 log = logging.getLogger("recurra.outbox")
@@ -60,6 +62,17 @@ async def record(event_type: str, aggregate_type: str, aggregate_id: int | str, 
         )
     ).returning(OutboxEvent.id)
     return int(rows[0]["id"])
+
+
+# (event_type, aggregate_type, aggregate_id, payload, created_at)
+OutboxRow = tuple[str, str, int | str, Mapping[str, Any], datetime]
+
+
+async def record_many(rows: Iterable[OutboxRow]) -> None:
+    """``record`` for a batch: one multi-row INSERT (the billing run's set-based writers)."""
+    columns = ("event_type", "aggregate_type", "aggregate_id", "payload", "created_at", "attempts", "last_error")
+    values = [(kind, aggregate, str(key), json.dumps(payload), at, 0, "") for kind, aggregate, key, payload, at in rows]
+    await insert_many(OutboxEvent, columns, values)
 
 
 async def _claim(batch_size: int) -> list[DomainEvent]:

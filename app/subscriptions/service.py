@@ -6,8 +6,8 @@ when they have one), so staff can drive a test customer's subscription through t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +23,7 @@ from app.billing.sql import CUSTOMER_NOW, SUBSCRIPTIONS_ON_CUSTOMER_TIME, fetch,
 from app.billing.testclocks import customer_now
 from app.errors import Conflict, NotFound
 from app.outbox.service import record
-from app.statemachine import Transition, write_transition
+from app.statemachine import Move, Transition, write_transition, write_transitions
 from app.subscriptions import states
 from app.subscriptions.states import Event, Status
 from tables.billing import Invoice
@@ -81,6 +81,12 @@ async def transition(
         states.MACHINE, Subscription, SubscriptionEvent, subscription_id, event,
         actor=actor, at=at, reason=reason, changes=values, data=data or {},
     )  # fmt: skip
+
+
+async def transitions(moves: Sequence[Move[Event]], *, actor: str) -> list[Transition]:
+    """``transition`` for many subscriptions at once, set-based (app.statemachine.write_transitions)."""
+    stamped = [replace(m, changes={"updated_at": m.at, **m.changes}, data=m.data or {}) for m in moves]
+    return await write_transitions(states.MACHINE, Subscription, SubscriptionEvent, stamped, actor=actor)
 
 
 async def subscribe(
