@@ -33,7 +33,7 @@ from tables.subscriptions import Subscription, SubscriptionEvent
 INCOMPLETE_EXPIRES_AFTER = timedelta(hours=23)  # DESIGN.md section 3: an abandoned checkout lapses
 _LAPSED = (
     f"SELECT s.id, {CUSTOMER_NOW} AS at FROM{SUBSCRIPTIONS_ON_CUSTOMER_TIME}"
-    f"WHERE s.status = {{}} AND s.expires_at <= {CUSTOMER_NOW} ORDER BY s.id"
+    f"WHERE s.status = {{}} AND s.expires_at <= {CUSTOMER_NOW}"
 )
 
 
@@ -141,11 +141,15 @@ async def start_trial(
     return await transition(subscription_id, Event.start_trial, actor=actor, at=at, changes=changes)
 
 
-async def expire_incomplete(*, now: datetime | None = None) -> list[int]:
-    """Lapse incomplete subscriptions past ``expires_at`` (by their customer's time) and void their unpaid
-    first invoices; never charges. Few rows at a time, so one transaction each."""
+async def expire_incomplete(*, now: datetime | None = None, test_clock_id: int | None = None) -> list[int]:
+    """Lapse incomplete subscriptions past ``expires_at`` (by their customer's time; only one test clock's
+    customers when given) and void their unpaid first invoices; never charges. Few rows at a time, so one
+    transaction each."""
     now = now or clock.now()
-    rows = await fetch(_LAPSED, now, Status.incomplete.value, now)
+    sql, args = _LAPSED, [now, Status.incomplete.value, now]
+    if test_clock_id is not None:
+        sql, args = sql + " AND c.test_clock = {}", [*args, test_clock_id]
+    rows = await fetch(sql + " ORDER BY s.id", *args)
     expired = []
     for row in rows:
         at = clock.as_utc(row["at"])
