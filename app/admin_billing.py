@@ -1,6 +1,7 @@
 """Billing in the admin: finalized invoices refuse edits, and staff actions (forms) that call the services:
 refund a payment (the credit note follows the ``payment.refunded`` event), create a test clock and attach a
-customer, advance a test clock (renewals generated at once, then charged through the billing run's charger).
+customer, advance a test clock (everything that falls due on the way runs in time order, charged through the
+billing run's charger: renewals, dunning retries, expiries, reminders).
 
 Forms are not table endpoints: each checks the staff role itself and writes its own audit entry.
 """
@@ -22,11 +23,8 @@ from app.admin_audit import actor_fields
 from app.admin_permissions import Action, require
 from app.audit.service import record_audit
 from app.billing import service as invoices
-from app.billing import testclocks
+from app.billing import testclocks, timetravel
 from app.billing.charger import InvoiceCharger
-from app.billing.charging import charge_invoices
-from app.billing.collection import lease_invoices
-from app.billing.reminders import send_reminders
 from app.errors import DomainError
 from app.money import Money
 from app.payments import refunds
@@ -37,6 +35,7 @@ from tables.clocks import TestClock
 from tables.payments import Payment, Refund
 
 FORM_GROUP = "Billing"
+STEPS_SHOWN = 12  # of an advance's steps, in the form's answer (the audit entry counts them all)
 
 
 # --- finalized invoices are immutable -------------------------------------------------------------------
@@ -159,24 +158,28 @@ async def create_test_clock(request: Request, data: CreateTestClockForm) -> str:
 
 
 async def advance_test_clock(request: Request, data: AdvanceTestClockForm, settings: Settings) -> str:
-    """Advance, renew what fell due, charge it (as the billing run would) and decide the reminders."""
+    """Advance, running on the way everything that falls due, in time order (``app.billing.timetravel``):
+    renewals charged, dunning retries and their final action, expiries, reminders."""
     await require(request, TestClock, Action.update)
     actor = actor_fields(request)
+    charger = InvoiceCharger(gateway_for(settings), settings.billing)
     try:
-        generated = await testclocks.advance_test_clock(data.test_clock_id, data.to, actor=actor["actor"])
+        run = await timetravel.advance_and_run(
+            data.test_clock_id, data.to, actor=actor["actor"], charge=charger, policy=settings.billing
+        )
     except DomainError as exc:
         raise _refusal(exc) from exc
-    charger = InvoiceCharger(gateway_for(settings), settings.billing)
-    report = await charge_invoices(await lease_invoices(invoice_ids=generated.invoice_ids), charger)
-    await send_reminders(settings.billing)
+    totals = {name: run.total(name) for name in ("renewed", "ended", "attempted", "expired", "reminded")}
     await record_audit(
         "billing.test_clock_advanced", **actor, target_type="test_clock", target_id=data.test_clock_id,
-        after={"to": data.to, "renewed": generated.renewed, "ended": generated.ended, "charged": report.attempted},
+        after={"to": data.to, "steps": len(run.steps), **totals},
     )  # fmt: skip
+    steps = "; ".join(step.describe() for step in run.steps[:STEPS_SHOWN])
+    more = f"; and {len(run.steps) - STEPS_SHOWN} more steps" if len(run.steps) > STEPS_SHOWN else ""
     return (
-        f"Test clock #{data.test_clock_id} is at {data.to:%Y-%m-%d %H:%M} UTC: {generated.renewed} renewed, "
-        f"{generated.ended} ended, {report.attempted} charged ({len(report.errors)} errors). Dunning retries "
-        "that came due are collected by the next billing tick."
+        f"Test clock #{data.test_clock_id} is at {data.to:%Y-%m-%d %H:%M} UTC: {totals['renewed']} renewed, "
+        f"{totals['ended']} ended, {totals['attempted']} charge attempts, {totals['expired']} checkouts expired, "
+        f"{totals['reminded']} reminders. {steps}{more}"
     )
 
 
@@ -201,7 +204,8 @@ def billing_forms(settings: Settings) -> list[FormConfig]:
             name="Advance a test clock",
             pydantic_model=AdvanceTestClockForm,
             endpoint=forms.advance_test_clock,
-            description="Move a test clock forward: renewals, trial ends and cancellations happen and are charged.",
+            description="Move a test clock forward: renewals, trial ends, plan changes, cancellations, dunning "
+            "retries and reminders happen in time order, and are charged.",
             form_group=FORM_GROUP,
         ),
     ]

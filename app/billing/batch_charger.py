@@ -14,9 +14,10 @@ Only the plain case is batched: an open renewal invoice of an active subscriptio
 usable saved method, and no payment yet. Anything else (a resumed attempt, no method, a subscription that is
 past_due, a first invoice) goes through the per-charge ``InvoiceCharger``, which knows every case; so do the
 invoices whose payment someone else recorded meanwhile (a webhook that overtook the answer). Declined and
-failed charges are recorded here like the others, then counted by ``dunning.record_failure`` one by one
-(failures are the exception in a run). UNKNOWN and PENDING outcomes count nothing: the payment keeps its key,
-and the next collection or the reconciler asks PayPal again with the same key, never a new charge.
+failed charges are recorded here like the others, then counted for dunning as one batch after the commit
+(``dunning.record_failures``: the per-charge path's rows, set-based). UNKNOWN and PENDING outcomes count
+nothing: the payment keeps its key, and the next collection or the reconciler asks PayPal again with the same
+key, never a new charge.
 
 PostgreSQL only (``= ANY(array)``, ``FOR UPDATE``); on SQLite the run charges one invoice at a time.
 """
@@ -24,7 +25,6 @@ PostgreSQL only (``= ANY(array)``, ``FOR UPDATE``); on SQLite the run charges on
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from collections.abc import Sequence
@@ -39,12 +39,12 @@ from app.billing.charger import ACTOR, FAILED, attempt_prefix
 from app.billing.charging import DEFAULT_CONCURRENCY, ChargeInvoice, ChargeReport, charge_invoices
 from app.billing.sql import fetch, insert_many, is_postgres, values_list, write_transaction
 from app.money import Money
+from app.outbox.service import record_many
 from app.payments.gateway import ChargeResult, ChargeStatus, Failure, GatewayError, PaymentGateway
 from app.payments.states import OUTBOX_EVENTS, S, allowed, outbox_payload
 from app.settings import BillingSettings
 from app.statemachine import event_payload
 from tables.billing import Invoice, InvoiceEvent
-from tables.outbox import OutboxEvent
 from tables.payments import Payment, PaymentEvent
 from tables.subscriptions import Subscription
 
@@ -114,12 +114,11 @@ class BatchCharger:
         outcomes = await self._call_gateway(charges)
         later = await self._record(outcomes)
         report = await charge_invoices(others + later.resume, self.single, concurrency=self.concurrency)
-        for invoice_id, (reason, at) in later.failed.items():
-            try:
-                await dunning.record_failure(invoice_id, reason=reason, policy=self.policy, actor=self.actor, at=at)
-            except Exception as exc:  # one invoice's bookkeeping never stops the others'
-                log.exception("recording the failed charge of invoice %s failed", invoice_id)
-                report.errors[invoice_id] = f"{type(exc).__name__}: {exc}"
+        try:
+            await dunning.record_failures(later.failed, policy=self.policy, actor=self.actor)
+        except Exception as exc:  # the declines stay recorded; each invoice's lease runs out and it is tried again
+            log.exception("recording the batch's failed charges failed")
+            report.errors.update({failure.invoice_id: f"{type(exc).__name__}: {exc}" for failure in later.failed})
         report.errors.update({o.charge.invoice_id: o.error for o in outcomes if o.error})
         report.attempted = len(ids)
         return report
@@ -220,7 +219,7 @@ class BatchCharger:
                 if target in FAILED:
                     failure = outcome.failure
                     reason = (failure.message or failure.code if failure else "") or "payment declined"
-                    later.failed[outcome.charge.invoice_id] = (reason, outcome.charge.at)
+                    later.failed.append(dunning.FailedCharge(outcome.charge.invoice_id, reason, outcome.charge.at))
                 elif target == S.unknown:
                     log.info("invoice %s: payment %s is unknown; reconciled later", outcome.charge.invoice_id,
                              outcome.charge.payment_id)  # fmt: skip
@@ -232,7 +231,7 @@ class _Later:
     """What the recording transaction leaves to the per-invoice functions, after it commits."""
 
     resume: list[int] = field(default_factory=list)  # to the per-charge path
-    failed: dict[int, tuple[str, datetime]] = field(default_factory=dict)  # invoice -> (reason, its "now")
+    failed: list[dunning.FailedCharge] = field(default_factory=list)  # for dunning, in one batch
 
 
 def _method(invoice: dict[str, Any], methods: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -301,11 +300,11 @@ async def _payment_events(
         reason = outcome.failure.message if outcome.failure else ""
         events.append((payment_id, outcome.event, S.processing.value, target.value, actor, reason[:2000], now))
         payload = outbox_payload(updated[payment_id], None)
-        outbox.append((OUTBOX_EVENTS[target], "payment", str(payment_id), json.dumps(payload), now))
+        outbox.append((OUTBOX_EVENTS[target], "payment", payment_id, payload, now))
     await insert_many(
         PaymentEvent, ("payment", "event", "from_status", "to_status", "actor", "reason", "occurred_at"), events
     )
-    await _insert_outbox(outbox)
+    await record_many(outbox)
 
 
 async def _pay_invoices(succeeded: list[_Outcome], actor: str, now: datetime, later: _Later) -> None:
@@ -337,13 +336,8 @@ async def _pay_invoices(succeeded: list[_Outcome], actor: str, now: datetime, la
         event = invoice_states.Event.pay.value
         events.append((invoice_id, event, Invoice.Status.open.value, Invoice.Status.paid.value, actor, "", at))
         payload = event_payload(Invoice.Status.open.value, Invoice.Status.paid.value, actor, "", at)
-        outbox.append((f"invoice.{event}", "invoice", str(invoice_id), json.dumps(payload), now))
+        outbox.append((f"invoice.{event}", "invoice", invoice_id, payload, now))
     await insert_many(
         InvoiceEvent, ("invoice", "event", "from_status", "to_status", "actor", "reason", "occurred_at"), events
     )
-    await _insert_outbox(outbox)
-
-
-async def _insert_outbox(rows: list[tuple[Any, ...]]) -> None:
-    columns = ("event_type", "aggregate_type", "aggregate_id", "payload", "created_at", "attempts", "last_error")
-    await insert_many(OutboxEvent, columns, [(*row, 0, "") for row in rows])
+    await record_many(outbox)

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from app import clock
+from app.billing.renewal_rules import Renewal
+from app.billing.renewals import upcoming_renewal
 from app.mail import OutgoingMail
 from app.mail_templates import render_mail
 from app.settings import Settings
@@ -58,8 +60,7 @@ async def _subscription(subscription_id: int) -> dict[str, Any] | None:
             Subscription.status, Subscription.current_period_end, Subscription.trial_end, Subscription.ended_at,
             Subscription.cancel_reason, Subscription.cancel_at_period_end,
             Subscription.customer.email.as_alias("email"), Subscription.customer.name.as_alias("name"),
-            Subscription.plan._.name.as_alias("plan_name"), Subscription.plan.amount_minor.as_alias("amount_minor"),
-            Subscription.plan.currency.as_alias("currency"),
+            Subscription.plan._.name.as_alias("plan_name"),
         )
         .where(Subscription.id == subscription_id)
         .first()
@@ -107,9 +108,13 @@ async def reminder(settings: Settings, subscription_id: int, kind: str) -> Outgo
             return None
         template, subject = "billing_upcoming_renewal", f"Your {settings.site_name} subscription renews soon"
         renews_on = _day(sub["current_period_end"])
+    # What the period end will bill (a scheduled downgrade included), decided as the billing run will decide it.
+    upcoming = await upcoming_renewal(subscription_id)
+    if not isinstance(upcoming, Renewal):
+        return None
     return _mail(
-        settings, template, sub, subject, plan_name=sub["plan_name"], renews_on=renews_on,
-        amount_minor=sub["amount_minor"], currency=sub["currency"],
+        settings, template, sub, subject, plan_name=upcoming.plan.name, renews_on=renews_on,
+        amount_minor=upcoming.line.amount_minor, currency=upcoming.line.currency,
     )  # fmt: skip
 
 

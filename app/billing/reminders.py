@@ -6,6 +6,7 @@ and each test clock's frozen time for its customers."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,20 +35,40 @@ def _candidates_sql(column: str, on_clock: bool) -> str:
     )
 
 
-async def send_reminders(policy: BillingSettings, *, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Decide every reminder now due; returns the notices written (kind, subscription, ends)."""
+async def send_reminders(
+    policy: BillingSettings, *, now: datetime | None = None, test_clock_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Decide every reminder now due (only one test clock's customers' when given); returns the notices
+    written (kind, subscription, ends)."""
     now = now or clock.now()
-    times: list[tuple[datetime, int | None]] = [(now, None)]
-    clocks = await TestClock.select(TestClock.id, TestClock.frozen_time)
-    times += [(clock.as_utc(c["frozen_time"]), c["id"]) for c in clocks]
+    times: list[tuple[datetime, int | None]] = [(now, None)] if test_clock_id is None else []
+    clocks = TestClock.select(TestClock.id, TestClock.frozen_time)
+    if test_clock_id is not None:
+        clocks = clocks.where(TestClock.id == test_clock_id)
+    times += [(clock.as_utc(c["frozen_time"]), c["id"]) for c in await clocks]
     written: list[dict[str, Any]] = []
     for kind, status, column in _KINDS:
-        days = policy.renewal_reminder_days if kind == BillingNotice.Kind.renewal else policy.trial_reminder_days
+        days = _days_ahead(kind, policy)
         for at, clock_id in times:
             args: list[Any] = [status.value, at, at + timedelta(days=days)]
             rows = await fetch(_candidates_sql(column, clock_id is not None), *args, *([clock_id] if clock_id else []))
             written += await _write(kind, rows, at)
     return written
+
+
+def reminders_due_at(subscription: Mapping[str, Any], policy: BillingSettings) -> list[datetime]:
+    """When a subscription's notices fall due (``send_reminders`` writes each from then on, once)."""
+    if subscription["cancel_at_period_end"]:
+        return []
+    return [
+        clock.as_utc(subscription[column]) - timedelta(days=_days_ahead(kind, policy))
+        for kind, status, column in _KINDS
+        if subscription["status"] == status and subscription[column] is not None
+    ]
+
+
+def _days_ahead(kind: BillingNotice.Kind, policy: BillingSettings) -> int:
+    return policy.renewal_reminder_days if kind == BillingNotice.Kind.renewal else policy.trial_reminder_days
 
 
 async def _write(kind: BillingNotice.Kind, rows: list[dict[str, Any]], at: datetime) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar
 from app import clock
 from app.billing import states as invoice_states
 from app.billing.errors import ConcurrentChange
+from app.billing.lines import PlanTerms
 from app.billing.numbering import Series, allocate
 from app.billing.plans import plan_terms_by_id
 from app.billing.renewal_rules import DueSubscription, Ending, Renewal, decide
@@ -36,11 +37,11 @@ from app.billing.sql import (
     values_list,
     write_transaction,
 )
+from app.outbox.service import record_many
 from app.statemachine import event_payload
 from app.subscriptions.states import RENEWABLE, Status
 from tables.billing import Invoice, InvoiceEvent, InvoiceLine
-from tables.outbox import OutboxEvent
-from tables.subscriptions import SubscriptionEvent
+from tables.subscriptions import Subscription, SubscriptionEvent
 
 DEFAULT_BATCH = 500
 ACTOR = "system:billing_run"
@@ -53,9 +54,12 @@ DUE_FROM_WHERE = (
     " FROM" + SUBSCRIPTIONS_ON_CUSTOMER_TIME + "WHERE s.status IN ({}, {}, {}) AND s.id BETWEEN {} AND {}"
     " AND s.current_period_end <= " + CUSTOMER_NOW
 )
+# The subscription columns a renewal is decided from (``renewal_rules.decide``).
+_DECIDED_BY = ("id", "status", "plan", "pending_plan", "billing_anchor", "current_period_end", "cancel_at_period_end")
 _CLAIM = (
-    "SELECT s.id, s.customer, s.plan, s.pending_plan, s.status, s.current_period_end, s.billing_anchor, "
-    "s.cancel_at_period_end, s.payment_method, tc.frozen_time AS clock_time, "
+    "SELECT "
+    + ", ".join(f"s.{column}" for column in _DECIDED_BY)
+    + ", s.customer, s.payment_method, tc.frozen_time AS clock_time, "
     + ", ".join(f"c.{column}" for column in SNAPSHOT_COLUMNS)
     + DUE_FROM_WHERE
 )
@@ -124,18 +128,8 @@ async def _generate_batch(
         )
         items: list[_Item[Renewal | Ending]] = []
         for row in rows:
-            due = DueSubscription(
-                id=row["id"],
-                status=Status(row["status"]),
-                plan_id=row["plan"],
-                pending_plan_id=row["pending_plan"],
-                billing_anchor=clock.as_utc(row["billing_anchor"]),
-                period_end=clock.as_utc(row["current_period_end"]),
-                cancel_at_period_end=bool(row["cancel_at_period_end"]),
-            )
             at = clock.as_utc(row["clock_time"]) if row["clock_time"] is not None else now
-            pending = plans[due.pending_plan_id] if due.pending_plan_id else None
-            items.append(_Item(row, at, decide(due, plans[due.plan_id], pending)))
+            items.append(_Item(row, at, _decide(row, plans)))
         renewing = [_Item(i.row, i.at, i.outcome) for i in items if isinstance(i.outcome, Renewal)]
         ending = [_Item(i.row, i.at, i.outcome) for i in items if isinstance(i.outcome, Ending)]
         to_charge = await _write_invoices(renewing)
@@ -143,6 +137,32 @@ async def _generate_batch(
         await _end(ending)
         await _write_subscription_events(items)
     return GenerationResult(to_charge, len(renewing), len(ending)), rows[-1]["id"]
+
+
+def _decide(row: dict[str, Any], plans: dict[int, PlanTerms]) -> Renewal | Ending:
+    due = DueSubscription(
+        id=row["id"],
+        status=Status(row["status"]),
+        plan_id=row["plan"],
+        pending_plan_id=row["pending_plan"],
+        billing_anchor=clock.as_utc(row["billing_anchor"]),
+        period_end=clock.as_utc(row["current_period_end"]),
+        cancel_at_period_end=bool(row["cancel_at_period_end"]),
+    )
+    pending = plans[due.pending_plan_id] if due.pending_plan_id else None
+    return decide(due, plans[due.plan_id], pending)
+
+
+async def upcoming_renewal(subscription_id: int) -> Renewal | Ending | None:
+    """What the billing run will do when this subscription's current period ends (a scheduled downgrade, a
+    trial's end, a cancellation included), decided by the code that will do it: the reminder e-mail's source."""
+    row = await Subscription.select(*(Subscription._meta.get_column_by_name(c) for c in _DECIDED_BY)).where(
+        Subscription.id == subscription_id
+    ).first()  # fmt: skip
+    if row is None:
+        return None
+    plans = await plan_terms_by_id({row["plan"], row["pending_plan"]} - {None})
+    return _decide(row, plans)
 
 
 async def _claim(
@@ -231,17 +251,12 @@ async def _write_invoice_events(
             event_rows.append((invoice_id, event.value, status.value, to.value, ACTOR, "renewal", at))
             payload = event_payload(status.value, to.value, ACTOR, "renewal", at)
             payload |= {"number": number, "subscription": item.row["id"]}
-            outbox_rows.append((f"invoice.{event.value}", "invoice", str(invoice_id), json.dumps(payload), at))
+            outbox_rows.append((f"invoice.{event.value}", "invoice", invoice_id, payload, at))
             status = to
     await insert_many(
         InvoiceEvent, ("invoice", "event", "from_status", "to_status", "actor", "reason", "occurred_at"), event_rows
     )
-    await _insert_outbox(outbox_rows)
-
-
-async def _insert_outbox(rows: list[tuple[Any, ...]]) -> None:
-    columns = ("event_type", "aggregate_type", "aggregate_id", "payload", "created_at", "attempts", "last_error")
-    await insert_many(OutboxEvent, columns, [(*row, 0, "") for row in rows])
+    await record_many(outbox_rows)
 
 
 async def _advance(items: Sequence[_Item[Renewal]]) -> None:
@@ -304,12 +319,11 @@ async def _write_subscription_events(items: Sequence[_Item[Renewal | Ending]]) -
             event_rows.append((r.subscription_id, event, r.from_status.value, r.to_status.value, ACTOR, reason,
                                json.dumps(data), effective))  # fmt: skip
             payload = event_payload(r.from_status.value, r.to_status.value, ACTOR, reason, effective) | data
-            outbox_rows.append(
-                (f"subscription.{event}", "subscription", str(r.subscription_id), json.dumps(payload), item.at)
-            )
+            outbox_rows.append((f"subscription.{event}", "subscription", r.subscription_id, payload, item.at))
     await insert_many(
         SubscriptionEvent,
         ("subscription", "event", "from_status", "to_status", "actor", "reason", "data", "occurred_at"),
         event_rows,
     )
-    await _insert_outbox(outbox_rows)
+    # At a period end nothing holds the customer's entitlements (app/subscriptions/access.py): no on-commit work.
+    await record_many(outbox_rows, on_commit=False)

@@ -32,7 +32,7 @@ async def create_test_clock(name: str, frozen_time: datetime | None = None) -> C
 async def attach_test_clock(customer_id: int, clock_id: int | None) -> None:
     """Put a (test) customer on a clock, or back on real time with ``None``."""
     if clock_id is not None:
-        await _clock(clock_id)
+        await get_test_clock(clock_id)
     updated = (
         await Customer.update({Customer.test_clock: clock_id}).where(Customer.id == customer_id).returning(Customer.id)
     )
@@ -54,24 +54,36 @@ async def customer_now(customer_id: int) -> datetime:
 
 async def advance_test_clock(clock_id: int, to: datetime, *, actor: str, run_billing: bool = True) -> GenerationResult:
     """Move the clock forward to ``to`` and (by default) run renewal generation for its customers at once,
-    as Stripe does, instead of waiting for the next billing tick. Time never runs backwards. The returned
-    invoice ids are committed and still to be charged (``app.billing.charging``)."""
-    to = clock.as_utc(to)
-    current = await _clock(clock_id)
-    if to < current.frozen_time:
-        raise ClockBackwards(
-            f"Test clock {current.name!r} is at {current.frozen_time:%Y-%m-%d %H:%M}; it only moves on."
-        )
-    async with write_transaction():
-        await TestClock.update({TestClock.frozen_time: to}).where(TestClock.id == clock_id)
-        payload = {"from": current.frozen_time.isoformat(), "to": to.isoformat(), "actor": actor}
-        await record("test_clock.advanced", "test_clock", clock_id, payload)
+    instead of waiting for the next billing tick. Time never runs backwards. The returned invoice ids are
+    committed and still to be charged (``app.billing.charging``). Staff's "advance" runs everything that
+    falls due, in time order, charges and dunning included (``app.billing.timetravel``)."""
+    await move_test_clock(clock_id, to, actor=actor)
     if not run_billing:
         return GenerationResult()
     return await generate_renewals(test_clock_id=clock_id)
 
 
-async def _clock(clock_id: int) -> ClockView:
+async def move_test_clock(clock_id: int, to: datetime, *, actor: str) -> ClockView:
+    """Set the clock's time to ``to`` (never earlier than it is) and record the move; returns where it was."""
+    to = clock.as_utc(to)
+    current = ensure_forward(await get_test_clock(clock_id), to)
+    async with write_transaction():
+        await TestClock.update({TestClock.frozen_time: to}).where(TestClock.id == clock_id)
+        payload = {"from": current.frozen_time.isoformat(), "to": to.isoformat(), "actor": actor}
+        await record("test_clock.advanced", "test_clock", clock_id, payload)
+    return current
+
+
+def ensure_forward(current: ClockView, to: datetime) -> ClockView:
+    """``current``, or ClockBackwards when ``to`` is earlier: time never runs backwards."""
+    if to < current.frozen_time:
+        raise ClockBackwards(
+            f"Test clock {current.name!r} is at {current.frozen_time:%Y-%m-%d %H:%M}; it only moves on."
+        )
+    return current
+
+
+async def get_test_clock(clock_id: int) -> ClockView:
     row = (
         await TestClock.select(TestClock.id, TestClock.name, TestClock.frozen_time)
         .where(TestClock.id == clock_id)

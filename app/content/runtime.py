@@ -3,7 +3,7 @@ and the outbox handlers that keep entitlement caches honest."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from litestar.stores.registry import StoreRegistry
@@ -40,9 +40,13 @@ class ContentRuntime:
 _installed: list[ContentRuntime] = []
 
 
-async def _on_subscription_event(event: outbox.DomainEvent) -> None:
+async def _on_subscription_events(events: Sequence[outbox.DomainEvent]) -> None:
     for runtime in _installed[-1:]:
-        await runtime.entitlements.on_subscription_event(event)
+        await runtime.entitlements.on_subscription_events(events)
+
+
+async def _on_subscription_event(event: outbox.DomainEvent) -> None:
+    await _on_subscription_events([event])
 
 
 def install_outbox_handlers(runtime: ContentRuntime) -> Callable[[], None]:
@@ -51,7 +55,7 @@ def install_outbox_handlers(runtime: ContentRuntime) -> Callable[[], None]:
     The latest runtime installed wins (one per process); the function returned uninstalls it again."""
     if _on_subscription_event not in outbox.subscribers().get("subscription.*", ()):
         outbox.subscribe("subscription.*", _on_subscription_event)
-        outbox.subscribe_on_commit("subscription.*", _on_subscription_event)
+        outbox.subscribe_on_commit("subscription.*", _on_subscription_events)
     _installed.append(runtime)
 
     def uninstall() -> None:

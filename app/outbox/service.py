@@ -12,15 +12,17 @@ simply runs out and another picks the events up, so handlers must be idempotent 
 from __future__ import annotations
 
 import fnmatch
+import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from piccolo.columns.combination import Or
 
 from app import clock
+from app.billing.sql import insert_many
 from app.db import after_commit
 from tables.outbox import OutboxEvent
 
@@ -41,8 +43,11 @@ class DomainEvent:
 
 
 Handler = Callable[[DomainEvent], Awaitable[None]]
+# On-commit handlers take every matching event a transaction recorded at once (a batch writer records hundreds).
+BatchHandler = Callable[[Sequence[DomainEvent]], Awaitable[None]]
+H = TypeVar("H")
 _subscribers: dict[str, list[Handler]] = {}
-_on_commit: dict[str, list[Handler]] = {}
+_on_commit: dict[str, list[BatchHandler]] = {}
 
 
 def subscribe(pattern: str, handler: Handler) -> None:
@@ -50,7 +55,7 @@ def subscribe(pattern: str, handler: Handler) -> None:
     _subscribers.setdefault(pattern, []).append(handler)
 
 
-def subscribe_on_commit(pattern: str, handler: Handler) -> None:
+def subscribe_on_commit(pattern: str, handler: BatchHandler) -> None:
     """Also call ``handler`` in this process as soon as the transaction recording a matching event commits.
     Best effort (a failure is logged; nothing retries it): pair it with ``subscribe`` for the guarantee."""
     _on_commit.setdefault(pattern, []).append(handler)
@@ -60,8 +65,24 @@ def subscribers() -> Mapping[str, Sequence[Handler]]:
     return _subscribers
 
 
-def _matching(handlers: Mapping[str, Sequence[Handler]], event_type: str) -> list[Handler]:
+def _matching(handlers: Mapping[str, Sequence[H]], event_type: str) -> list[H]:
     return [h for pattern, hs in handlers.items() if fnmatch.fnmatchcase(event_type, pattern) for h in hs]
+
+
+async def _after_commit(events: Sequence[DomainEvent]) -> None:
+    """Hand each on-commit handler the events it matches, once the current transaction commits."""
+    calls: dict[BatchHandler, list[DomainEvent]] = {}
+    for event in events:
+        for handler in _matching(_on_commit, event.event_type):
+            calls.setdefault(handler, []).append(event)
+    if not calls:
+        return
+
+    async def run() -> None:
+        for handler, matched in calls.items():
+            await handler(matched)
+
+    await after_commit(OutboxEvent._meta.db, run)
 
 
 async def record(event_type: str, aggregate_type: str, aggregate_id: int | str, payload: dict[str, Any]) -> int:
@@ -77,15 +98,28 @@ async def record(event_type: str, aggregate_type: str, aggregate_id: int | str, 
         )
     ).returning(OutboxEvent.id)
     event_id = int(rows[0]["id"])
-    if handlers := _matching(_on_commit, event_type):
-        event = DomainEvent(event_id, event_type, aggregate_type, str(aggregate_id), payload, created_at)
-
-        async def run() -> None:
-            for handler in handlers:
-                await handler(event)
-
-        await after_commit(OutboxEvent._meta.db, run)
+    await _after_commit([DomainEvent(event_id, event_type, aggregate_type, str(aggregate_id), payload, created_at)])
     return event_id
+
+
+# (event_type, aggregate_type, aggregate_id, payload, created_at)
+OutboxRow = tuple[str, str, int | str, Mapping[str, Any], datetime]
+
+
+async def record_many(rows: Iterable[OutboxRow], *, on_commit: bool = True) -> None:
+    """``record`` for a batch: one multi-row INSERT (the billing run's set-based writers). ``on_commit=False``
+    leaves the on-commit handlers out, for a writer whose changes nothing cached yet can have seen."""
+    batch = [(kind, aggregate, str(key), payload, at) for kind, aggregate, key, payload, at in rows]
+    columns = ("event_type", "aggregate_type", "aggregate_id", "payload", "created_at", "attempts", "last_error")
+    values = [(kind, aggregate, key, json.dumps(payload), at, 0, "") for kind, aggregate, key, payload, at in batch]
+    wanted = on_commit and any(_matching(_on_commit, kind) for kind, *_ in batch)
+    inserted = await insert_many(OutboxEvent, columns, values, returning="id" if wanted else "")
+    if wanted:  # RETURNING gives the rows of a multi-row VALUES in their order
+        events = [
+            DomainEvent(int(row["id"]), kind, aggregate, key, dict(payload), at)
+            for row, (kind, aggregate, key, payload, at) in zip(inserted, batch, strict=True)
+        ]
+        await _after_commit(events)
 
 
 async def _claim(batch_size: int) -> list[DomainEvent]:

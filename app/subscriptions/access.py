@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -170,10 +170,9 @@ class EntitlementCache:
         """Plans changed what they grant: retire every entry (old keys expire on their own)."""
         await self.store.set(_VERSION_KEY, uuid.uuid4().hex[:12])
 
-    async def on_subscription_event(self, event: DomainEvent) -> None:
-        """Outbox handler for ``subscription.*``: the subscription's customer is computed afresh next time."""
-        if event.aggregate_type != "subscription":
-            return
-        row = await Subscription.select(Subscription.customer).where(Subscription.id == int(event.aggregate_id)).first()
-        if row is not None:
-            await self.invalidate([row["customer"]])
+    async def on_subscription_events(self, events: Sequence[DomainEvent]) -> None:
+        """Outbox handler for ``subscription.*``: those subscriptions' customers are computed afresh next time."""
+        ids = {int(event.aggregate_id) for event in events if event.aggregate_type == "subscription"}
+        if ids:
+            rows = await Subscription.select(Subscription.customer).where(Subscription.id.is_in(list(ids)))
+            await self.invalidate(row["customer"] for row in rows)

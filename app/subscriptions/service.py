@@ -6,8 +6,8 @@ when they have one), so staff can drive a test customer's subscription through t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +23,7 @@ from app.billing.sql import CUSTOMER_NOW, SUBSCRIPTIONS_ON_CUSTOMER_TIME, fetch,
 from app.billing.testclocks import customer_now
 from app.errors import Conflict, NotFound
 from app.outbox.service import record
-from app.statemachine import Transition, write_transition
+from app.statemachine import Move, Transition, write_transition, write_transitions
 from app.subscriptions import states
 from app.subscriptions.states import Event, Status
 from tables.billing import Invoice
@@ -33,7 +33,7 @@ from tables.subscriptions import Subscription, SubscriptionEvent
 INCOMPLETE_EXPIRES_AFTER = timedelta(hours=23)  # DESIGN.md section 3: an abandoned checkout lapses
 _LAPSED = (
     f"SELECT s.id, {CUSTOMER_NOW} AS at FROM{SUBSCRIPTIONS_ON_CUSTOMER_TIME}"
-    f"WHERE s.status = {{}} AND s.expires_at <= {CUSTOMER_NOW} ORDER BY s.id"
+    f"WHERE s.status = {{}} AND s.expires_at <= {CUSTOMER_NOW}"
 )
 
 
@@ -81,6 +81,12 @@ async def transition(
         states.MACHINE, Subscription, SubscriptionEvent, subscription_id, event,
         actor=actor, at=at, reason=reason, changes=values, data=data or {},
     )  # fmt: skip
+
+
+async def transitions(moves: Sequence[Move[Event]], *, actor: str) -> list[Transition]:
+    """``transition`` for many subscriptions at once, set-based (app.statemachine.write_transitions)."""
+    stamped = [replace(m, changes={"updated_at": m.at, **m.changes}, data=m.data or {}) for m in moves]
+    return await write_transitions(states.MACHINE, Subscription, SubscriptionEvent, stamped, actor=actor)
 
 
 async def subscribe(
@@ -135,11 +141,15 @@ async def start_trial(
     return await transition(subscription_id, Event.start_trial, actor=actor, at=at, changes=changes)
 
 
-async def expire_incomplete(*, now: datetime | None = None) -> list[int]:
-    """Lapse incomplete subscriptions past ``expires_at`` (by their customer's time) and void their unpaid
-    first invoices; never charges. Few rows at a time, so one transaction each."""
+async def expire_incomplete(*, now: datetime | None = None, test_clock_id: int | None = None) -> list[int]:
+    """Lapse incomplete subscriptions past ``expires_at`` (by their customer's time; only one test clock's
+    customers when given) and void their unpaid first invoices; never charges. Few rows at a time, so one
+    transaction each."""
     now = now or clock.now()
-    rows = await fetch(_LAPSED, now, Status.incomplete.value, now)
+    sql, args = _LAPSED, [now, Status.incomplete.value, now]
+    if test_clock_id is not None:
+        sql, args = sql + " AND c.test_clock = {}", [*args, test_clock_id]
+    rows = await fetch(sql + " ORDER BY s.id", *args)
     expired = []
     for row in rows:
         at = clock.as_utc(row["at"])

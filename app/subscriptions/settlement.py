@@ -5,13 +5,19 @@ after it has recorded a payment (issue 4). Billing never calls the gateway; the 
   invoice applies the change, a paid renewal brings a past_due/unpaid subscription back to active. Idempotent:
   the portal (synchronously, after a capture) and the payment.succeeded handler may both settle the same
   invoice, even at once; the invoice row lock serialises them and the second changes nothing.
-- ``record_failed_charge``: one more attempt counted and the next one scheduled (the dunning policy - after
-  1, 3, 5 days - belongs to the caller); a failed renewal moves an active subscription to past_due.
+- ``settle_open_invoice``: the same for callers that hear the news more than once (the charger, the
+  ``payment.succeeded`` event, a replayed job). It also finishes a paid invoice whose subscription never
+  followed (still incomplete, or past_due/unpaid for it): invoice and subscription change in one transaction,
+  but a paid invoice must never leave its subscription behind, whatever wrote it.
+
+A failed charge is dunning's (``app.billing.dunning.record_failures``): the attempt counted, the next one
+scheduled, and a failed renewal moves an active subscription to past_due.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from app import clock
 from app.billing import service as invoices
@@ -24,7 +30,7 @@ from app.subscriptions.states import Event, Status
 from tables.billing import Invoice
 
 
-async def _invoice(invoice_id: int) -> dict[str, object]:
+async def _read(invoice_id: int) -> dict[str, Any] | None:
     row = (
         await Invoice.select(
             Invoice.id, Invoice.status, Invoice.subscription, Invoice.billing_reason, Invoice.subscription.status
@@ -32,9 +38,14 @@ async def _invoice(invoice_id: int) -> dict[str, object]:
         .where(Invoice.id == invoice_id)
         .first()
     )
+    return dict(row) if row else None
+
+
+async def _invoice(invoice_id: int) -> dict[str, Any]:
+    row = await _read(invoice_id)
     if row is None:
         raise NotFound(f"There is no invoice #{invoice_id}.")
-    return dict(row)
+    return row
 
 
 async def settle_paid_invoice(invoice_id: int, *, actor: str, at: datetime | None = None) -> None:
@@ -57,10 +68,10 @@ async def settle_paid_invoice(invoice_id: int, *, actor: str, at: datetime | Non
 
 
 async def settle_open_invoice(invoice_id: int, *, actor: str, at: datetime | None = None) -> bool:
-    """``settle_paid_invoice`` for callers that may hear the same news twice (the charger and the
-    ``payment.succeeded`` event, a replayed job): settles an open invoice once; False when it was not open."""
-    row = await Invoice.select(Invoice.status).where(Invoice.id == invoice_id).first()
-    if row is None or row["status"] != Invoice.Status.open:
+    """``settle_paid_invoice`` for callers that may hear the same news twice: settles an open invoice once,
+    and finishes a paid one whose subscription still waits for it; False when there was nothing to do."""
+    row = await _read(invoice_id)
+    if row is None or not (row["status"] == Invoice.Status.open or await _left_behind(row)):
         return False
     try:
         await settle_paid_invoice(invoice_id, actor=actor, at=at)
@@ -69,19 +80,28 @@ async def settle_open_invoice(invoice_id: int, *, actor: str, at: datetime | Non
     return True
 
 
-async def record_failed_charge(
-    invoice_id: int, *, actor: str, reason: str, next_attempt_at: datetime | None, at: datetime | None = None
-) -> None:
-    """Count the attempt and schedule the next (``None``: no more automatic attempts)."""
-    at = at or clock.now()
-    invoice = await _invoice(invoice_id)
-    async with write_transaction():
-        await Invoice.update(
-            {Invoice.attempt_count: Invoice.attempt_count + 1, Invoice.next_payment_attempt_at: next_attempt_at}
-        ).where(Invoice.id == invoice_id, Invoice.status == Invoice.Status.open)
-        is_renewal = invoice["billing_reason"] == Invoice.BillingReason.subscription_cycle
-        if is_renewal and invoice["subscription.status"] == Status.active and isinstance(invoice["subscription"], int):
-            await transition(invoice["subscription"], Event.renew_failed, actor=actor, at=at, reason=reason)
+async def _left_behind(invoice: dict[str, Any]) -> bool:
+    """A paid invoice whose subscription did not follow: a first invoice whose subscription is still
+    incomplete, or the latest renewal of a past_due/unpaid subscription with nothing else open. (A plan change
+    is not finished here: a late replay must not undo a later change.)"""
+    subscription_id, status = invoice["subscription"], invoice["subscription.status"]
+    if invoice["status"] != Invoice.Status.paid or subscription_id is None:
+        return False
+    if invoice["billing_reason"] == Invoice.BillingReason.subscription_create:
+        return bool(status == Status.incomplete)
+    if invoice["billing_reason"] != Invoice.BillingReason.subscription_cycle:
+        return False
+    if status not in (Status.past_due, Status.unpaid) or await _other_open_invoices(subscription_id, invoice["id"]):
+        return False
+    latest = (
+        await Invoice.select(Invoice.id)
+        .where(
+            Invoice.subscription == subscription_id, Invoice.billing_reason == Invoice.BillingReason.subscription_cycle
+        )
+        .order_by(Invoice.period_start, ascending=False)
+        .first()
+    )
+    return latest is not None and latest["id"] == invoice["id"]
 
 
 async def _other_open_invoices(subscription_id: int, invoice_id: int) -> bool:

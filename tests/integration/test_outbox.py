@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from app import clock
 from app.outbox import service as outbox
-from app.outbox.service import DomainEvent, dispatch_pending, record
+from app.outbox.service import DomainEvent, dispatch_pending, record, record_many
 from tables.outbox import OutboxEvent
 
 
@@ -66,9 +67,10 @@ async def test_on_commit_handlers_run_once_the_outermost_transaction_commits_and
     db = OutboxEvent._meta.db
     seen: list[tuple[str, bool]] = []
 
-    async def on_subscription(event: DomainEvent) -> None:
-        committed = await OutboxEvent.exists().where(OutboxEvent.id == event.id)  # outside any transaction
-        seen.append((event.aggregate_id, committed and not db.transaction_exists()))
+    async def on_subscription(events: Sequence[DomainEvent]) -> None:
+        for event in events:
+            committed = await OutboxEvent.exists().where(OutboxEvent.id == event.id)  # outside any transaction
+            seen.append((event.aggregate_id, committed and not db.transaction_exists()))
 
     monkeypatch.setattr(outbox, "_on_commit", {"subscription.*": [on_subscription]})
     async with db.transaction():
@@ -92,7 +94,7 @@ async def test_on_commit_handlers_run_once_the_outermost_transaction_commits_and
 async def test_a_failing_on_commit_handler_does_not_undo_or_fail_the_change(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def broken(event: DomainEvent) -> None:
+    async def broken(events: Sequence[DomainEvent]) -> None:
         raise ConnectionError("the cache is down")
 
     monkeypatch.setattr(outbox, "_on_commit", {"subscription.*": [broken]})
@@ -100,3 +102,28 @@ async def test_a_failing_on_commit_handler_does_not_undo_or_fail_the_change(
         await record("subscription.cancel", "subscription", 1, {})
     assert await OutboxEvent.count() == 1
     assert "after-commit callback failed" in caplog.text
+
+
+async def test_a_batch_writer_hands_its_events_to_on_commit_handlers_in_one_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[list[tuple[int, str, str]]] = []
+
+    async def on_subscription(events: Sequence[DomainEvent]) -> None:
+        calls.append([(event.id, event.event_type, event.aggregate_id) for event in events])
+
+    monkeypatch.setattr(outbox, "_on_commit", {"subscription.*": [on_subscription]})
+    now = clock.now()
+    async with OutboxEvent._meta.db.transaction():
+        await record_many(
+            [("subscription.retries_exhausted", "subscription", n, {"n": n}, now) for n in (4, 5)]
+            + [("invoice.voided", "invoice", 6, {}, now)]
+        )
+        await record_many([("subscription.renewed", "subscription", 7, {}, now)], on_commit=False)
+        assert calls == []
+    stored = {
+        row["aggregate_id"]: row["id"] for row in await OutboxEvent.select(OutboxEvent.id, OutboxEvent.aggregate_id)
+    }
+    assert calls == [
+        [(stored["4"], "subscription.retries_exhausted", "4"), (stored["5"], "subscription.retries_exhausted", "5")]
+    ]

@@ -4,20 +4,30 @@ stay editable; the billing staff actions (test clocks, refunds) work through the
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
+import pytest
 from litestar import Litestar
 
+from app import admin_billing
 from app.billing import service as invoices
 from app.billing.lines import LineDraft
+from app.billing.testclocks import attach_test_clock, create_test_clock
+from app.payments.paypal import PayPalGateway
 from tables.accounts import Customer
 from tables.audit import AuditLog
-from tables.billing import Invoice, InvoiceLine
+from tables.billing import BillingNotice, Invoice, InvoiceLine
 from tables.clocks import TestClock
+from tables.outbox import OutboxEvent
 from tables.payments import Payment
-from tables.subscriptions import Subscription
+from tables.subscriptions import Subscription, SubscriptionEvent
+from tasks.outbox import dispatch_outbox
 from tests import factories
+from tests.integration.billing.conftest import Vaulted
 from tests.integration.staff import staff_session, table
+from tests.paypal import SandboxControl
+from tests.smtp import Mailbox
 
 FORMS = "/admin/api/forms/"
 
@@ -114,3 +124,67 @@ async def test_refund_form_is_for_billing_staff_and_explains_refusals(app: Lites
         refused = await billing.post(FORMS + "refund-a-payment/", json=form)
     assert refused.status_code != 200
     assert "nothing to refund" in refused.text
+
+
+async def test_advancing_a_test_clock_runs_the_renewal_its_dunning_retries_and_the_final_action_in_time_order(
+    app: Litestar, client: httpx.AsyncClient, job_ctx: dict[str, Any], sandbox: SandboxControl, vaulted: Vaulted,
+    mailbox: Mailbox, gateway: PayPalGateway, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Two weeks in one advance: the reminder a week before, the renewal and its declined charge on day 8,
+    retries on days 9, 11 and 13 (1, 3 and 5 days after), the last one's final action; each at its instant."""
+    monkeypatch.setattr(admin_billing, "gateway_for", lambda settings: gateway)  # the sandbox the tests run
+    t0 = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    day = [t0 + timedelta(days=n) for n in range(15)]
+    test_clock = await create_test_clock("dunning", t0)
+    customer = await factories.customer(email="late@example.com", name="Lou")
+    await attach_test_clock(customer.id, test_clock.id)
+    method = await vaulted(customer.id, "late@example.com")
+    plan = await factories.plan(name="Standard", amount_minor=1500, interval="month")
+    sub = await factories.subscription(customer=customer.id, plan=plan.id, payment_method=method.id,
+                                       current_period_start=day[8] - timedelta(days=30), current_period_end=day[8],
+                                       billing_anchor=day[8])  # fmt: skip
+    await sandbox.arm("instrument_declined", payer_email="late@example.com")
+
+    async with staff_session(app, "billing") as staff:
+        advanced = await staff.post(
+            FORMS + "advance-a-test-clock/", json={"test_clock_id": test_clock.id, "to": day[14].isoformat()}
+        )
+    assert advanced.status_code == 200, advanced.text
+    assert "1 renewed, 0 ended, 4 charge attempts, 0 checkouts expired, 1 reminders" in advanced.text
+    assert "2026-05-09 12:00: 1 renewed, 1 charge attempts" in advanced.text
+
+    # Each step recorded: the clock's moves, from one due instant to the next.
+    moves = await payloads("test_clock.advanced")
+    assert [m["to"] for m in moves] == [day[n].isoformat() for n in (1, 8, 9, 11, 13, 14)]
+    notice = await BillingNotice.select(BillingNotice.kind, BillingNotice.created_at).first()
+    assert notice == {"kind": "renewal", "created_at": day[1]}  # 7 days before the renewal
+    failures = [
+        (f["attempt"], f["next_attempt_at"], f["final_action"]) for f in await payloads("invoice.payment_failed")
+    ]
+    assert failures == [
+        (1, day[9].isoformat(), None), (2, day[11].isoformat(), None), (3, day[13].isoformat(), None),
+        (4, None, "unpaid"),
+    ]  # fmt: skip
+    events = await SubscriptionEvent.select(SubscriptionEvent.event, SubscriptionEvent.occurred_at).where(
+        SubscriptionEvent.subscription == sub.id
+    ).order_by(SubscriptionEvent.id)  # fmt: skip
+    assert events == [
+        {"event": "renew_failed", "occurred_at": day[8]}, {"event": "retries_exhausted", "occurred_at": day[13]}
+    ]  # fmt: skip
+    status = await Subscription.select(Subscription.status).where(Subscription.id == sub.id).first()
+    assert status == {"status": "unpaid"}
+    assert await Payment.count().where(Payment.status == "declined") == 4
+    assert await sandbox.new_captures() == []
+
+    # The e-mails follow the outbox. (The reminder's is not sent: it is read when dispatched, after the advance,
+    # when the renewal it announced has happened.)
+    await dispatch_outbox(job_ctx)
+    [*_, last] = await mailbox.wait_for("billing_payment_failed", count=4)
+    assert "suspended until the invoice is paid" in Mailbox.text(last)
+
+
+async def payloads(event_type: str) -> list[dict[str, Any]]:
+    rows = await OutboxEvent.select(OutboxEvent.payload).where(OutboxEvent.event_type == event_type).order_by(
+        OutboxEvent.id
+    ).output(load_json=True)  # fmt: skip
+    return [row["payload"] for row in rows]

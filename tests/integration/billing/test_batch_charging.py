@@ -1,13 +1,18 @@
 """The renewal shards' batched charging (app.billing.batch_charger) against the bundled sandbox: each invoice
-captured once, the same rows, events and outbox events as the per-charge path, and a declined and an unknown
-outcome in the same batch as successful ones."""
+captured once, the same rows, events and outbox events as the per-charge path, a declined and an unknown
+outcome in the same batch as successful ones, and a batch's declines taken through dunning together (the
+single path's rows and e-mails, a fixed number of statements however many declined)."""
 
 from __future__ import annotations
 
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
+
+import asyncpg
+import pytest
 
 from app.billing.batch_charger import BatchCharger
 from app.billing.charger import attempt_prefix
@@ -17,11 +22,13 @@ from app.billing.testclocks import advance_test_clock, attach_test_clock, create
 from tables.billing import Invoice, InvoiceEvent
 from tables.outbox import OutboxEvent
 from tables.payments import Payment, PaymentEvent
-from tables.subscriptions import Subscription
+from tables.subscriptions import Subscription, SubscriptionEvent
 from tasks.billing import collect_invoices
+from tasks.outbox import dispatch_outbox
 from tests import factories
-from tests.integration.billing.conftest import Vaulted
+from tests.integration.billing.conftest import Vaulted, with_policy
 from tests.paypal import HELD_S, SandboxControl
+from tests.smtp import Mailbox
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 DUE = T0 + timedelta(days=1)
@@ -105,8 +112,13 @@ async def recorded(invoice_id: int) -> dict[str, Any]:
         "invoice_events": [dict(e) for e in invoice_events],
         "outbox": outbox,
     }
-    # PayPal's debug ids differ from call to call, by nature.
-    return json.loads(re.sub(r"\(debug_id \w+\)", "(debug_id)", json.dumps(found, default=str)))  # type: ignore[no-any-return]
+    return normalized(found)
+
+
+def normalized(found: dict[str, Any]) -> dict[str, Any]:
+    """PayPal's debug ids differ from call to call, and invoice ids in reasons from invoice to invoice, by nature."""
+    text = re.sub(r"\(debug_id \w+\)", "(debug_id)", json.dumps(found, default=str))
+    return json.loads(re.sub(r"invoice #\d+", "invoice #N", text))  # type: ignore[no-any-return]
 
 
 async def test_a_batch_charges_each_invoice_once_and_records_what_the_single_path_does(
@@ -204,3 +216,102 @@ async def factories_clock_of(invoice_id: int) -> int:
     row = await Invoice.select(Invoice.customer.test_clock).where(Invoice.id == invoice_id).first()
     assert row is not None
     return int(row["customer.test_clock"])
+
+
+async def dunned(invoice_id: int) -> dict[str, Any]:
+    """``recorded`` and what dunning did to the invoice's subscription: its status, event rows and outbox events."""
+    found = await recorded(invoice_id)
+    row = await Invoice.select(Invoice.subscription).where(Invoice.id == invoice_id).first()
+    assert row is not None
+    sub = await Subscription.select().where(Subscription.id == row["subscription"]).first()
+    assert sub is not None
+    events = await SubscriptionEvent.select(
+        SubscriptionEvent.event, SubscriptionEvent.from_status, SubscriptionEvent.to_status, SubscriptionEvent.actor,
+        SubscriptionEvent.reason, SubscriptionEvent.data, SubscriptionEvent.occurred_at,
+    ).where(SubscriptionEvent.subscription == sub["id"]).order_by(SubscriptionEvent.id).output(
+        load_json=True
+    )  # fmt: skip
+    outbox = await OutboxEvent.select(OutboxEvent.event_type, OutboxEvent.payload).where(
+        (OutboxEvent.aggregate_type == "subscription") & (OutboxEvent.aggregate_id == str(sub["id"]))
+    ).order_by(OutboxEvent.id).output(load_json=True)  # fmt: skip
+    subscription = {k: sub[k] for k in ("status", "ended_at", "canceled_at", "cancel_reason", "updated_at")}
+    moved = {"subscription": subscription, "subscription_events": events, "subscription_outbox": outbox}
+    return found | normalized(moved)
+
+
+@pytest.mark.parametrize(
+    ("policy", "final_status"),
+    [
+        ({}, "past_due"),
+        ({"dunning_retry_days": ()}, "unpaid"),
+        ({"dunning_retry_days": (), "dunning_final_action": "cancel"}, "canceled"),
+    ],
+    ids=["retries-follow", "no-retries-unpaid", "no-retries-cancel"],
+)
+async def test_a_batchs_declines_go_through_dunning_together_with_the_single_paths_rows_and_mails(
+    job_ctx: dict[str, Any], sandbox: SandboxControl, vaulted: Vaulted, mailbox: Mailbox,
+    policy: dict[str, Any], final_status: str,
+) -> None:  # fmt: skip
+    ctx = with_policy(job_ctx, **policy)
+    emails = ["paid@example.com", *(f"declined{n}@example.com" for n in range(3))]
+    invoices = await renewed(vaulted, emails)
+    [single] = (await renewed(vaulted, ["declined-single@example.com"])).values()
+    for email in [*emails[1:], "declined-single@example.com"]:
+        await sandbox.arm("instrument_declined", payer_email=email)
+
+    report = await batch_of(ctx)(list(invoices.values()))
+    await charge_invoices([single], ctx["charge_invoice"])
+
+    assert (report.attempted, report.errors) == (4, {})
+    expected = await dunned(single)
+    assert expected["subscription"]["status"] == final_status
+    for email in emails[1:]:
+        found = await dunned(invoices[email])
+        for part in expected:
+            assert (part, found[part]) == (part, expected[part])
+    assert (await dunned(invoices["paid@example.com"]))["subscription"]["status"] == "active"
+
+    await dispatch_outbox(ctx)
+    mails = await mailbox.wait_for("billing_payment_failed", count=4)
+    numbers = {
+        row["number"]
+        for row in await Invoice.select(Invoice.number).where(Invoice.id.is_in([*invoices.values(), single]))
+    }
+
+    def text(mail: EmailMessage) -> str:
+        body = Mailbox.text(mail)
+        for number in numbers:
+            body = body.replace(number, "INV-N")
+        return re.sub(r"\(debug_id \w+\)", "(debug_id)", body)
+
+    assert sorted(m["To"] for m in mails) == sorted([*emails[1:], "declined-single@example.com"])
+    assert len({text(m) for m in mails}) == 1
+
+
+async def test_the_dunning_step_of_a_batch_takes_as_many_statements_for_one_decline_as_for_many(
+    job_ctx: dict[str, Any], sandbox: SandboxControl, vaulted: Vaulted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    statements: list[str] = []
+    fetch = asyncpg.connection.Connection.fetch
+
+    async def counted(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+        statements.append(query)
+        return await fetch(self, query, *args, **kwargs)
+
+    async def statements_for(declines: int) -> int:
+        emails = [f"decline{declines}-{n}@example.com" for n in range(declines)]
+        invoices = await renewed(vaulted, emails)
+        for email in emails:
+            await sandbox.arm("instrument_declined", payer_email=email)
+        with monkeypatch.context() as patch:
+            patch.setattr(asyncpg.connection.Connection, "fetch", counted)
+            statements.clear()
+            report = await batch_of(job_ctx)(list(invoices.values()))
+        assert (report.attempted, report.errors) == (declines, {})
+        assert (
+            await Invoice.count().where(Invoice.id.is_in(list(invoices.values())) & (Invoice.attempt_count == 1))
+            == declines
+        )
+        return len(statements)
+
+    assert await statements_for(1) == await statements_for(5)

@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from app import clock
 from app.billing.collection import LEASE, lease_invoices
+from app.billing.dunning import record_failure
 from app.billing.renewals import generate_renewals
-from app.subscriptions.settlement import record_failed_charge, settle_paid_invoice
+from app.settings import BillingSettings
+from app.subscriptions.settlement import settle_paid_invoice
 from tables.billing import Invoice
 from tables.subscriptions import Subscription
 from tasks.billing import collect_invoices
@@ -40,7 +42,8 @@ async def test_a_lease_hands_each_due_invoice_to_one_caller_until_it_runs_out() 
 async def test_only_open_invoices_whose_attempt_time_has_come() -> None:
     paid, failed, waiting = await renewed(3)
     await settle_paid_invoice(paid, actor="payments", at=FEB1)
-    await record_failed_charge(failed, actor="payments", reason="declined", next_attempt_at=FEB1 + timedelta(days=1))
+    retry = await record_failure(failed, actor="payments", reason="declined", policy=BillingSettings(), at=FEB1)
+    assert retry == FEB1 + timedelta(days=1)
     assert await lease_invoices(now=FEB1) == [waiting]
     # A day later: the unanswered lease on `waiting` ran out first, then the retry of `failed` is due.
     assert await lease_invoices(now=FEB1 + timedelta(days=1)) == [waiting, failed]
@@ -60,8 +63,7 @@ async def test_the_collect_job_charges_due_invoices_and_leaves_retries_for_later
 
     async def charge(invoice_id: int) -> None:  # the seam the payments service fills
         charged.append(invoice_id)
-        retry = clock.now() + timedelta(days=1)
-        await record_failed_charge(invoice_id, actor="payments", reason="declined", next_attempt_at=retry)
+        await record_failure(invoice_id, actor="payments", reason="declined", policy=BillingSettings())  # +1 day
 
     with clock.frozen_at(FEB1 + timedelta(minutes=1)):
         assert await collect_invoices({"charge_invoice": charge}) == 4

@@ -9,7 +9,8 @@ from typing import Any
 from app.billing.reminders import send_reminders
 from app.billing.testclocks import advance_test_clock, attach_test_clock, create_test_clock
 from app.settings import Settings
-from tables.billing import BillingNotice
+from app.subscriptions import changes
+from tables.billing import BillingNotice, Invoice
 from tasks.billing import remind_renewals
 from tasks.outbox import dispatch_outbox
 from tests import factories
@@ -53,3 +54,28 @@ async def test_each_period_is_reminded_once_on_the_customers_clock(
     assert "/account/subscription" in Mailbox.html(renewal)
     assert trial["To"] == trialing.email
     assert "trial ends on September 6, 2026" in Mailbox.text(trial)
+
+
+async def test_the_renewal_reminder_states_what_the_renewal_will_charge_a_scheduled_downgrade_included(
+    job_ctx: dict[str, Any], settings: Settings, mailbox: Mailbox
+) -> None:
+    test_clock = await create_test_clock("downgrade", T0)
+    customer = await factories.customer(name="Dora")
+    await attach_test_clock(customer.id, test_clock.id)
+    gold = await factories.plan(name="Gold", amount_minor=2500, interval="month")
+    lite = await factories.plan(name="Lite", amount_minor=999, interval="month")
+    end = T0 + timedelta(days=10)
+    start = end - timedelta(days=30)
+    sub = await factories.subscription(customer=customer.id, plan=gold.id, current_period_start=start,
+                                       current_period_end=end, billing_anchor=end)  # fmt: skip
+    await changes.change_plan(sub.id, lite.id, actor="customer", at=T0)  # a downgrade: at the period end
+    await advance_test_clock(test_clock.id, end - timedelta(days=7), actor="test", run_billing=False)
+    assert len(await send_reminders(settings.billing)) == 1
+
+    await dispatch_outbox(job_ctx)
+    [renewal] = await mailbox.wait_for("billing_upcoming_renewal")
+    assert "Your Lite subscription renews on September 11, 2026 for $9.99" in Mailbox.text(renewal)
+    # The renewal then bills exactly that.
+    generated = await advance_test_clock(test_clock.id, end, actor="test")
+    [invoice] = await Invoice.select(Invoice.total_minor).where(Invoice.id.is_in(generated.invoice_ids))
+    assert invoice == {"total_minor": 999}

@@ -1,4 +1,5 @@
-"""The demo runs on SQLite: the billing run's SQL (claim, batched writes, shard planning) works there too.
+"""The demo runs on SQLite: the billing run's SQL (claim, batched writes, shard planning, dunning's set-based
+step) works there too.
 Piccolo binds one engine per process, so this runs in a child process on a fresh SQLite file."""
 
 from __future__ import annotations
@@ -47,19 +48,25 @@ async def main():
     result = await generate_renewals(now=datetime(2026, 4, 1, tzinfo=UTC), batch_size=2)
     rows = await Invoice.select(Invoice.subscription, Invoice.number, Invoice.total_minor).where(
         Invoice.id.not_in([draft, manual]))
+    statuses = sorted(r["status"] for r in await Subscription.select(Subscription.status))
+    from app.billing.dunning import FailedCharge, record_failures
+    from app.settings import BillingSettings
+    failed = [FailedCharge(i, "declined", datetime(2026, 4, 1, tzinfo=UTC)) for i in result.invoice_ids]
+    retries = await record_failures(failed, policy=BillingSettings(dunning_retry_days=()), actor="t")
     print(json.dumps({
         "manual": manual_number,
+        "dunned": [len(retries), sorted(r["status"] for r in await Subscription.select(Subscription.status))],
         "renewed": result.renewed, "ended": result.ended, "to_charge": len(result.invoice_ids),
         "shards": [[s.first_id, s.last_id, s.size] for s in shards],
         "invoices": sorted([r["subscription"], r["number"], r["total_minor"]] for r in rows),
-        "statuses": sorted(r["status"] for r in await Subscription.select(Subscription.status)),
+        "statuses": statuses,
     }))
 
 asyncio.run(main())
 """
 
 
-def test_renewal_generation_on_sqlite(tmp_path: Path) -> None:
+def test_renewal_generation_and_dunning_on_sqlite(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'billing.sqlite'}", "VAR_DIR": str(tmp_path)}
     run = subprocess.run(
         [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
@@ -75,3 +82,5 @@ def test_renewal_generation_on_sqlite(tmp_path: Path) -> None:
     ]  # fmt: skip
     assert sorted(number for _, number, _ in outcome["invoices"]) == [f"INV-2026-{n:06d}" for n in range(2, 10)]
     assert outcome["statuses"] == ["active", "active", "active", "active", "canceled", "paused"]  # paused: no invoice
+    # Dunning's set-based step on SQLite: two failed renewals of each, without retries: past_due, then unpaid once.
+    assert outcome["dunned"] == [8, ["canceled", "paused", "unpaid", "unpaid", "unpaid", "unpaid"]]

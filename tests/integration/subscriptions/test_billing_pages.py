@@ -9,11 +9,12 @@ import httpx
 
 from app import clock
 from app.billing import service as invoices
+from app.billing.dunning import record_failure
 from app.billing.renewals import generate_renewals
 from app.money import Money
 from app.payments import refunds
 from app.payments.paypal import PayPalGateway
-from app.subscriptions.settlement import record_failed_charge
+from app.settings import BillingSettings
 from tables.accounts import Customer
 from tables.billing import Invoice
 from tables.payments import Payment, PaymentMethod
@@ -30,7 +31,7 @@ async def overdue_renewal(client: httpx.AsyncClient, buyer: Buyer) -> int:
     [sub] = await Subscription.select()
     with clock.frozen_at(sub["current_period_end"] + timedelta(minutes=1)):
         (renewal_id,) = (await generate_renewals()).invoice_ids
-        await record_failed_charge(renewal_id, actor="test", reason="INSTRUMENT_DECLINED", next_attempt_at=None)
+        await record_failure(renewal_id, actor="test", reason="INSTRUMENT_DECLINED", policy=BillingSettings())
     return int(renewal_id)
 
 
