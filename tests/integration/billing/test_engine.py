@@ -123,7 +123,9 @@ async def test_dunning_retries_on_schedule_then_unpaid_and_paying_restores(
 
     await dispatch_outbox(job_ctx)
     failed = await mailbox.wait_for("billing_payment_failed", count=4)
-    assert all("http://testserver.local/account/billing" in Mailbox.text(m) for m in failed)
+    assert all("http://testserver.local/account/billing" in Mailbox.text(m) for m in failed), [
+        (m["To"], Mailbox.text(m)) for m in failed
+    ]
     assert sum("We will try again" in Mailbox.text(m) for m in failed) == 3
     assert sum("suspended until the invoice is paid" in Mailbox.text(m) for m in failed) == 1
 
