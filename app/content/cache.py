@@ -52,7 +52,11 @@ class CatalogCache:
 
     async def version(self) -> str:
         raw = await self.store.get(VERSION_KEY)
-        return raw.decode() if raw else "0"
+        if raw is None:
+            # A store that lost the key (flushed, restarted) starts a new version: never one a process may still
+            # hold pages of. Two processes racing here each set one; the last write wins for both.
+            return await self.bump()
+        return raw.decode()
 
     async def bump(self) -> str:
         """A new catalog version: every cached page is stale from now on."""

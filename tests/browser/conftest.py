@@ -36,10 +36,11 @@ def _empty_mailbox(mailbox: Mailbox) -> None:
     mailbox.messages.clear()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Iterator[LiveServer]:
     """The app in its own process on the test database; jobs in process (no REDIS_URL); mail over SMTP to
-    the test's mailbox."""
+    the test's mailbox. Stopped after the browser tests: its in-process outbox dispatcher would otherwise send
+    later tests' mail (with its own address in the links) before they dispatch it themselves."""
     var = tmp_path_factory.mktemp("browser-var")
     # BILLING_CRON=off: its in-process cron must not renew or charge other tests' subscriptions on the shared
     # test database (against its own embedded sandbox, which knows none of their saved methods).

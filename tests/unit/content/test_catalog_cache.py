@@ -43,4 +43,13 @@ async def test_each_process_keeps_a_bounded_number_of_pages() -> None:
     cache.LOCAL_PAGES = 3
     for n in range(5):
         await cache.get_or_build("item", "anon", n, Builder(str(n)))
-    assert list(cache._local) == [CatalogCache.page_key("0", "item", "anon", n) for n in (2, 3, 4)]
+    version = await cache.version()
+    assert list(cache._local) == [CatalogCache.page_key(version, "item", "anon", n) for n in (2, 3, 4)]
+
+
+async def test_a_store_that_lost_its_keys_starts_a_new_version() -> None:
+    store = LocalStore()
+    cache = CatalogCache(store, 60)
+    await cache.get_or_build("catalog", "anon", [1], Builder("before"))
+    await store.delete_all()  # Redis flushed: this process still holds its copy of the page
+    assert (await cache.get_or_build("catalog", "anon", [1], Builder("after"))).html == "after"
