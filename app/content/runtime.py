@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from litestar.stores.registry import StoreRegistry
 
-from app.content.cache import CatalogCache
+from app.content.cache import SHARED_VERSION_TTL_S, CatalogCache
 from app.content.storage import LocalMediaStorage, covers_storage, files_storage
 from app.outbox import service as outbox
 from app.settings import Settings
@@ -30,7 +30,11 @@ class ContentRuntime:
     def build(cls, settings: Settings, stores: StoreRegistry) -> ContentRuntime:
         return cls(
             settings=settings,
-            catalog=CatalogCache(stores.get(CATALOG_STORE), settings.content.cache_ttl_s),
+            catalog=CatalogCache(
+                stores.get(CATALOG_STORE),
+                settings.content.cache_ttl_s,
+                version_ttl_s=SHARED_VERSION_TTL_S if settings.redis.enabled else 0.0,
+            ),
             entitlements=EntitlementCache(stores.get(ENTITLEMENT_STORE)),
             storage=files_storage(settings.content),
             covers=covers_storage(settings.content),

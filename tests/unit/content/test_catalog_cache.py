@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from app.content.cache import CachedPage, CatalogCache
 from app.stores import LocalStore
 
@@ -53,3 +55,14 @@ async def test_a_store_that_lost_its_keys_starts_a_new_version() -> None:
     await cache.get_or_build("catalog", "anon", [1], Builder("before"))
     await store.delete_all()  # Redis flushed: this process still holds its copy of the page
     assert (await cache.get_or_build("catalog", "anon", [1], Builder("after"))).html == "after"
+
+
+async def test_with_a_version_ttl_other_processes_see_a_change_once_it_runs_out() -> None:
+    store = LocalStore()
+    web1, web2 = CatalogCache(store, 60, version_ttl_s=0.2), CatalogCache(store, 60, version_ttl_s=0.2)
+    await web2.get_or_build("catalog", "anon", [1], Builder("old"))
+    await web1.bump()  # a staff edit in the first process: there at once
+    assert (await web1.get_or_build("catalog", "anon", [1], Builder("new"))).html == "new"
+    assert (await web2.get_or_build("catalog", "anon", [1], Builder("unused"))).html == "old"  # within the ttl
+    await asyncio.sleep(0.25)
+    assert (await web2.get_or_build("catalog", "anon", [1], Builder("unused"))).html == "new"
