@@ -36,6 +36,7 @@ from app.payments.api import paypal_webhook
 from app.payments.sandbox.app import embedded_mount
 from app.payments.service import gateway_for
 from app.ratelimit import build_rate_limiter
+from app.server import freeze_startup_heap
 from app.settings import Settings, get_settings
 from app.stores import build_store_registry, connect_redis
 from app.subscriptions.portal import CheckoutPortal, SubscribePortal, SubscriptionsPortal
@@ -51,6 +52,7 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
             app.state.queue = ArqJobQueue(pool, worker.queue_name(settings))
             # The worker dispatches the outbox; this process drops entitlements its own requests change at commit.
             uninstall = install_outbox_handlers(app.state.content)
+            freeze_startup_heap(settings)
             try:
                 yield
             finally:
@@ -63,6 +65,7 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
         queue = InProcessJobQueue(worker.FUNCTIONS, ctx)
         ctx["queue"] = app.state.queue = queue
         queue.start_cron(worker.CRON_JOBS)
+        freeze_startup_heap(settings)
         try:
             yield
         finally:

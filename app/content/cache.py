@@ -10,6 +10,7 @@ store (shared by every web process through Redis) on a first visit.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -54,20 +55,35 @@ class CatalogCache:
         self.ttl_s = ttl_s
         self.version_ttl_s = version_ttl_s
         self._version: tuple[float, str] | None = None
+        self._reading: asyncio.Future[str] | None = None
         # key -> (monotonic deadline, page); keys carry the version, so a stale page is never found here
         self._local: OrderedDict[str, tuple[float, CachedPage]] = OrderedDict()
 
     async def version(self) -> str:
-        now = time.monotonic()
-        if self._version is not None and self._version[0] > now:
-            return self._version[1]
+        cached = self._version
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        if not self.version_ttl_s:
+            return await self._read_version()
+        # One read for every request that finds the version expired at once (a hundred in flight would each
+        # open a connection to Redis and stall together).
+        if self._reading is None:
+            self._reading = asyncio.ensure_future(self._read_version())
+            self._reading.add_done_callback(self._read_done)
+        return await asyncio.shield(self._reading)
+
+    def _read_done(self, _: asyncio.Future[str]) -> None:
+        self._reading = None
+
+    async def _read_version(self) -> str:
+        started = time.monotonic()
         raw = await self.store.get(VERSION_KEY)
         if raw is None:
             # A store that lost the key (flushed, restarted) starts a new version: never one a process may still
             # hold pages of. Two processes racing here each set one; the last write wins for both.
             return await self.bump()
         version = raw.decode()
-        self._version = (now + self.version_ttl_s, version)
+        self._version = (started + self.version_ttl_s, version)
         return version
 
     async def bump(self) -> str:

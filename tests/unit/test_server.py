@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
 
-from app.server import uvicorn_options, web_processes
+from app.server import freeze_startup_heap, uvicorn_options, web_processes
 from app.settings import SettingsError, load_settings
 
 
@@ -27,3 +28,14 @@ def test_several_processes_only_with_redis(tmp_path: Path) -> None:
     assert load_settings(var).web_concurrency == 2
     with pytest.raises(SettingsError):
         load_settings({**var, "WEB_CONCURRENCY": "0"})
+
+
+def test_a_served_process_freezes_its_start_up_heap_but_a_test_process_does_not(tmp_path: Path) -> None:
+    gc.unfreeze()
+    try:
+        freeze_startup_heap(load_settings({"VAR_DIR": str(tmp_path), "RECURRA_ENV": "test"}))
+        assert gc.get_freeze_count() == 0
+        freeze_startup_heap(load_settings({"VAR_DIR": str(tmp_path)}))
+        assert gc.get_freeze_count() > 1000  # the interpreter, the test session and every module loaded
+    finally:
+        gc.unfreeze()

@@ -66,3 +66,21 @@ async def test_with_a_version_ttl_other_processes_see_a_change_once_it_runs_out(
     assert (await web2.get_or_build("catalog", "anon", [1], Builder("unused"))).html == "old"  # within the ttl
     await asyncio.sleep(0.25)
     assert (await web2.get_or_build("catalog", "anon", [1], Builder("unused"))).html == "new"
+
+
+async def test_requests_that_find_the_version_expired_together_read_it_once() -> None:
+    class CountingStore(LocalStore):
+        reads = 0
+
+        async def get(self, key: str, renew_for: int | None = None) -> bytes | None:
+            if key == "catalog:version":
+                CountingStore.reads += 1
+                await asyncio.sleep(0.01)  # a round trip to Redis
+            return await super().get(key)
+
+    store = CountingStore()
+    cache = CatalogCache(store, 60, version_ttl_s=60)
+    version = await cache.bump()
+    cache._version = None  # as if the ttl had run out
+    assert await asyncio.gather(*(cache.version() for _ in range(50))) == [version] * 50
+    assert CountingStore.reads == 1
