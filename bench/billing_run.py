@@ -1,6 +1,6 @@
 """One billing cycle on PostgreSQL against the bundled PayPal sandbox, in renewals per second.
 
-    .venv/bin/python bench/billing_run.py [--n 20000] [--shards-in-flight 4]
+    .venv/bin/python bench/billing_run.py [--n 20000] [--shards-in-flight 4] [--workers CPUS]
 
 Creates and drops its own database, starts the sandbox as a process of its own (``python -m
 app.payments.sandbox``) and vaults one PayPal payment token per customer there (its control panel's bulk
@@ -16,7 +16,8 @@ endpoint), then seeds 2N due monthly subscriptions with saved methods and measur
   (``app.billing.batch_charger``: payment rows and keys committed, paypal-checkout-serversdk over HTTP ->
   sandbox 20 in flight, outcomes and settlements recorded set-based). ``--per-charge`` charges them one by one
   through the per-charge charger instead (the path before batching). ``--shards-in-flight`` shard jobs run at
-  once, as that many arq job slots would.
+  once, as that many arq job slots would, in each of ``--workers`` worker processes (as that many arq workers
+  would; more than one lifts the one process's interpreter lock off the synchronous SDK's threads).
 
 The last line is JSON (bench="billing_run", n, generation_per_s, cycle_per_s, baseline_insert_per_s, ...).
 """
@@ -151,26 +152,32 @@ async def generation_alone(n: int) -> float:
     return elapsed
 
 
-async def full_cycle(n: int, shards_in_flight: int, per_charge: bool) -> tuple[float, dict[str, Any]]:
-    """The worker's path for subscriptions N+1..2N: plan the shards, run the shard jobs (generate, commit, charge
-    with the charger), ``shards_in_flight`` at a time."""
+def shard_context(per_charge: bool) -> dict[str, Any]:
+    """What a worker process's job context carries for ``renew_shard``: settings and the chargers."""
     from app.billing.batch_charger import BatchCharger
     from app.billing.charger import InvoiceCharger
-    from app.billing.fanout import plan_shards
     from app.payments.service import gateway_for
     from app.settings import get_settings
-    from tasks.billing import renew_shard
 
     settings = get_settings()
     gateway = gateway_for(settings)
     charger = InvoiceCharger(gateway, settings.billing)
-    ctx = {
+    return {
         "settings": settings,
         "charge_invoice": charger,
         "charge_batch": None if per_charge else BatchCharger(gateway, settings.billing, charger),
     }
+
+
+TOTALS = ("renewed", "invoices", "charged", "charge_errors")
+
+
+async def run_shards(ctx: dict[str, Any], shards: list[tuple[int, int]], shards_in_flight: int) -> dict[str, int]:
+    """Shard jobs (``tasks.billing.renew_shard``), ``shards_in_flight`` at a time, as arq's job slots run them."""
+    from tasks.billing import renew_shard
+
     gate = asyncio.Semaphore(shards_in_flight)
-    totals = {"renewed": 0, "invoices": 0, "charged": 0, "charge_errors": 0}
+    totals = dict.fromkeys(TOTALS, 0)
 
     async def job(first_id: int, last_id: int) -> None:
         async with gate:
@@ -178,10 +185,64 @@ async def full_cycle(n: int, shards_in_flight: int, per_charge: bool) -> tuple[f
         for key in totals:
             totals[key] += summary[key]
 
-    started = time.perf_counter()
-    shards = await plan_shards()
-    await asyncio.gather(*(job(s.first_id, s.last_id) for s in shards))
-    elapsed = time.perf_counter() - started
+    await asyncio.gather(*(job(first, last) for first, last in shards))
+    return totals
+
+
+def worker_process(inbox: Any, outbox: Any, shards_in_flight: int, per_charge: bool) -> None:
+    """A worker process of its own (as a second arq worker would be): it starts, says so, waits for its shards,
+    runs them and reports its totals."""
+
+    async def main() -> None:
+        from app.db import close_database, open_database
+
+        await open_database()
+        try:
+            ctx = shard_context(per_charge)
+            outbox.put("ready")
+            shards = await asyncio.to_thread(inbox.get)
+            outbox.put(await run_shards(ctx, shards, shards_in_flight))
+        finally:
+            await close_database()
+
+    asyncio.run(main())
+
+
+async def full_cycle(n: int, shards_in_flight: int, per_charge: bool, workers: int) -> tuple[float, dict[str, Any]]:
+    """The worker's path for subscriptions N+1..2N: plan the shards, run the shard jobs (generate, commit, charge
+    with the charger), ``shards_in_flight`` at a time in each of ``workers`` worker processes (started, and
+    ready, before the clock starts; the shards dealt out in turn)."""
+    from app.billing.fanout import plan_shards
+
+    if workers == 1:
+        ctx = shard_context(per_charge)
+        started = time.perf_counter()
+        shards = await plan_shards()
+        totals: dict[str, Any] = await run_shards(ctx, [(s.first_id, s.last_id) for s in shards], shards_in_flight)
+        elapsed = time.perf_counter() - started
+    else:
+        import multiprocessing
+
+        spawn = multiprocessing.get_context("spawn")
+        results = spawn.Queue()
+        inboxes = [spawn.Queue() for _ in range(workers)]
+        processes = [
+            spawn.Process(target=worker_process, args=(inbox, results, shards_in_flight, per_charge))
+            for inbox in inboxes
+        ]
+        for process in processes:
+            process.start()
+        for _ in processes:
+            assert await asyncio.to_thread(results.get, True, 120) == "ready"
+        started = time.perf_counter()
+        shards = await plan_shards()
+        for index, inbox in enumerate(inboxes):
+            inbox.put([(s.first_id, s.last_id) for s in shards[index::workers]])
+        reports = [await asyncio.to_thread(results.get, True, 600) for _ in processes]
+        elapsed = time.perf_counter() - started
+        for process in processes:
+            process.join(30)
+        totals = {key: sum(report[key] for report in reports) for key in TOTALS}
     totals["shards"] = len(shards)
     return elapsed, totals
 
@@ -221,7 +282,9 @@ async def check(sandbox_url: str, n: int) -> dict[str, int]:
     return {"captures": len(captures), "paid_invoices": paid, "succeeded_payments": payments}
 
 
-async def run(n: int, shards_in_flight: int, per_charge: bool, sandbox_url: str, db_url: str) -> dict[str, Any]:
+async def run(
+    n: int, shards_in_flight: int, per_charge: bool, workers: int, sandbox_url: str, db_url: str
+) -> dict[str, Any]:
     from app.db import close_database, migrate, open_database
 
     await migrate()
@@ -235,7 +298,7 @@ async def run(n: int, shards_in_flight: int, per_charge: bool, sandbox_url: str,
             await connection.close()
         baseline_s = await baseline_insert(n)
         generation_s = await generation_alone(n)
-        cycle_s, totals = await full_cycle(n, shards_in_flight, per_charge)
+        cycle_s, totals = await full_cycle(n, shards_in_flight, per_charge, workers)
         checked = await check(sandbox_url, n)
         sample = max(1, n // 10)
         gateway_s = await gateway_alone(sandbox_url, sample, DEFAULT_CONCURRENCY)
@@ -252,6 +315,7 @@ async def run(n: int, shards_in_flight: int, per_charge: bool, sandbox_url: str,
         "cycle_s": round(cycle_s, 2),
         "baseline_insert_s": round(baseline_s, 2),
         "shards_in_flight": shards_in_flight,
+        "workers": workers,
         "charging": "per_charge" if per_charge else "batch",
         **totals,
         **checked,
@@ -265,7 +329,13 @@ DEFAULT_CONCURRENCY = 20  # app.billing.charging's charges in flight per shard j
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=20_000, help="renewals per measured step (2N are seeded)")
-    parser.add_argument("--shards-in-flight", type=int, default=4, help="shard jobs running at once")
+    parser.add_argument("--shards-in-flight", type=int, default=4, help="shard jobs running at once per worker")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes running the cycle (default: one a core)",
+    )
     parser.add_argument(
         "--per-charge", action="store_true", help="charge shards one invoice at a time (the path before batching)"
     )
@@ -280,7 +350,7 @@ def main() -> None:
         asyncio.run(admin(f'CREATE DATABASE "{database}"'))
         try:
             configure(db_url, sandbox_url, var_dir)
-            result = asyncio.run(run(args.n, args.shards_in_flight, args.per_charge, sandbox_url, db_url))
+            result = asyncio.run(run(args.n, args.shards_in_flight, args.per_charge, args.workers, sandbox_url, db_url))
         finally:
             sandbox.terminate()
             sandbox.wait(timeout=15)
