@@ -4,7 +4,9 @@ Entitlements (feature keys such as ``library``, ``hd_video``) derive from the pl
 subscriptions that grant access at an instant (DESIGN.md section 3):
 
 - ``trialing`` and ``active`` grant access; with ``cancel_at_period_end`` only until ``current_period_end``;
-- ``past_due`` grants access only while its paid-through date (``current_period_end``) has not passed;
+- ``past_due`` grants access until ``current_period_end``: a renewal has already moved that to the end of the
+  period being collected, so this is the dunning grace (retries end in ``unpaid`` or ``canceled`` long before),
+  and each subscription's own dates decide it, never another subscription's failure;
 - ``incomplete``, ``paused``, ``unpaid``, ``canceled`` and ``incomplete_expired`` grant nothing.
 
 ``EntitlementCache`` keeps each customer's entitlements in a store. An entry is valid until the earliest
