@@ -87,7 +87,9 @@ def classify(exc: Exception) -> Failure:
     message = details[0].get("description") or body.get("message") or body.get("error_description") or ""
     if body.get("debug_id"):
         message = f"{message} (debug_id {body['debug_id']})"
-    if exc.status_code == 429 or exc.status_code >= 500:
+    # 409: the same PayPal-Request-Id is still being worked on (PREVIOUS_REQUEST_IN_PROGRESS): its outcome is not
+    # known yet, so it is asked again later with the same id, never taken for a failure.
+    if exc.status_code in (409, 429) or exc.status_code >= 500:
         category = FailureCategory.RETRYABLE
     elif exc.status_code == 422 and code in DECLINE_ISSUES:
         category = FailureCategory.DECLINED

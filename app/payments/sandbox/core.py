@@ -11,7 +11,7 @@ from typing import Any
 from litestar import Request, Response
 
 from app.payments.sandbox.config import SandboxConfig
-from app.payments.sandbox.errors import PayPalError
+from app.payments.sandbox.errors import IN_PROGRESS, PayPalError
 from app.payments.sandbox.faults import FaultBook, FaultKind, FiredFaults
 from app.payments.sandbox.shapes import Shapes
 from app.payments.sandbox.signing import Signer
@@ -92,18 +92,23 @@ async def money_call(
     replay = sandbox.store.reply_for(client_id, operation, request_id)
     if replay is not None:
         return json_response(200 if operation in REPLAY_AS_200 else replay.status, replay.body)
-    faults = sandbox.faults.fire(operation, payer_of(sandbox, body))
-    if faults.has(FaultKind.SLOW):
-        await asyncio.sleep(faults.delays[FaultKind.SLOW])
-        # A retry with the same id may have been served while this request slept: answer as it was answered.
-        replay = sandbox.store.reply_for(client_id, operation, request_id)
-        if replay is not None:
-            return json_response(200 if operation in REPLAY_AS_200 else replay.status, replay.body)
-    status = faults.http_status()
-    if status is not None:
-        raise PayPalError(status)
-    reply = work(sandbox, body, faults, wants_representation(request))
-    sandbox.store.remember(client_id, operation, request_id, reply)
+    call = (client_id, operation, request_id or "")
+    if request_id and call in sandbox.store.in_flight:
+        # As PayPal answers a repeat of a call it is still working on: 409, try again later with the same id.
+        raise PayPalError(409, *IN_PROGRESS)
+    if request_id:
+        sandbox.store.in_flight.add(call)
+    try:
+        faults = sandbox.faults.fire(operation, payer_of(sandbox, body))
+        if faults.has(FaultKind.SLOW):
+            await asyncio.sleep(faults.delays[FaultKind.SLOW])
+        status = faults.http_status()
+        if status is not None:
+            raise PayPalError(status)
+        reply = work(sandbox, body, faults, wants_representation(request))
+        sandbox.store.remember(client_id, operation, request_id, reply)
+    finally:
+        sandbox.store.in_flight.discard(call)
     if faults.has(FaultKind.TIMEOUT_AFTER_CAPTURE):
         # The work is done and remembered; the caller gives up waiting before it hears about it.
         await asyncio.sleep(faults.delays[FaultKind.TIMEOUT_AFTER_CAPTURE])

@@ -15,6 +15,7 @@ ERROR_NAMES = {
     ),
     403: ("NOT_AUTHORIZED", "Authorization failed due to insufficient permissions."),
     404: ("RESOURCE_NOT_FOUND", "The specified resource does not exist."),
+    409: ("RESOURCE_CONFLICT", "The server has detected a conflict while processing this request."),
     422: (
         "UNPROCESSABLE_ENTITY",
         "The requested action could not be performed, semantically incorrect, or failed business validation.",
@@ -23,6 +24,14 @@ ERROR_NAMES = {
     500: ("INTERNAL_SERVER_ERROR", "An internal server error has occurred."),
     503: ("SERVICE_UNAVAILABLE", "Service Unavailable."),
 }
+
+
+# PayPal's words for a money call repeated (same PayPal-Request-Id) while the first is still being worked on.
+IN_PROGRESS = (
+    "PREVIOUS_REQUEST_IN_PROGRESS",
+    "A previous request on this resource is currently in progress. Please wait for sometime and try again. It is "
+    "best to space out the initial and the subsequent request(s) to avoid receiving this error.",
+)
 
 
 class PayPalError(Exception):

@@ -106,6 +106,7 @@ class Store:
         self.payment_tokens: dict[str, PaymentToken] = {}
         self.access_tokens: dict[str, tuple[str, float]] = {}  # token -> (client id, monotonic expiry)
         self.replies: dict[tuple[str, str, str], Reply] = {}
+        self.in_flight: set[tuple[str, str, str]] = set()  # (client, operation, PayPal-Request-Id) being worked on
 
     def payer(self, email: str) -> Payer:
         key = email.strip().lower()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from app.payments import methods, service
@@ -147,8 +149,13 @@ async def test_slow_response_beyond_the_timeout_is_unknown_not_a_second_charge(
     await sandbox.arm("slow", operation="orders.create", delay_s=HELD_S)
     outcome = await service.charge_invoice(gateway, invoice.id)
     assert (outcome.status, outcome.failure_code) == ("unknown", "TIMEOUT")
-    # Asked again with the same key while the first request is still on its way: one charge, whichever
-    # request does the work; the other is answered with its result.
+    # Asked again with the same key while PayPal still works on the first request: 409, still unknown (never a
+    # failure, never a second charge); asked once the first is done, its result.
+    again = await service.reconcile_unknown(gateway, outcome.payment_id)
+    assert (again.status, again.failure_code) == ("unknown", "PREVIOUS_REQUEST_IN_PROGRESS")
+    async with asyncio.timeout(HELD_S + 10):
+        while not await sandbox.new_captures():
+            await asyncio.sleep(0.1)
     settled = await service.reconcile_unknown(gateway, outcome.payment_id)
     assert settled.status == "succeeded"
     assert len(await sandbox.new_captures()) == 1
