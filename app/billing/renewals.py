@@ -15,7 +15,7 @@ bill it twice: the second batch would fail and roll back whole.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -161,8 +161,16 @@ async def upcoming_renewal(subscription_id: int) -> Renewal | Ending | None:
     ).first()  # fmt: skip
     if row is None:
         return None
-    plans = await plan_terms_by_id({row["plan"], row["pending_plan"]} - {None})
-    return _decide(row, plans)
+    return (await upcoming_renewals([row]))[subscription_id]
+
+
+async def upcoming_renewals(rows: Sequence[Mapping[str, Any]]) -> dict[int, Renewal | Ending]:
+    """``upcoming_renewal`` for subscription rows already loaded (the portal's "next bill"), with one query for
+    their plans. Rows must be renewing ones (trialing, active, past_due)."""
+    if not rows:
+        return {}
+    plans = await plan_terms_by_id({r["plan"] for r in rows} | {r["pending_plan"] for r in rows if r["pending_plan"]})
+    return {row["id"]: _decide(dict(row), plans) for row in rows}
 
 
 async def _claim(

@@ -14,6 +14,8 @@ from typing import Any
 
 from app.billing import service as invoices
 from app.billing.proration import PlanChange
+from app.billing.renewal_rules import Ending, Renewal
+from app.billing.renewals import upcoming_renewals
 from app.errors import InvalidInput, NotFound
 from app.payments import service as payments
 from app.payments.gateway import PaymentGateway
@@ -125,17 +127,26 @@ async def list_for(customer_id: int) -> list[SubscriptionView]:
         Invoice.customer == customer_id, Invoice.status == Invoice.Status.open
     )
     open_of = {r["subscription"]: r["id"] for r in unpaid}
-    views = [_view(r, plans, offered, open_of.get(r["id"])) for r in rows]
+    # The next bill as the billing run will write it (a scheduled downgrade included): the code that bills.
+    upcoming = await upcoming_renewals([r for r in rows if _renews(r)])
+    views = [_view(r, plans, offered, open_of.get(r["id"]), upcoming.get(r["id"])) for r in rows]
     return sorted(views, key=lambda v: (v.status == Status.canceled, -v.id))
 
 
+def _renews(row: dict[str, Any]) -> bool:
+    return row["status"] in (Status.trialing, Status.active, Status.past_due) and not row["cancel_at_period_end"]
+
+
 def _view(
-    row: dict[str, Any], plans: dict[int, dict[str, Any]], offered: list[dict[str, Any]], open_invoice: int | None
+    row: dict[str, Any],
+    plans: dict[int, dict[str, Any]],
+    offered: list[dict[str, Any]],
+    open_invoice: int | None,
+    upcoming: Renewal | Ending | None,
 ) -> SubscriptionView:
     plan = plans[row["plan"]]
     pending = plans.get(row["pending_plan"]) if row["pending_plan"] else None
-    billing = row["status"] in (Status.trialing, Status.active, Status.past_due) and not row["cancel_at_period_end"]
-    next_plan = pending or plan
+    next_bill = upcoming.line.amount_minor if isinstance(upcoming, Renewal) else None
     options = tuple(
         _option(p) for p in offered if p["product"] == plan["product"] and p["id"] != plan["id"]
         and p["currency"] == plan["currency"]
@@ -145,8 +156,8 @@ def _view(
         period_start=row["current_period_start"], period_end=row["current_period_end"], trial_end=row["trial_end"],
         pending_plan=_option(pending) if pending else None, cancel_at_period_end=row["cancel_at_period_end"],
         cancel_reason=row["cancel_reason"], paused_at=row["paused_at"],
-        next_bill_minor=next_plan["amount_minor"] if billing else None,
-        next_bill_at=row["current_period_end"] if billing else None,
+        next_bill_minor=next_bill,
+        next_bill_at=row["current_period_end"] if next_bill is not None else None,
         open_invoice_id=open_invoice, options=options,
     )  # fmt: skip
 
