@@ -61,7 +61,7 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
                 await close_database()
             return
         # Embedded default: the worker's job functions and cron schedule run on this event loop.
-        ctx = worker.build_context(settings, app.stores)
+        ctx = worker.build_context(settings, app.stores, app.state.content)
         queue = InProcessJobQueue(worker.FUNCTIONS, ctx)
         ctx["queue"] = app.state.queue = queue
         queue.start_cron(worker.CRON_JOBS)

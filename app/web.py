@@ -26,6 +26,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Empty, HTTPSendMessage, Message, Receive, Scope, ScopeSession, Send
 
 from app.admin_login import StaffLoginGuard
+from app.audit.service import actor_for_customer
 from app.logs import RequestContextMiddleware
 from app.money import format_money
 from app.payments.gateway import PaymentGateway
@@ -192,5 +193,5 @@ def gateway(request: Request[Any, Any, Any]) -> PaymentGateway:
 
 
 def actor(customer: Customer) -> str:
-    """How the customer appears in event trails."""
-    return f"customer:{customer.id}"
+    """How the customer appears in event trails (the audit log's own form)."""
+    return actor_for_customer(customer.id)

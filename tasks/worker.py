@@ -61,11 +61,14 @@ def queue_name(settings: Settings) -> str:
     return f"{settings.redis.prefix}:queue"
 
 
-def build_context(settings: Settings, stores: StoreRegistry | None = None) -> JobContext:
-    """What every job finds in ``ctx``, whichever engine runs it. ``stores``: the web app's own, when jobs run
-    in its process (the in-process cache must be the one invalidated); else built here (Redis)."""
-    stores = stores or build_store_registry(settings, connect_redis(settings))
-    content = ContentRuntime.build(settings, stores)
+def build_context(
+    settings: Settings, stores: StoreRegistry | None = None, content: ContentRuntime | None = None
+) -> JobContext:
+    """What every job finds in ``ctx``, whichever engine runs it. ``stores`` and ``content``: the web app's own,
+    when jobs run in its process (one catalog cache and one entitlement cache per process, the ones the pages
+    use); else built here (Redis)."""
+    if content is None:
+        content = ContentRuntime.build(settings, stores or build_store_registry(settings, connect_redis(settings)))
     install_outbox_handlers(content)
     gateway = gateway_for(settings)
     charger = InvoiceCharger(gateway, settings.billing)

@@ -8,8 +8,6 @@ import secrets
 import pyotp
 import segno
 
-from app import clock
-
 ISSUER = "Recurra"
 RECOVERY_CODE_COUNT = 10
 VALID_WINDOW = 1  # accept the previous and next 30-second step: phones' clocks drift
@@ -26,18 +24,6 @@ def provisioning_uri(secret: str, account: str, issuer: str = ISSUER) -> str:
 def qr_svg(uri: str) -> str:
     """The otpauth:// URI as an inline SVG QR code, generated here (no third-party image service)."""
     return str(segno.make(uri, error="m").svg_inline(scale=5, dark="#1d2433", light="#ffffff"))
-
-
-def verify_code(secret: str, code: str) -> bool:
-    digits = "".join(ch for ch in code if ch.isdigit())
-    if len(digits) != 6:
-        return False
-    return bool(pyotp.TOTP(secret).verify(digits, for_time=clock.now(), valid_window=VALID_WINDOW))
-
-
-def current_code(secret: str) -> str:
-    """The code an authenticator app would show now (tests and the demo use it)."""
-    return str(pyotp.TOTP(secret).at(clock.now()))
 
 
 def new_recovery_codes() -> list[str]:

@@ -41,6 +41,7 @@ from app.billing.sql import fetch, insert_many, is_postgres, values_list, write_
 from app.money import Money
 from app.outbox.service import record_many
 from app.payments.gateway import ChargeResult, ChargeStatus, Failure, GatewayError, PaymentGateway
+from app.payments.service import pick_method
 from app.payments.states import OUTBOX_EVENTS, S, allowed, outbox_payload
 from app.settings import BillingSettings
 from app.statemachine import event_payload
@@ -235,13 +236,10 @@ class _Later:
 
 
 def _method(invoice: dict[str, Any], methods: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The method ``payments.charge_invoice`` would pick: the subscription's (else the invoice's) if it is
-    active and the customer's, else the customer's default (newest first)."""
-    chosen = invoice["subscription_method"] or invoice["invoice_method"]
-    mine = [m for m in methods if m["customer"] == invoice["customer"]]  # already ordered as _method_for orders
-    if chosen:
-        return next((m for m in mine if m["id"] == chosen), None)
-    return mine[0] if mine else None
+    """The method ``payments.charge_invoice`` picks (the subscription's, else the invoice's, else the default)."""
+    mine = [m for m in methods if m["customer"] == invoice["customer"]]  # _METHODS orders them as pick_method needs
+    method = pick_method(mine, invoice["subscription_method"] or invoice["invoice_method"])
+    return dict(method) if method is not None else None
 
 
 def _failure_values(failure: Failure | None) -> tuple[str, str, str]:

@@ -36,13 +36,19 @@ def write_transaction() -> Any:
     return db.transaction()
 
 
-async def lock_row(table: type[Table], row_id: int) -> bool:
-    """Lock one row until the enclosing transaction ends (PostgreSQL; SQLite's write_transaction already
-    holds the database's write lock). False when the row does not exist."""
-    query = table.select(table._meta.primary_key).where(table._meta.primary_key == row_id)
+async def locked_row(table: type[Table], row_id: int) -> dict[str, Any] | None:
+    """The row, locked until the enclosing transaction ends (PostgreSQL; SQLite's write_transaction already
+    holds the database's write lock); None when it does not exist."""
+    query = table.select().where(table._meta.primary_key == row_id)
     if is_postgres():
         query = query.lock_rows()
-    return bool(await query)
+    row = await query.first()
+    return dict(row) if row is not None else None
+
+
+async def lock_row(table: type[Table], row_id: int) -> bool:
+    """Lock one row until the enclosing transaction ends; False when the row does not exist."""
+    return await locked_row(table, row_id) is not None
 
 
 def for_update(*, skip_locked: bool = False, of: str = "") -> str:

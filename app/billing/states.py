@@ -33,5 +33,3 @@ MACHINE: StateMachine[Status, Event] = StateMachine(
     transitions=TRANSITIONS,
     stamps={Event.finalize: "finalized_at", Event.pay: "paid_at", Event.void: "voided_at"},
 )
-
-FINALIZED = (Status.open, Status.paid, Status.void, Status.uncollectible)

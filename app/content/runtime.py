@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 from litestar.stores.registry import StoreRegistry
 
-from app.content.cache import SHARED_VERSION_TTL_S, CatalogCache
+from app.content.cache import CatalogCache
 from app.content.storage import LocalMediaStorage, covers_storage, files_storage
 from app.outbox import service as outbox
 from app.settings import Settings
+from app.stores import SHARED_VERSION_TTL_S
 from app.subscriptions.access import EntitlementCache
 
 CATALOG_STORE = "catalog"
@@ -28,14 +29,11 @@ class ContentRuntime:
 
     @classmethod
     def build(cls, settings: Settings, stores: StoreRegistry) -> ContentRuntime:
+        version_ttl_s = SHARED_VERSION_TTL_S if settings.redis.enabled else 0.0
         return cls(
             settings=settings,
-            catalog=CatalogCache(
-                stores.get(CATALOG_STORE),
-                settings.content.cache_ttl_s,
-                version_ttl_s=SHARED_VERSION_TTL_S if settings.redis.enabled else 0.0,
-            ),
-            entitlements=EntitlementCache(stores.get(ENTITLEMENT_STORE)),
+            catalog=CatalogCache(stores.get(CATALOG_STORE), settings.content.cache_ttl_s, version_ttl_s),
+            entitlements=EntitlementCache(stores.get(ENTITLEMENT_STORE), version_ttl_s),
             storage=files_storage(settings.content),
             covers=covers_storage(settings.content),
         )

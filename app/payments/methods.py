@@ -6,16 +6,16 @@ from __future__ import annotations
 import uuid
 
 from app import clock
+from app.billing.sql import write_transaction
 from app.errors import NotFound
 from app.outbox import service as outbox
 from app.payments.gateway import PaymentGateway, VaultedMethod, VaultSetup
-from app.payments.states import atomic
 from tables.payments import PaymentMethod
 
 
 async def save_vaulted_method(customer_id: int, method: VaultedMethod, *, make_default: bool = True) -> int:
     """The PaymentMethod id for ``method``, created on first sight. Call inside or outside a transaction."""
-    async with atomic():
+    async with write_transaction():
         existing = (
             await PaymentMethod.select(PaymentMethod.id).where(PaymentMethod.vault_token == method.vault_token).first()
         )
@@ -74,7 +74,7 @@ async def remove_payment_method(gateway: PaymentGateway, payment_method_id: int,
 
 async def mark_deleted(vault_token: str, *, actor: str) -> bool:
     """Mark the method with ``vault_token`` deleted; False when there is none or it already was."""
-    async with atomic():
+    async with write_transaction():
         row = await PaymentMethod.select().where(PaymentMethod.vault_token == vault_token).first()
         if row is None or row["status"] == PaymentMethod.Status.deleted:
             return False

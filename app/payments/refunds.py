@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from app import clock
+from app.billing.sql import write_transaction
 from app.errors import Conflict, InvalidInput, NotFound
 from app.money import Money
 from app.payments.gateway import ChargeStatus, GatewayError, PaymentGateway, RefundResult
 from app.payments.service import new_key
-from app.payments.states import S, atomic, lock_payment, transition
+from app.payments.states import S, lock_payment, transition
 from tables.payments import Payment, Refund
 
 R = Refund.Status
@@ -49,7 +50,7 @@ async def refund(
     gateway: PaymentGateway, payment_id: int, amount: Money | None, *, actor: str, reason: str
 ) -> RefundOutcome:
     """Give back ``amount`` (everything still refundable when None) of a succeeded payment."""
-    async with atomic():
+    async with write_transaction():
         payment = await lock_payment(payment_id)
         if payment["status"] not in {S.succeeded, S.partially_refunded} or not payment["gateway_capture_id"]:
             raise Conflict(f"payment {payment_id} is {payment['status']}: nothing to refund", code="not_refundable")
@@ -101,7 +102,7 @@ async def reconcile_refund(gateway: PaymentGateway, refund_id: int) -> RefundOut
 
 async def apply_refund(refund_id: int, result: RefundResult, *, actor: str) -> dict[str, Any]:
     """Record the gateway's answer about a refund; hearing it twice (answer and webhook) changes nothing."""
-    async with atomic():
+    async with write_transaction():
         row = await _refund_row(refund_id)
         await lock_payment(row["payment"])
         row = await _refund_row(refund_id)  # re-read under the payment's lock
@@ -153,7 +154,7 @@ async def _succeed(row: dict[str, Any], gateway_refund_id: str | None, *, actor:
 async def record_gateway_refund(capture_id: str, gateway_refund_id: str, amount: Money, *, actor: str) -> bool:
     """A refund PayPal reports (webhook): match it to ours, or record one made outside Recurra (PayPal's
     dashboard). False when the capture is not ours or the refund is already known."""
-    async with atomic():
+    async with write_transaction():
         payment = await Payment.select().where(Payment.gateway_capture_id == capture_id).first()
         if payment is None:
             return False

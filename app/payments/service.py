@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from app import clock
+from app.billing.sql import locked_row, write_transaction
 from app.errors import Conflict, InvalidInput, NotFound
 from app.money import Money
 from app.payments import methods
 from app.payments.gateway import ChargeResult, ChargeStatus, Failure, GatewayError, PaymentGateway, VaultedMethod
 from app.payments.paypal import PayPalGateway, mask_email
-from app.payments.states import S, allowed, atomic, lock_payment, locked, transition
+from app.payments.states import S, allowed, lock_payment, transition
 from app.settings import Settings
 from tables.billing import Invoice
 from tables.payments import Payment, PaymentMethod
@@ -105,10 +107,10 @@ async def _open_invoice(invoice_id: int) -> tuple[dict[str, Any], Money]:
 
 
 async def _claimable_invoice(invoice_id: int, payment_id: int | None = None) -> tuple[dict[str, Any], Money]:
-    """Inside ``atomic()``: the open invoice, locked so that claims on it take turns, and what it owes. Raises
-    Conflict when no payment (other than ``payment_id``) may ask PayPal for it now: the invoice is not open or
+    """Inside ``write_transaction()``: the open invoice, locked so that claims on it take turns, and what it owes.
+    Raises Conflict when no payment (other than ``payment_id``) may ask PayPal for it now: the invoice is not open or
     owes nothing, or another payment of it holds its claim or has collected it (``InvoiceBusy``)."""
-    invoice, due = _owed(invoice_id, await locked(Invoice, invoice_id))
+    invoice, due = _owed(invoice_id, await locked_row(Invoice, invoice_id))
     rivals = Payment.exists().where(Payment.invoice == invoice_id, Payment.status.is_in([*CLAIMED, *COLLECTED]))
     if payment_id is not None:
         rivals = rivals.where(Payment.id != payment_id)
@@ -121,7 +123,7 @@ async def _claim(row: dict[str, Any], *, actor: str) -> dict[str, Any]:
     """Make a pending payment its invoice's one attempt to ask PayPal (``claim``), or close it unasked when it
     cannot be (``supersede``). A payment claimed already (the same order returned twice at once) comes back as
     it is, and asks PayPal again with the same key, which PayPal answers once."""
-    async with atomic():
+    async with write_transaction():
         try:
             await _claimable_invoice(row["invoice"], row["id"])  # the invoice lock first, as every claim takes it
         except Conflict as refused:
@@ -180,7 +182,7 @@ def _description(invoice: dict[str, Any]) -> str:
 
 async def apply_charge(payment_id: int, result: ChargeResult, *, actor: str) -> dict[str, Any]:
     """Record what the gateway (or its webhook) said about a payment. Hearing the same news twice is fine."""
-    async with atomic():
+    async with write_transaction():
         row = await lock_payment(payment_id)
         ids: dict[Any, Any] = {}
         if result.order_id:
@@ -293,15 +295,23 @@ async def cancel_checkout_payment(order_id: str, *, actor: str = "customer") -> 
     )
 
 
-async def _method_for(invoice: dict[str, Any], payment_method_id: int | None) -> dict[str, Any]:
-    query = PaymentMethod.select().where(PaymentMethod.customer == invoice["customer"])
-    query = query.where(PaymentMethod.status == PaymentMethod.Status.active)
-    chosen = payment_method_id or invoice["payment_method"]
+def pick_method(active: Sequence[Mapping[str, Any]], chosen: int | None) -> Mapping[str, Any] | None:
+    """The method a charge uses among the customer's active ones (ordered default first, then newest first):
+    ``chosen`` if it is one of them (else none: a removed method is never swapped for another silently), else
+    the first. The single and the batch charging paths both decide with this."""
     if chosen:
-        query = query.where(PaymentMethod.id == chosen)
-    else:
-        query = query.order_by(PaymentMethod.is_default, ascending=False).order_by(PaymentMethod.id, ascending=False)
-    method = await query.first()
+        return next((m for m in active if m["id"] == chosen), None)
+    return active[0] if active else None
+
+
+async def _method_for(invoice: dict[str, Any], payment_method_id: int | None) -> dict[str, Any]:
+    active = await (
+        PaymentMethod.select()
+        .where(PaymentMethod.customer == invoice["customer"], PaymentMethod.status == PaymentMethod.Status.active)
+        .order_by(PaymentMethod.is_default, ascending=False)
+        .order_by(PaymentMethod.id, ascending=False)
+    )
+    method = pick_method(active, payment_method_id or invoice["payment_method"])
     if method is None:
         raise InvalidInput(f"customer {invoice['customer']} has no usable payment method", code="no_payment_method")
     return dict(method)
@@ -339,7 +349,7 @@ async def charge_invoice(
     if in_flight is not None:
         return await _resume_charge(gateway, dict(in_flight), actor=actor)
     key = idempotency_key or new_key("pay")
-    async with atomic():
+    async with write_transaction():
         invoice, due = await _claimable_invoice(invoice_id)
         method = await _method_for(invoice, payment_method_id)
         payment_id = await _insert_payment(invoice, due, Payment.Kind.vaulted, key, method["id"], S.processing)

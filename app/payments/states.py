@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
-from piccolo.table import Table
-
 from app import clock
+from app.billing.sql import locked_row, write_transaction
 from app.errors import Conflict
 from app.outbox import service as outbox
 from tables.payments import Payment, PaymentEvent
@@ -53,32 +51,12 @@ class IllegalTransition(Conflict):
     code = "payment_illegal_transition"
 
 
-def atomic() -> Any:
-    """A write transaction for money rows. On SQLite it takes the write lock at BEGIN (IMMEDIATE): two
-    deferred transactions that both read then write deadlock there and fail with "database is locked" at
-    once; immediate ones queue. PostgreSQL locks the rows it needs (``lock_payment``)."""
-    db = Payment._meta.db
-    if isinstance(db, SQLiteEngine):
-        return db.transaction(transaction_type=TransactionType.immediate)
-    return db.transaction()
-
-
 def allowed(current: str, event: str) -> S | None:
     return TRANSITIONS.get((S(current), event))
 
 
-async def locked(table: type[Table], row_id: int) -> dict[str, Any] | None:
-    """The row, locked until the surrounding transaction ends (PostgreSQL; SQLite's ``atomic`` holds the
-    database's write lock already); None when it does not exist."""
-    query = table.select().where(table._meta.primary_key == row_id)
-    if table._meta.db.engine_type == "postgres":
-        query = query.lock_rows()
-    row = await query.first()
-    return dict(row) if row is not None else None
-
-
 async def lock_payment(payment_id: int) -> dict[str, Any]:
-    row = await locked(Payment, payment_id)
+    row = await locked_row(Payment, payment_id)
     if row is None:
         raise Conflict(f"payment {payment_id} does not exist", code="payment_not_found")
     return row
@@ -95,7 +73,7 @@ async def transition(
 ) -> dict[str, Any]:
     """Move the payment by ``event``; returns the updated row. ``changes`` are further column updates
     (capture id, failure fields) made in the same statement; ``extra`` goes into the outbox payload."""
-    async with atomic():
+    async with write_transaction():
         row = await lock_payment(payment_id)
         target = allowed(row["status"], event)
         if target is None:

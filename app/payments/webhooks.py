@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from app import clock
+from app.billing.sql import write_transaction
 from app.money import Money
 from app.payments import methods
 from app.payments.gateway import (
@@ -21,7 +22,6 @@ from app.payments.gateway import (
 from app.payments.paypal import mask_email
 from app.payments.refunds import record_gateway_refund
 from app.payments.service import apply_charge
-from app.payments.states import atomic
 from tables.payments import Payment, PaymentMethod, WebhookEvent
 
 log = logging.getLogger("recurra.payments.webhooks")
@@ -67,7 +67,7 @@ async def handle(notification: WebhookNotification) -> str:
 
 async def process_event(webhook_event_id: int) -> str:
     try:
-        async with atomic():
+        async with write_transaction():
             query = WebhookEvent.select().where(WebhookEvent.id == webhook_event_id).output(load_json=True)
             if WebhookEvent._meta.db.engine_type == "postgres":
                 query = query.lock_rows()

@@ -21,7 +21,6 @@ entitlements are computed afresh at every read, so the run's outcome counts from
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +29,7 @@ from litestar.stores.base import Store
 
 from app import clock
 from app.outbox.service import DomainEvent
+from app.stores import StoreVersion
 from app.subscriptions.states import Status
 from tables.accounts import Customer
 from tables.catalog import PlanFeature
@@ -139,12 +139,12 @@ async def _test_clock_time(customer_id: int) -> datetime | None:
 class EntitlementCache:
     """Entitlements per customer in a store (Redis, or in process on the demo)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, version_ttl_s: float = 0.0) -> None:
         self.store = store
+        self.versions = StoreVersion(store, _VERSION_KEY, version_ttl_s)
 
-    async def _key(self, customer_id: int) -> str:
-        version = await self.store.get(_VERSION_KEY)
-        return f"entitlements:{(version or b'0').decode()}:{customer_id}"
+    async def _key(self, customer_id: int, version: str | None = None) -> str:
+        return f"entitlements:{version or await self.versions.current()}:{customer_id}"
 
     async def get(self, customer_id: int, *, fresh: bool = False) -> Entitlements:
         """The customer's entitlements now: from the store while still valid, else computed and stored.
@@ -165,12 +165,13 @@ class EntitlementCache:
         return computed
 
     async def invalidate(self, customer_ids: Iterable[int]) -> None:
+        version = await self.versions.current()
         for customer_id in set(customer_ids):
-            await self.store.delete(await self._key(customer_id))
+            await self.store.delete(await self._key(customer_id, version))
 
     async def invalidate_all(self) -> None:
         """Plans changed what they grant: retire every entry (old keys expire on their own)."""
-        await self.store.set(_VERSION_KEY, uuid.uuid4().hex[:12])
+        await self.versions.bump()
 
     async def on_subscription_events(self, events: Sequence[DomainEvent]) -> None:
         """Outbox handler for ``subscription.*``: those subscriptions' customers are computed afresh next time."""

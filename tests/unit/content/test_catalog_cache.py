@@ -79,8 +79,7 @@ async def test_requests_that_find_the_version_expired_together_read_it_once() ->
             return await super().get(key)
 
     store = CountingStore()
-    cache = CatalogCache(store, 60, version_ttl_s=60)
-    version = await cache.bump()
-    cache._version = None  # as if the ttl had run out
+    version = await CatalogCache(store, 60, version_ttl_s=60).bump()  # another process
+    cache = CatalogCache(store, 60, version_ttl_s=60)  # this one knows no version yet
     assert await asyncio.gather(*(cache.version() for _ in range(50))) == [version] * 50
     assert CountingStore.reads == 1
