@@ -154,19 +154,15 @@ async def generation_alone(n: int) -> float:
 
 def shard_context(per_charge: bool) -> dict[str, Any]:
     """What a worker process's job context carries for ``renew_shard``: settings and the chargers."""
-    from app.billing.batch_charger import BatchCharger
-    from app.billing.charger import InvoiceCharger
     from app.payments.service import gateway_for
     from app.settings import get_settings
+    from tasks.worker import chargers
 
     settings = get_settings()
-    gateway = gateway_for(settings)
-    charger = InvoiceCharger(gateway, settings.billing)
-    return {
-        "settings": settings,
-        "charge_invoice": charger,
-        "charge_batch": None if per_charge else BatchCharger(gateway, settings.billing, charger),
-    }
+    ctx = {"settings": settings, **chargers(gateway_for(settings), settings.billing)}
+    if per_charge:
+        ctx["charge_batch"] = None
+    return ctx
 
 
 TOTALS = ("renewed", "invoices", "charged", "charge_errors")

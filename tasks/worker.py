@@ -17,8 +17,9 @@ from app.content.runtime import ContentRuntime, install_outbox_handlers
 from app.db import close_database, open_database
 from app.jobs import ArqJobQueue, JobContext, JobFunction
 from app.mail import mailer_for
+from app.payments.gateway import PaymentGateway
 from app.payments.service import gateway_for
-from app.settings import Settings, get_settings
+from app.settings import BillingSettings, Settings, get_settings
 from app.stores import build_store_registry, connect_redis
 from tasks.billing import billing_tick, collect_invoices, expire_checkouts, remind_renewals, renew_shard
 from tasks.content import publish_scheduled, send_content_digests
@@ -71,16 +72,23 @@ def build_context(
         content = ContentRuntime.build(settings, stores or build_store_registry(settings, connect_redis(settings)))
     install_outbox_handlers(content)
     gateway = gateway_for(settings)
-    charger = InvoiceCharger(gateway, settings.billing)
     return {
         "settings": settings,
         "mailer": mailer_for(settings.mail),
         "gateway": gateway,
         "content": content,
+        **chargers(gateway, settings.billing),
+    }
+
+
+def chargers(gateway: PaymentGateway, policy: BillingSettings) -> dict[str, Any]:
+    """The billing jobs' chargers, as ``ctx`` carries them (the worker, and tests and benches that run its jobs)."""
+    charger = InvoiceCharger(gateway, policy)
+    return {
         # The billing run's charger: one attempt through the gateway, then settlement or dunning.
         "charge_invoice": charger,
         # A renewal shard's invoices charged as one batch (set-based bookkeeping); the rest go to the charger.
-        "charge_batch": BatchCharger(gateway, settings.billing, charger),
+        "charge_batch": BatchCharger(gateway, policy, charger),
     }
 
 

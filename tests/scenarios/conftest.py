@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from app.billing.charger import InvoiceCharger
 from app.jobs import InProcessJobQueue
 from app.mail import mailer_for
 from app.payments.paypal import PayPalGateway
@@ -30,7 +29,7 @@ async def engine(tmp_path: Path, gateway: PayPalGateway) -> AsyncIterator[dict[s
         "settings": settings,
         "mailer": mailer_for(settings.mail),
         "gateway": gateway,
-        "charge_invoice": InvoiceCharger(gateway, settings.billing),
+        **worker.chargers(gateway, settings.billing),
         "outbox": outbox,
     }
     queue = InProcessJobQueue(worker.FUNCTIONS, ctx)

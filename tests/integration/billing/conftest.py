@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from arq import Worker
 
-from app.billing.charger import InvoiceCharger
 from app.jobs import ArqJobQueue
 from app.payments.paypal import PayPalGateway
 from app.settings import Settings
@@ -31,14 +30,14 @@ def job_ctx(settings: Settings, gateway: PayPalGateway, worker: Worker) -> dict[
         "settings": settings,
         "gateway": gateway,
         "queue": ArqJobQueue(worker.pool, tasks_worker.queue_name(settings)),
-        "charge_invoice": InvoiceCharger(gateway, settings.billing),
+        **tasks_worker.chargers(gateway, settings.billing),
     }
 
 
 def with_policy(ctx: dict[str, Any], **billing: Any) -> dict[str, Any]:
     settings: Settings = ctx["settings"]
     changed = replace(settings, billing=replace(settings.billing, **billing))
-    return {**ctx, "settings": changed, "charge_invoice": InvoiceCharger(ctx["gateway"], changed.billing)}
+    return {**ctx, "settings": changed, **tasks_worker.chargers(ctx["gateway"], changed.billing)}
 
 
 @pytest.fixture
