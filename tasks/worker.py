@@ -92,10 +92,14 @@ def chargers(gateway: PaymentGateway, policy: BillingSettings) -> dict[str, Any]
     }
 
 
-async def startup(ctx: dict[str, Any]) -> None:
-    settings = get_settings()
+def prepare(ctx: dict[str, Any], settings: Settings) -> None:
+    """An arq worker's job context, on the worker's own Redis connection."""
     ctx.update(build_context(settings, build_store_registry(settings, ctx["redis"])))
     ctx["queue"] = ArqJobQueue(ctx["redis"], queue_name(settings))
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    prepare(ctx, get_settings())
     await open_database()
 
 

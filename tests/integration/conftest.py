@@ -12,7 +12,6 @@ from arq import Worker, create_pool
 from arq.connections import RedisSettings
 from litestar import Litestar
 
-from app.jobs import ArqJobQueue
 from app.main import create_app
 from app.settings import Settings, load_settings
 from tasks import worker as tasks_worker
@@ -78,8 +77,7 @@ async def worker(settings: Settings) -> AsyncIterator[Worker]:
     pool = await create_pool(RedisSettings.from_dsn(settings.redis.url))
 
     async def startup(ctx: dict[str, Any]) -> None:
-        ctx.update(tasks_worker.build_context(settings))
-        ctx["queue"] = ArqJobQueue(ctx["redis"], tasks_worker.queue_name(settings))
+        tasks_worker.prepare(ctx, settings)  # the test process has its database open already
 
     arq_worker = Worker(
         functions=tasks_worker.FUNCTIONS,
