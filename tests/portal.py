@@ -7,6 +7,8 @@ from email.message import EmailMessage
 
 import httpx
 
+from app import clock
+from tables.accounts import Customer
 from tests.smtp import Mailbox
 
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -19,10 +21,12 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
-async def submit(client: httpx.AsyncClient, form_page: str, action: str, data: dict[str, str]) -> httpx.Response:
+async def submit(
+    client: httpx.AsyncClient, form_page: str, action: str, data: dict[str, str] | None = None
+) -> httpx.Response:
     """GET ``form_page``, then POST ``data`` with its CSRF token to ``action``."""
     page = await client.get(form_page)
-    return await client.post(action, data={"_csrf_token": csrf_token(page.text), **data})
+    return await client.post(action, data={"_csrf_token": csrf_token(page.text), **(data or {})})
 
 
 def link_in(message: EmailMessage, path: str) -> str:
@@ -38,6 +42,15 @@ async def register(
     return await submit(
         client, "/register", "/register", {"email": email, "password": password, "name": name, "country": "GB"}
     )
+
+
+async def sign_up(client: httpx.AsyncClient, email: str = "ada@example.com", *, verified: bool = True) -> Customer:
+    """A customer registered (and so logged in) on ``client``; ``verified``: with a confirmed e-mail address."""
+    response = await register(client, email=email)
+    assert response.status_code == 303, response.text
+    if verified:
+        await Customer.update({Customer.email_verified_at: clock.now()}).where(Customer.email == email)
+    return await Customer.objects().get(Customer.email == email)
 
 
 async def log_in(

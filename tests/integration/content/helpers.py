@@ -8,11 +8,10 @@ import httpx
 from litestar import Litestar
 
 from app.content.runtime import ContentRuntime
-from tables.accounts import Customer
 from tables.catalog import PlanFeature
 from tables.content import ContentItem, ContentItemFeature
 from tests import factories
-from tests.portal import register
+from tests.portal import sign_up
 
 Published = ContentItem.PublishState.published
 
@@ -54,8 +53,4 @@ async def plan_with(*feature_ids: int, **overrides: Any) -> int:
 
 
 async def customer_logged_in(client: httpx.AsyncClient, email: str = "reader@example.com") -> int:
-    response = await register(client, email=email)
-    assert response.status_code == 303, response.text
-    row = await Customer.select(Customer.id).where(Customer.email == email).first()
-    assert row is not None
-    return int(row["id"])
+    return int((await sign_up(client, email, verified=False)).id)

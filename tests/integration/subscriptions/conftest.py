@@ -10,14 +10,13 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from app import clock
 from app.payments.paypal import PayPalGateway
 from tables.accounts import Customer
 from tables.catalog import Plan
 from tests import factories
 from tests.integration.payments.conftest import buyer  # noqa: F401 - fixture
 from tests.paypal import Buyer
-from tests.portal import csrf_token, log_in, register
+from tests.portal import log_in, sign_up, submit
 
 
 @pytest.fixture(autouse=True)
@@ -51,34 +50,18 @@ async def catalog() -> Catalog:
     return Catalog(*plans)
 
 
-async def sign_up(client: httpx.AsyncClient, email: str = "ada@example.com", *, verified: bool = True) -> Customer:
-    response = await register(client, email=email)
-    assert response.status_code == 303, response.text
-    if verified:
-        await Customer.update({Customer.email_verified_at: clock.now()}).where(Customer.email == email)
-    return await Customer.objects().get(Customer.email == email)
-
-
 @pytest.fixture
 async def customer(client: httpx.AsyncClient) -> Customer:
     """Ada, logged in on ``client``, with a confirmed e-mail address."""
     return await sign_up(client)
 
 
-async def press(
-    client: httpx.AsyncClient, page: str, action: str, data: dict[str, str] | None = None
-) -> httpx.Response:
-    """Open ``page`` and post its form to ``action`` with the page's CSRF token."""
-    html = (await client.get(page)).text
-    return await client.post(action, data={"_csrf_token": csrf_token(html), **(data or {})})
-
-
 async def subscribe_paid(client: httpx.AsyncClient, buyer_: Buyer, code: str = "plus-monthly") -> httpx.Response:
     """Choose a paid plan, approve on PayPal and come back: the portal's answer to the return URL."""
-    started = await press(client, f"/subscribe/{code}", f"/subscribe/{code}")
+    started = await submit(client, f"/subscribe/{code}", f"/subscribe/{code}")
     assert started.status_code == 303, started.text
     await buyer_.approve(started.headers["location"])
     return await client.get(buyer_.last_redirect)
 
 
-__all__ = ["Catalog", "log_in", "press", "sign_up", "subscribe_paid"]
+__all__ = ["Catalog", "log_in", "sign_up", "submit", "subscribe_paid"]

@@ -19,7 +19,7 @@ from tables.accounts import Customer
 from tables.billing import Invoice
 from tables.payments import Payment, PaymentMethod
 from tables.subscriptions import Subscription
-from tests.integration.subscriptions.conftest import Catalog, press, sign_up, subscribe_paid
+from tests.integration.subscriptions.conftest import Catalog, sign_up, submit, subscribe_paid
 from tests.paypal import Buyer, SandboxControl
 
 BILLING = "/account/billing"
@@ -39,7 +39,7 @@ async def test_a_new_paypal_account_becomes_the_default_and_pays_the_subscriptio
     client: httpx.AsyncClient, catalog: Catalog, customer: Customer, buyer: Buyer, sandbox: SandboxControl
 ) -> None:
     await subscribe_paid(client, buyer)
-    started = await press(client, BILLING, f"{BILLING}/method")
+    started = await submit(client, BILLING, f"{BILLING}/method")
     maria = Buyer("maria@example.com")
     await maria.approve(started.headers["location"])
 
@@ -69,7 +69,7 @@ async def test_paying_an_overdue_invoice_restores_the_subscription(
     page = await client.get(BILLING)
     assert f'action="{BILLING}/invoices/{renewal_id}/pay"' in page.text
 
-    await press(client, BILLING, f"{BILLING}/invoices/{renewal_id}/pay")
+    await submit(client, BILLING, f"{BILLING}/invoices/{renewal_id}/pay")
 
     assert (await Invoice.select(Invoice.status).where(Invoice.id == renewal_id))[0]["status"] == "paid"
     assert (await Subscription.select(Subscription.status))[0]["status"] == "active"
@@ -82,7 +82,7 @@ async def test_an_overdue_invoice_can_be_paid_through_paypal_checkout(
 ) -> None:
     renewal_id = await overdue_renewal(client, buyer)
 
-    started = await press(client, BILLING, f"{BILLING}/invoices/{renewal_id}/checkout")
+    started = await submit(client, BILLING, f"{BILLING}/invoices/{renewal_id}/checkout")
     await buyer.approve(started.headers["location"])
     back = await client.get(buyer.last_redirect)
 

@@ -15,7 +15,7 @@ from tables.accounts import Customer
 from tables.billing import Invoice
 from tables.catalog import Plan
 from tables.subscriptions import Subscription
-from tests.integration.subscriptions.conftest import Catalog, press, sign_up, subscribe_paid
+from tests.integration.subscriptions.conftest import Catalog, sign_up, submit, subscribe_paid
 from tests.paypal import Buyer, SandboxControl
 from tests.portal import csrf_token
 
@@ -30,7 +30,7 @@ async def live_subscription(client: httpx.AsyncClient, buyer: Buyer, code: str =
 
 
 async def change_to(client: httpx.AsyncClient, sub_id: int, plan: Plan) -> httpx.Response:
-    return await press(client, f"{LIST}/{sub_id}/change?plan={plan.code}", f"{LIST}/{sub_id}/change",
+    return await submit(client, f"{LIST}/{sub_id}/change?plan={plan.code}", f"{LIST}/{sub_id}/change",
                        {"plan": plan.code})  # fmt: skip
 
 
@@ -113,7 +113,7 @@ async def test_a_downgrade_is_scheduled_for_the_period_end_and_can_be_undone(
     assert "$19.00 on" in page.text  # the next bill is the new plan's price
     assert len(await sandbox.new_captures()) == 1  # no money moved
 
-    await press(client, LIST, f"{LIST}/{sub['id']}/cancel-change")
+    await submit(client, LIST, f"{LIST}/{sub['id']}/cancel-change")
 
     row = await Subscription.select(Subscription.pending_plan).where(Subscription.id == sub["id"])
     assert row == [{"pending_plan": None}]
@@ -142,11 +142,11 @@ async def test_cancel_at_period_end_asks_a_reason_and_can_be_kept(
     page = f"{LIST}/{sub['id']}/cancel"
     assert "you keep access until" in (await client.get(page)).text
 
-    refused = await press(client, page, page, {"when": "period_end", "reason": " "})
+    refused = await submit(client, page, page, {"when": "period_end", "reason": " "})
     assert refused.status_code == 422
     assert "Tell us why" in refused.text
 
-    await press(client, page, page, {"when": "period_end", "reason": "Too expensive"})
+    await submit(client, page, page, {"when": "period_end", "reason": "Too expensive"})
 
     row = await Subscription.select(Subscription.status, Subscription.cancel_at_period_end, Subscription.cancel_reason)
     assert row == [{"status": "active", "cancel_at_period_end": True, "cancel_reason": "Too expensive"}]
@@ -154,7 +154,7 @@ async def test_cancel_at_period_end_asks_a_reason_and_can_be_kept(
     assert "Keep my subscription" in listing.text
     assert 'Next bill</dt>\n    <dd class="next-bill">none' in listing.text
 
-    await press(client, LIST, f"{LIST}/{sub['id']}/keep")
+    await submit(client, LIST, f"{LIST}/{sub['id']}/keep")
 
     row = await Subscription.select(Subscription.cancel_at_period_end)
     assert row == [{"cancel_at_period_end": False}]
@@ -166,7 +166,7 @@ async def test_cancel_now_ends_the_subscription(
     sub = await live_subscription(client, buyer)
     page = f"{LIST}/{sub['id']}/cancel"
 
-    await press(client, page, page, {"when": "now", "reason": "Moving abroad"})
+    await submit(client, page, page, {"when": "now", "reason": "Moving abroad"})
 
     row = await Subscription.select(Subscription.status, Subscription.cancel_reason, Subscription.ended_at)
     assert row[0]["status"] == "canceled"
@@ -181,11 +181,11 @@ async def test_pause_and_resume(
     page = f"{LIST}/{sub['id']}/pause"
     assert "not billed while paused" in (await client.get(page)).text
 
-    await press(client, page, page)
+    await submit(client, page, page)
     assert (await Subscription.select(Subscription.status))[0]["status"] == "paused"
     assert "Resume" in (await client.get(LIST)).text
 
-    await press(client, LIST, f"{LIST}/{sub['id']}/resume")
+    await submit(client, LIST, f"{LIST}/{sub['id']}/resume")
 
     assert (await Subscription.select(Subscription.status))[0]["status"] == "active"
 
@@ -203,7 +203,7 @@ async def test_another_customers_subscription_is_not_found(
 
     assert (await new_client.get(f"{LIST}/{sub['id']}/change?plan=pro-monthly")).status_code == 404
     assert (await new_client.get(f"{LIST}/{sub['id']}/cancel")).status_code == 404
-    refused = await press(new_client, LIST, f"{LIST}/{sub['id']}/pause")
+    refused = await submit(new_client, LIST, f"{LIST}/{sub['id']}/pause")
     assert refused.status_code == 303
     assert (await Subscription.select(Subscription.status))[0]["status"] == "active"
     assert "There is no such subscription" in (await new_client.get(LIST)).text

@@ -17,7 +17,7 @@ from tables.billing import Invoice, InvoiceEvent
 from tables.payments import Payment, PaymentMethod
 from tables.subscriptions import Subscription, SubscriptionEvent
 from tests import factories
-from tests.integration.subscriptions.conftest import Catalog, press, sign_up, subscribe_paid
+from tests.integration.subscriptions.conftest import Catalog, sign_up, submit, subscribe_paid
 from tests.paypal import Buyer, RaceGate, SandboxControl
 from tests.portal import csrf_token
 
@@ -83,7 +83,7 @@ async def test_a_paid_plan_goes_live_after_the_paypal_checkout(
 async def test_cancelling_on_paypal_leaves_the_subscription_waiting_and_charges_nothing(
     client: httpx.AsyncClient, catalog: Catalog, customer: Customer, buyer: Buyer, sandbox: SandboxControl
 ) -> None:
-    started = await press(client, "/subscribe/plus-monthly", "/subscribe/plus-monthly")
+    started = await submit(client, "/subscribe/plus-monthly", "/subscribe/plus-monthly")
     await buyer.cancel(started.headers["location"])
 
     back = await client.get(buyer.last_redirect)
@@ -154,7 +154,7 @@ async def test_two_tabs_coming_back_from_paypal_at_once_pay_once_and_both_show_t
     sandbox: SandboxControl,
     portal_gateway: PayPalGateway,
 ) -> None:
-    tabs = [await press(client, "/subscribe/plus-monthly", "/subscribe/plus-monthly") for _ in range(2)]
+    tabs = [await submit(client, "/subscribe/plus-monthly", "/subscribe/plus-monthly") for _ in range(2)]
     returns = []
     for tab in tabs:  # each tab made its own PayPal order for the same first invoice; the buyer approves both
         await buyer.approve(tab.headers["location"])
@@ -181,7 +181,7 @@ async def test_an_active_subscriber_cannot_subscribe_to_the_same_product_again(
 ) -> None:
     await subscribe_paid(client, buyer)
 
-    response = await press(client, "/subscribe/pro-monthly", "/subscribe/pro-monthly")
+    response = await submit(client, "/subscribe/pro-monthly", "/subscribe/pro-monthly")
 
     assert response.status_code == 409
     assert "You already subscribe to Library" in response.text
@@ -216,7 +216,7 @@ async def test_settling_the_same_invoice_twice_at_once_pays_it_once(
     client: httpx.AsyncClient, catalog: Catalog, customer: Customer
 ) -> None:
     page = await client.get("/subscribe/plus-monthly")
-    started = await press(client, "/subscribe/plus-monthly", "/subscribe/plus-monthly")
+    started = await submit(client, "/subscribe/plus-monthly", "/subscribe/plus-monthly")
     assert started.status_code == 303, page.text
     [invoice] = await Invoice.select(Invoice.id)
 
@@ -240,7 +240,7 @@ async def test_the_database_refuses_a_second_incomplete_subscription_to_the_same
 async def test_choosing_another_plan_mid_checkout_replaces_the_unpaid_one(
     client: httpx.AsyncClient, catalog: Catalog, customer: Customer, buyer: Buyer, sandbox: SandboxControl
 ) -> None:
-    await press(client, "/subscribe/plus-monthly", "/subscribe/plus-monthly")  # left on PayPal's page
+    await submit(client, "/subscribe/plus-monthly", "/subscribe/plus-monthly")  # left on PayPal's page
 
     back = await subscribe_paid(client, buyer, "pro-monthly")
 
