@@ -33,7 +33,7 @@ class ContentRuntime:
         return cls(
             settings=settings,
             catalog=CatalogCache(stores.get(CATALOG_STORE), settings.content.cache_ttl_s, version_ttl_s),
-            entitlements=EntitlementCache(stores.get(ENTITLEMENT_STORE), version_ttl_s),
+            entitlements=EntitlementCache(stores.get(ENTITLEMENT_STORE)),
             storage=files_storage(settings.content),
             covers=covers_storage(settings.content),
         )

@@ -139,9 +139,10 @@ async def _test_clock_time(customer_id: int) -> datetime | None:
 class EntitlementCache:
     """Entitlements per customer in a store (Redis, or in process on the demo)."""
 
-    def __init__(self, store: Store, version_ttl_s: float = 0.0) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self.versions = StoreVersion(store, _VERSION_KEY, version_ttl_s)
+        # Read on every use (no ttl, unlike the catalog's): an access decision must not lag a plan change.
+        self.versions = StoreVersion(store, _VERSION_KEY)
 
     async def _key(self, customer_id: int, version: str | None = None) -> str:
         return f"entitlements:{version or await self.versions.current()}:{customer_id}"
