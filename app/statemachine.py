@@ -22,7 +22,7 @@ from piccolo.table import Table
 
 from app import clock
 from app.billing.errors import ConcurrentChange, IllegalTransition
-from app.billing.sql import fetch, for_update, insert_many, values_list, write_transaction
+from app.db import fetch, for_update, insert_many, values_list, write_transaction
 from app.errors import NotFound
 from app.outbox.service import OutboxRow, record, record_many
 

@@ -129,7 +129,7 @@ async def vault_tokens(sandbox_url: str, count: int) -> list[str]:
 
 async def baseline_insert(n: int) -> float:
     """N invoice rows in one bulk INSERT (chunked only by the driver's parameter limit), in one transaction."""
-    from app.billing.sql import insert_many, write_transaction
+    from app.db import insert_many, write_transaction
     from tables.billing import Invoice
 
     columns = ("customer", "number", "status", "billing_reason", "currency", "total_minor", "customer_snapshot")

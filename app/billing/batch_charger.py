@@ -37,7 +37,7 @@ from app.billing import dunning
 from app.billing import states as invoice_states
 from app.billing.charger import ACTOR, FAILED, attempt_prefix
 from app.billing.charging import DEFAULT_CONCURRENCY, ChargeInvoice, ChargeReport, charge_invoices
-from app.billing.sql import fetch, insert_many, is_postgres, values_list, write_transaction
+from app.db import fetch, insert_many, is_postgres, values_list, write_transaction
 from app.money import Money
 from app.outbox.service import record_many
 from app.payments.gateway import ChargeResult, ChargeStatus, Failure, GatewayError, PaymentGateway

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from app import clock
-from app.billing.sql import CUSTOMER_NOW, fetch, for_update, write_transaction
+from app.billing.customer_time import CUSTOMER_NOW
+from app.db import fetch, for_update, write_transaction
 from tables.billing import Invoice
 
 LEASE = timedelta(minutes=10)

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app import clock
-from app.billing.sql import fetch, for_update, values_list, write_transaction
+from app.db import fetch, for_update, values_list, write_transaction
 from app.outbox.service import OutboxRow, record_many
 from app.settings import BillingSettings
 from app.statemachine import Move

@@ -18,7 +18,7 @@ from app.billing import mails
 from app.billing.dunning import FAILED_EVENT
 from app.billing.reminders import EVENT as REMINDER_EVENT
 from app.billing.service import issue_credit_note
-from app.billing.sql import lock_row, write_transaction
+from app.db import lock_row, write_transaction
 from app.jobs import JobContext, JobQueue
 from app.mail import OutgoingMail
 from app.outbox.service import DomainEvent, Handler

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app import clock
-from app.billing.sql import fetch, values_list, write_transaction
+from app.db import fetch, values_list, write_transaction
 from app.outbox.service import record
 from app.settings import BillingSettings
 from tables.billing import BillingNotice

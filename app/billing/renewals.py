@@ -22,21 +22,14 @@ from typing import Any, Generic, TypeVar
 
 from app import clock
 from app.billing import states as invoice_states
+from app.billing.customer_time import CUSTOMER_NOW, SUBSCRIPTIONS_ON_CUSTOMER_TIME
 from app.billing.errors import ConcurrentChange
 from app.billing.lines import PlanTerms
 from app.billing.numbering import Series, allocate
 from app.billing.plans import plan_terms_by_id
 from app.billing.renewal_rules import DueSubscription, Ending, Renewal, decide
 from app.billing.service import SNAPSHOT_COLUMNS, customer_snapshot
-from app.billing.sql import (
-    CUSTOMER_NOW,
-    SUBSCRIPTIONS_ON_CUSTOMER_TIME,
-    fetch,
-    for_update,
-    insert_many,
-    values_list,
-    write_transaction,
-)
+from app.db import fetch, for_update, insert_many, values_list, write_transaction
 from app.outbox.service import record_many
 from app.statemachine import event_payload
 from app.subscriptions.states import RENEWABLE, Status

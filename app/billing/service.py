@@ -16,7 +16,7 @@ from app.billing.errors import CreditExceedsInvoice, CurrencyMismatch, IllegalTr
 from app.billing.lines import LineDraft
 from app.billing.numbering import Series, allocate
 from app.billing.periods import Period
-from app.billing.sql import is_postgres, write_transaction
+from app.db import is_postgres, write_transaction
 from app.errors import NotFound
 from app.outbox.service import record
 from app.statemachine import Transition, write_transition

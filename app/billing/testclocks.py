@@ -9,7 +9,7 @@ from datetime import datetime
 from app import clock
 from app.billing.errors import ClockBackwards
 from app.billing.renewals import GenerationResult, generate_renewals
-from app.billing.sql import write_transaction
+from app.db import write_transaction
 from app.errors import NotFound
 from app.outbox.service import record
 from tables.accounts import Customer
@@ -38,18 +38,6 @@ async def attach_test_clock(customer_id: int, clock_id: int | None) -> None:
     )
     if not updated:
         raise NotFound(f"There is no customer #{customer_id}.")
-
-
-async def customer_now(customer_id: int) -> datetime:
-    """The instant this customer lives at: their test clock's frozen time, else real time."""
-    row = (
-        await Customer.select(Customer.test_clock.frozen_time.as_alias("frozen_time"))
-        .where(Customer.id == customer_id)
-        .first()
-    )
-    if row is None:
-        raise NotFound(f"There is no customer #{customer_id}.")
-    return clock.as_utc(row["frozen_time"]) if row["frozen_time"] is not None else clock.now()
 
 
 async def advance_test_clock(clock_id: int, to: datetime, *, actor: str, run_billing: bool = True) -> GenerationResult:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.billing.sql import write_transaction
+from app.db import write_transaction
 from app.errors import Conflict, NotFound
 from app.payments import methods
 from app.payments import service as payments

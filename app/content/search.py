@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from app import clock
-from app.billing.sql import is_postgres
+from app.db import is_postgres
 from tables.content import ContentItem
 
 MAX_TERMS = 8

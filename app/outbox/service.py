@@ -22,8 +22,7 @@ from typing import Any, TypeVar
 from piccolo.columns.combination import Or
 
 from app import clock
-from app.billing.sql import insert_many
-from app.db import after_commit
+from app.db import after_commit, insert_many
 from tables.outbox import OutboxEvent
 
 log = logging.getLogger("recurra.outbox")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from app import clock
-from app.billing.sql import write_transaction
+from app.db import write_transaction
 from app.errors import NotFound
 from app.outbox import service as outbox
 from app.payments.gateway import PaymentGateway, VaultedMethod, VaultSetup

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app import clock
-from app.billing.sql import write_transaction
+from app.db import write_transaction
 from app.errors import Conflict, InvalidInput, NotFound
 from app.money import Money
 from app.payments.gateway import ChargeStatus, GatewayError, PaymentGateway, RefundResult

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app import clock
-from app.billing.sql import locked_row, write_transaction
+from app.db import locked_row, write_transaction
 from app.errors import Conflict, InvalidInput, NotFound
 from app.money import Money
 from app.payments import methods

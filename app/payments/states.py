@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from app import clock
-from app.billing.sql import locked_row, write_transaction
+from app.db import locked_row, write_transaction
 from app.errors import Conflict
 from app.outbox import service as outbox
 from tables.payments import Payment, PaymentEvent

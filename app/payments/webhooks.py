@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from app import clock
-from app.billing.sql import write_transaction
+from app.db import write_transaction
 from app.money import Money
 from app.payments import methods
 from app.payments.gateway import (

@@ -28,10 +28,10 @@ from datetime import datetime
 from litestar.stores.base import Store
 
 from app import clock
+from app.billing.customer_time import test_clock_time
 from app.outbox.service import DomainEvent
 from app.stores import StoreVersion
 from app.subscriptions.states import Status
-from tables.accounts import Customer
 from tables.catalog import PlanFeature
 from tables.subscriptions import Subscription
 
@@ -100,7 +100,7 @@ async def live_feature_keys(customer_id: int, at: datetime | None = None) -> Ent
     customer's own now, their test clock's time when they have one (as billing sees them). Two or three queries."""
     on_test_clock = False
     if at is None:
-        frozen = await _test_clock_time(customer_id)
+        frozen = await test_clock_time(customer_id)
         on_test_clock = frozen is not None
         at = frozen or clock.now()
     rows = await Subscription.select(
@@ -125,15 +125,6 @@ async def live_feature_keys(customer_id: int, at: datetime | None = None) -> Ent
         features = frozenset(str(r["key"]) for r in keys)
     until = min(boundaries) if boundaries else None
     return Entitlements(customer_id, features, bool(plans), at, until, on_test_clock, awaiting_renewal)
-
-
-async def _test_clock_time(customer_id: int) -> datetime | None:
-    row = (
-        await Customer.select(Customer.test_clock.frozen_time.as_alias("frozen_time"))
-        .where(Customer.id == customer_id)
-        .first()
-    )
-    return clock.as_utc(row["frozen_time"]) if row and row["frozen_time"] is not None else None
 
 
 class EntitlementCache:

@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from app.billing import service as invoices
+from app.billing.customer_time import customer_now
 from app.billing.errors import ConcurrentChange, IllegalTransition
 from app.billing.periods import Period
 from app.billing.proration import PlanChange, plan_change
-from app.billing.sql import lock_row, write_transaction
-from app.billing.testclocks import customer_now
+from app.db import lock_row, write_transaction
 from app.errors import Conflict
 from app.outbox.service import record
 from app.subscriptions.service import load, plan_terms

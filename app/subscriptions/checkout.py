@@ -19,7 +19,7 @@ from typing import Any
 
 from app.accounts.service import ensure_can_pay
 from app.billing import service as invoices
-from app.billing.sql import lock_row, write_transaction
+from app.db import lock_row, write_transaction
 from app.errors import Conflict, NotFound
 from app.payments import methods
 from app.payments import service as payments

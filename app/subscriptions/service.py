@@ -15,12 +15,12 @@ from piccolo.columns import Column
 
 from app import clock
 from app.billing import service as invoices
+from app.billing.customer_time import CUSTOMER_NOW, SUBSCRIPTIONS_ON_CUSTOMER_TIME, customer_now
 from app.billing.errors import ConcurrentChange
 from app.billing.lines import PlanTerms, subscription_line
 from app.billing.periods import Period, first_period
 from app.billing.plans import plan_terms_by_id
-from app.billing.sql import CUSTOMER_NOW, SUBSCRIPTIONS_ON_CUSTOMER_TIME, fetch, write_transaction
-from app.billing.testclocks import customer_now
+from app.db import fetch, write_transaction
 from app.errors import Conflict, NotFound
 from app.outbox.service import record
 from app.statemachine import Move, Transition, write_transition, write_transitions

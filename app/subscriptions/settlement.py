@@ -22,7 +22,7 @@ from typing import Any
 from app import clock
 from app.billing import service as invoices
 from app.billing.errors import IllegalTransition
-from app.billing.sql import lock_row, write_transaction
+from app.db import lock_row, write_transaction
 from app.errors import NotFound
 from app.subscriptions import changes
 from app.subscriptions.service import activate, transition
