@@ -134,7 +134,11 @@ class SubscriptionsPortal(Controller):
         except DomainError as error:
             flash(request, f"Your plan did not change: {error.detail}", category="error")
             return see_other(LIST)
-        if outcome.applied:
+        if outcome.trial_until:
+            free_until = f"{outcome.trial_until:%b %-d, %Y}"
+            flash(request, f"Done: your new plan is active now, free until {free_until}. Nothing was charged.",
+                  category="success")  # fmt: skip
+        elif outcome.applied:
             flash(request, "Done: your new plan is active now.", category="success")
         elif outcome.scheduled:
             flash(request, f"Your plan changes on {outcome.effective_at:%b %-d, %Y}.", category="success")
