@@ -78,7 +78,7 @@ async def offer(
 ) -> TrialOffer:
     """The trial ``plan_id`` gives ``customer_id`` now (what the subscribe path starts them with)."""
     plan = await Plan.select(Plan.product, Plan.trial_days).where(Plan.id == plan_id).first()
-    if plan is None:
+    if plan is None or not plan["trial_days"]:
         return TrialOffer(0, False)
     return _offer(plan, await history(customer_id, policy, excluding=excluding))
 
