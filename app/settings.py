@@ -108,6 +108,10 @@ class MailSettings:
 
 
 DunningFinalAction = Literal["unpaid", "cancel"]
+# Who gets a plan's free trial: a customer once per product (default), once in all, or on every subscription.
+TrialEligibility = Literal["once_per_product", "once_per_customer", "always"]
+TRIAL_ELIGIBILITIES: tuple[TrialEligibility, ...] = ("once_per_product", "once_per_customer", "always")
+DEFAULT_TRIAL_ELIGIBILITY: TrialEligibility = "once_per_product"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +122,7 @@ class BillingSettings:
     dunning_final_action: DunningFinalAction = "unpaid"  # after the last retry fails: unpaid, or cancel
     renewal_reminder_days: int = 7  # the "upcoming renewal" e-mail goes out this many days before
     trial_reminder_days: int = 3  # the "trial ending" e-mail
+    trial_eligibility: TrialEligibility = DEFAULT_TRIAL_ELIGIBILITY  # who has had theirs: app/subscriptions/trials.py
     cron_enabled: bool = True  # off: this process's cron neither renews, charges nor reminds (tests' extra servers)
 
 
@@ -284,11 +289,15 @@ def _billing(env: Mapping[str, str]) -> BillingSettings:
     action = env.get("DUNNING_FINAL_ACTION") or "unpaid"
     if action not in {"unpaid", "cancel"}:
         raise SettingsError(f"DUNNING_FINAL_ACTION must be unpaid or cancel, got {action!r}")
+    trials = env.get("TRIAL_ELIGIBILITY") or DEFAULT_TRIAL_ELIGIBILITY
+    if trials not in TRIAL_ELIGIBILITIES:
+        raise SettingsError(f"TRIAL_ELIGIBILITY must be one of {', '.join(TRIAL_ELIGIBILITIES)}, got {trials!r}")
     return BillingSettings(
         dunning_retry_days=days,
         dunning_final_action=action,  # type: ignore[arg-type]  # checked just above
         renewal_reminder_days=_positive_int(env, "RENEWAL_REMINDER_DAYS", 7),
         trial_reminder_days=_positive_int(env, "TRIAL_REMINDER_DAYS", 3),
+        trial_eligibility=trials,
         cron_enabled=_flag(env.get("BILLING_CRON"), default=True),
     )
 

@@ -187,6 +187,11 @@ def base_url(request: Request[Any, Any, Any]) -> str:
     return str(request.app.state.settings.base_url).rstrip("/")
 
 
+def app_settings(request: Request[Any, Any, Any]) -> Settings:
+    found: Settings = request.app.state.settings
+    return found
+
+
 def gateway(request: Request[Any, Any, Any]) -> PaymentGateway:
     found: PaymentGateway = request.app.state.gateway
     return found

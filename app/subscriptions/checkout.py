@@ -24,7 +24,8 @@ from app.errors import Conflict, NotFound
 from app.payments import methods
 from app.payments import service as payments
 from app.payments.gateway import PaymentGateway
-from app.subscriptions import service
+from app.settings import DEFAULT_TRIAL_ELIGIBILITY, TrialEligibility
+from app.subscriptions import service, trials
 from app.subscriptions.settlement import settle_paid_invoice
 from app.subscriptions.states import LIVE, Event, Status
 from tables.accounts import Customer
@@ -104,38 +105,51 @@ async def plan_for_sale(code: str) -> PlanChoice:
     )  # fmt: skip
 
 
-async def start(customer_id: int, plan: PlanChoice, *, actor: str) -> Started:
+async def start(
+    customer_id: int, plan: PlanChoice, *, actor: str, trial_policy: TrialEligibility = DEFAULT_TRIAL_ELIGIBILITY
+) -> Started:
     """The customer's incomplete subscription to ``plan``: reused when it exists, created otherwise. A live
     subscription to the same product refuses (plans change from the subscription page instead)."""
     async with write_transaction():
         await lock_row(Customer, customer_id)  # this customer's subscribe requests take turns
-        live = await Subscription.select(Subscription.id, Subscription.plan, Subscription.status).where(
+        live = await Subscription.select(
+            Subscription.id, Subscription.plan, Subscription.status, Subscription.trial_end
+        ).where(
             Subscription.customer == customer_id,
             Subscription.status.is_in(list(LIVE)),
             Subscription.plan._.product == plan.product_id,
         )
+        trial = await trials.offer(customer_id, plan.id, trial_policy)
         for row in live:
             if row["status"] != Status.incomplete:
                 raise AlreadySubscribed(
                     f"You already subscribe to {plan.product_name}: change your plan from your subscriptions page.",
                     extra={"subscription": row["id"]},
                 )
-            if row["plan"] == plan.id:
-                return await _resume(row["id"], plan, actor=actor)
-            await _abandon(row["id"], actor=actor)  # an unpaid checkout for another plan of this product
-        subscribed = await service.subscribe(customer_id, plan.id, actor=actor)
+            if row["plan"] == plan.id and (row["trial_end"] is None or not trial.had_one):
+                return await _resume(row["id"], row["trial_end"] is not None, actor=actor)
+            # An unpaid checkout for another plan of this product, or a trial checkout the customer can no
+            # longer start (they have had a trial since): replaced by a new one.
+            await _abandon(row["id"], actor=actor)
+        subscribed = await service.subscribe(customer_id, plan.id, actor=actor, trial_policy=trial_policy)
     invoice = subscribed.invoice
     return Started(subscribed.subscription_id, subscribed.trial_end is not None, invoice.id if invoice else None)
 
 
 async def begin(
-    gateway: PaymentGateway, customer: Customer, plan_code: str, *, base_url: str, actor: str
+    gateway: PaymentGateway,
+    customer: Customer,
+    plan_code: str,
+    *,
+    base_url: str,
+    actor: str,
+    trial_policy: TrialEligibility = DEFAULT_TRIAL_ELIGIBILITY,
 ) -> str | None:
     """The "Choose" button: where to send the customer next (PayPal's checkout or its vault approval), or None
     when the subscription turned out to be live already. Payments need a confirmed e-mail address."""
     ensure_can_pay(customer)
     plan = await plan_for_sale(plan_code)
-    started = await start(customer.id, plan, actor=actor)
+    started = await start(customer.id, plan, actor=actor, trial_policy=trial_policy)
     if started.already_live:
         return None
     if started.invoice_id is None:
@@ -149,8 +163,8 @@ async def begin(
     )  # fmt: skip
 
 
-async def _resume(subscription_id: int, plan: PlanChoice, *, actor: str) -> Started:
-    if plan.trial_days:
+async def _resume(subscription_id: int, trial: bool, *, actor: str) -> Started:
+    if trial:
         return Started(subscription_id, True, None)
     first = (
         await Invoice.select(Invoice.id, Invoice.status)
@@ -268,7 +282,13 @@ async def begin_trial(
 
 
 async def finish_trial(
-    gateway: PaymentGateway, customer_id: int, subscription_id: int, setup_token: str, *, actor: str
+    gateway: PaymentGateway,
+    customer_id: int,
+    subscription_id: int,
+    setup_token: str,
+    *,
+    actor: str,
+    trial_policy: TrialEligibility = DEFAULT_TRIAL_ELIGIBILITY,
 ) -> None:
     """The customer approved the vault set-up: save the method and start the trial. Repeating it is harmless
     (the vault call is keyed on the token; a trial already running stays as it is)."""
@@ -277,7 +297,7 @@ async def finish_trial(
         return
     method_id = await methods.complete_vault_setup(gateway, customer_id, setup_token)
     try:
-        await service.start_trial(subscription_id, actor=actor, payment_method_id=method_id)
+        await service.start_trial(subscription_id, actor=actor, payment_method_id=method_id, trial_policy=trial_policy)
     except Conflict:
         if (await service.load(subscription_id))["status"] != Status.trialing:
             raise  # not a concurrent twin of this request: a real refusal (e.g. the checkout lapsed)

@@ -2,8 +2,9 @@
 
 Every function takes the customer and refuses (NotFound) a subscription that is not theirs. Prices and dates
 come from the same code that bills (``changes.preview_plan_change``), so the preview is what is charged.
-An upgrade is charged at once to the saved method; if the charge fails the change invoice is voided and the
-plan stays as it was (DESIGN.md section 3), so the customer can fix their method and try again.
+In a trial a change applies at once and charges nothing. Otherwise an upgrade is charged at once to the saved
+method; if the charge fails the change invoice is voided and the plan stays as it was (DESIGN.md section 3),
+so the customer can fix their method and try again.
 """
 
 from __future__ import annotations
@@ -81,11 +82,12 @@ class ChangePreview:
 
 @dataclass(frozen=True, slots=True)
 class ChangeOutcome:
-    applied: bool  # the plan changed now (paid upgrade)
+    applied: bool  # the plan changed now (a paid upgrade, or any change in a trial)
     scheduled: bool  # the change waits for the period end
     pending: bool  # the charge's outcome is not known yet: the reconciler settles it
     failure_message: str = ""
     effective_at: datetime | None = None
+    trial_until: datetime | None = None  # changed in a trial: free until then, on the new plan
 
 
 def _option(row: dict[str, Any]) -> PlanOption:
@@ -188,10 +190,11 @@ async def change_plan(
     sub = await owned(customer_id, subscription_id)
     new = await _plan_option(plan_code)
     started = await changes.change_plan(subscription_id, new.id, actor=actor)
-    if started.invoice is None or started.applied:
+    if started.applied or started.invoice is None:  # scheduled, or changed with nothing to collect (a trial)
+        change = started.change
         return ChangeOutcome(
-            applied=started.invoice is not None, scheduled=started.invoice is None, pending=False,
-            effective_at=started.change.effective_at,
+            applied=change.immediate, scheduled=not change.immediate, pending=False, effective_at=change.effective_at,
+            trial_until=change.next_bill_at if change.trial else None,
         )  # fmt: skip
     invoice_id = started.invoice.id
     try:

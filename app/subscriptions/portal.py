@@ -14,8 +14,9 @@ from litestar.response import Redirect, Template
 
 from app.accounts.auth import CurrentCustomer, provide_customer
 from app.errors import DomainError, NotFound
-from app.subscriptions import checkout, manage
-from app.web import AnyRequest, Form, away, see_other
+from app.settings import TrialEligibility
+from app.subscriptions import checkout, manage, trials
+from app.web import AnyRequest, Form, app_settings, away, see_other
 from app.web import actor as _actor
 from app.web import base_url as _base_url
 from app.web import gateway as _gateway
@@ -30,9 +31,8 @@ class SubscribePortal(Controller):
     dependencies = {"customer": Provide(provide_customer)}
 
     @get("/{plan_code:str}", name="subscribe")
-    async def confirm_page(self, customer: CurrentCustomer, plan_code: FromPath[str]) -> Template:
-        plan = await checkout.plan_for_sale(plan_code)
-        return Template("subscriptions/subscribe.html", context={"plan": plan, "customer": customer})
+    async def confirm_page(self, request: AnyRequest, customer: CurrentCustomer, plan_code: FromPath[str]) -> Template:
+        return await _subscribe_page(request, customer, plan_code)
 
     @post("/{plan_code:str}")
     async def subscribe(
@@ -40,12 +40,11 @@ class SubscribePortal(Controller):
     ) -> Template | Redirect:
         try:
             target = await checkout.begin(
-                _gateway(request), customer, plan_code, base_url=_base_url(request), actor=_actor(customer)
-            )
+                _gateway(request), customer, plan_code, base_url=_base_url(request), actor=_actor(customer),
+                trial_policy=_trial_policy(request),
+            )  # fmt: skip
         except DomainError as error:
-            plan = await checkout.plan_for_sale(plan_code)
-            context = {"plan": plan, "customer": customer, "form_error": error.detail, "error_code": error.code}
-            return Template("subscriptions/subscribe.html", context=context, status_code=error.status)
+            return await _subscribe_page(request, customer, plan_code, error)
         if target is None:
             flash(request, "Your subscription is live.", category="success")
             return see_other(LIST)
@@ -60,8 +59,9 @@ class SubscribePortal(Controller):
         approval_token_id: FromQuery[str] = "",
     ) -> Redirect:
         await checkout.finish_trial(
-            _gateway(request), customer.id, subscription_id, approval_token_id, actor=_actor(customer)
-        )
+            _gateway(request), customer.id, subscription_id, approval_token_id, actor=_actor(customer),
+            trial_policy=_trial_policy(request),
+        )  # fmt: skip
         flash(request, "Your free trial has started. We will not charge you before it ends.", category="success")
         return see_other(LIST)
 
@@ -134,7 +134,11 @@ class SubscriptionsPortal(Controller):
         except DomainError as error:
             flash(request, f"Your plan did not change: {error.detail}", category="error")
             return see_other(LIST)
-        if outcome.applied:
+        if outcome.trial_until:
+            free_until = f"{outcome.trial_until:%b %-d, %Y}"
+            flash(request, f"Done: your new plan is active now, free until {free_until}. Nothing was charged.",
+                  category="success")  # fmt: skip
+        elif outcome.applied:
             flash(request, "Done: your new plan is active now.", category="success")
         elif outcome.scheduled:
             flash(request, f"Your plan changes on {outcome.effective_at:%b %-d, %Y}.", category="success")
@@ -189,6 +193,22 @@ class SubscriptionsPortal(Controller):
     async def resume(self, request: AnyRequest, customer: CurrentCustomer, subscription_id: FromPath[int]) -> Redirect:
         return await _act(request, "Resumed: your access is back.",
                           manage.resume(customer.id, subscription_id, actor=_actor(customer)))  # fmt: skip
+
+
+def _trial_policy(request: AnyRequest) -> TrialEligibility:
+    return app_settings(request).billing.trial_eligibility
+
+
+async def _subscribe_page(
+    request: AnyRequest, customer: Customer, plan_code: str, error: DomainError | None = None
+) -> Template:
+    """The plan, and the trial it gives this customer (none once they have had theirs: they are told why)."""
+    plan = await checkout.plan_for_sale(plan_code)
+    trial = (await trials.offers(customer.id, [plan.code], _trial_policy(request)))[plan.code]
+    context = {"plan": plan, "trial": trial, "customer": customer}
+    if error is not None:
+        context |= {"form_error": error.detail, "error_code": error.code}
+    return Template("subscriptions/subscribe.html", context=context, status_code=error.status if error else 200)
 
 
 async def _act(request: AnyRequest, success: str, action: Awaitable[None]) -> Redirect:

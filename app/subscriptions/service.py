@@ -20,14 +20,15 @@ from app.billing.errors import ConcurrentChange
 from app.billing.lines import PlanTerms, subscription_line
 from app.billing.periods import Period, first_period
 from app.billing.plans import plan_terms_by_id
-from app.db import fetch, write_transaction
+from app.db import fetch, lock_row, write_transaction
 from app.errors import Conflict, NotFound
 from app.outbox.service import record
+from app.settings import DEFAULT_TRIAL_ELIGIBILITY, TrialEligibility
 from app.statemachine import Move, Transition, write_transition, write_transitions
-from app.subscriptions import states
+from app.subscriptions import states, trials
 from app.subscriptions.states import Event, Status
+from tables.accounts import Customer
 from tables.billing import Invoice
-from tables.catalog import Plan
 from tables.subscriptions import Subscription, SubscriptionEvent
 
 INCOMPLETE_EXPIRES_AFTER = timedelta(hours=23)  # DESIGN.md section 3: an abandoned checkout lapses
@@ -35,6 +36,10 @@ _LAPSED = (
     f"SELECT s.id, {CUSTOMER_NOW} AS at FROM{SUBSCRIPTIONS_ON_CUSTOMER_TIME}"
     f"WHERE s.status = {{}} AND s.expires_at <= {CUSTOMER_NOW}"
 )
+
+
+class TrialUsed(Conflict):
+    code = "trial_used"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +95,20 @@ async def transitions(moves: Sequence[Move[Event]], *, actor: str) -> list[Trans
 
 
 async def subscribe(
-    customer_id: int, plan_id: int, *, actor: str, payment_method_id: int | None = None, at: datetime | None = None
+    customer_id: int,
+    plan_id: int,
+    *,
+    actor: str,
+    payment_method_id: int | None = None,
+    at: datetime | None = None,
+    trial_policy: TrialEligibility = DEFAULT_TRIAL_ELIGIBILITY,
 ) -> Subscribed:
-    """An ``incomplete`` subscription: with a trial it waits for a vaulted method (then ``start_trial``),
-    otherwise for its first, already finalized invoice to be paid (then ``activate``). It lapses after 23 hours."""
+    """An ``incomplete`` subscription: with a trial (the plan's, unless the customer has had theirs: see
+    ``trials``) it waits for a vaulted method (then ``start_trial``), otherwise for its first, already finalized
+    invoice to be paid (then ``activate``). It lapses after 23 hours."""
     at = at or await customer_now(customer_id)
     plan = await plan_terms(plan_id)
-    trial_days = (await Plan.select(Plan.trial_days).where(Plan.id == plan_id).first() or {}).get("trial_days", 0)
+    trial_days = (await trials.offer(customer_id, plan_id, trial_policy)).days
     if trial_days:
         trial_end = at + timedelta(days=trial_days)
         period, anchor = Period(at, trial_end), trial_end  # paid periods count from the trial's end
@@ -132,13 +144,27 @@ async def activate(subscription_id: int, *, actor: str, at: datetime | None = No
 
 
 async def start_trial(
-    subscription_id: int, *, actor: str, payment_method_id: int | None = None, at: datetime | None = None
+    subscription_id: int,
+    *,
+    actor: str,
+    payment_method_id: int | None = None,
+    at: datetime | None = None,
+    trial_policy: TrialEligibility = DEFAULT_TRIAL_ELIGIBILITY,
 ) -> Transition:
-    """A payment method was vaulted for the trial: the trial runs until ``trial_end``."""
+    """A payment method was vaulted for the trial: the trial runs until ``trial_end``. Asked again under the
+    customer's lock, as another trial may have started since this checkout began (two products' checkouts at
+    once, one trial per customer): then it refuses (TrialUsed), and choosing the plan again checks out paid."""
     changes: dict[Column, Any] = {Subscription.expires_at: None}
     if payment_method_id is not None:
         changes[Subscription.payment_method] = payment_method_id
-    return await transition(subscription_id, Event.start_trial, actor=actor, at=at, changes=changes)
+    sub = await load(subscription_id)
+    async with write_transaction():
+        await lock_row(Customer, sub["customer"])
+        if (await trials.offer(sub["customer"], sub["plan"], trial_policy, excluding=subscription_id)).had_one:
+            raise TrialUsed(
+                "You have already had a free trial, so this one cannot start. Choose the plan again to pay."
+            )
+        return await transition(subscription_id, Event.start_trial, actor=actor, at=at, changes=changes)
 
 
 async def expire_incomplete(*, now: datetime | None = None, test_clock_id: int | None = None) -> list[int]:

@@ -119,6 +119,7 @@ def test_production_with_everything_set(tmp_path: Path) -> None:
         ("RECURRA_ENV", "staging", "RECURRA_ENV"),
         ("PORT", "eighty", "PORT"),
         ("LOG_JSON", "maybe", "yes/no"),
+        ("TRIAL_ELIGIBILITY", "twice", "once_per_product, once_per_customer, always"),
     ],
 )
 def test_bad_values_are_named_in_the_error(tmp_path: Path, name: str, value: str, message: str) -> None:
@@ -150,3 +151,9 @@ def test_content_settings_default_under_var_and_are_validated(tmp_path: Path) ->
         load_settings(env(tmp_path, X_ACCEL_REDIRECT="media"))
     with pytest.raises(SettingsError, match="MAX_UPLOAD_MB"):
         load_settings(env(tmp_path, MAX_UPLOAD_MB="0"))
+
+
+def test_one_trial_per_product_unless_told_otherwise(tmp_path: Path) -> None:
+    assert load_settings(env(tmp_path)).billing.trial_eligibility == "once_per_product"
+    chosen = load_settings(env(tmp_path, TRIAL_ELIGIBILITY="once_per_customer")).billing.trial_eligibility
+    assert chosen == "once_per_customer"
