@@ -164,17 +164,21 @@ def _view(
     )  # fmt: skip
 
 
-async def _plan_option(code: str) -> PlanOption:
-    row = await Plan.select(*_PLAN_COLUMNS).where(Plan.code == code, Plan.status == Plan.Status.active).first()
-    if row is None:
-        raise NotFound(f"There is no plan {code!r}.", code="plan_not_found")
+async def _offered_plan(sub: dict[str, Any], code: str) -> PlanOption:
+    """``code`` if it is one of the plans this subscription is offered (``SubscriptionView.options``: public,
+    on sale, of the same product and currency); a hand-made request cannot move it anywhere else."""
+    current = await Plan.select(Plan.product, Plan.currency).where(Plan.id == sub["plan"]).first()
+    row = await Plan.select(*_PLAN_COLUMNS).where(Plan.code == code, Plan.status == Plan.Status.active,
+                                                   Plan.public.eq(True)).first()  # fmt: skip
+    if row is None or current is None or (row["product"], row["currency"]) != (current["product"], current["currency"]):
+        raise NotFound(f"There is no plan {code!r} for this subscription.", code="plan_not_found")
     return _option(row)
 
 
 async def preview_change(customer_id: int, subscription_id: int, plan_code: str) -> ChangePreview:
     """What moving to ``plan_code`` costs now, the next bill and when it takes effect: the billing maths."""
     sub = await owned(customer_id, subscription_id)
-    new = await _plan_option(plan_code)
+    new = await _offered_plan(sub, plan_code)
     current = await Plan.select(*_PLAN_COLUMNS).where(Plan.id == sub["plan"]).first()
     if current is None:  # never: a plan cannot be deleted under a subscription (ON DELETE RESTRICT)
         raise NotFound("There is no such plan.", code="plan_not_found")
@@ -188,7 +192,7 @@ async def change_plan(
     """Schedule a downgrade, or bill an upgrade now: charge the saved method, and apply the plan only once
     paid. A declined charge voids the change invoice and leaves the plan unchanged."""
     sub = await owned(customer_id, subscription_id)
-    new = await _plan_option(plan_code)
+    new = await _offered_plan(sub, plan_code)
     started = await changes.change_plan(subscription_id, new.id, actor=actor)
     if started.applied or started.invoice is None:  # scheduled, or changed with nothing to collect (a trial)
         change = started.change

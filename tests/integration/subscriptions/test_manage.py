@@ -15,6 +15,7 @@ from tables.accounts import Customer
 from tables.billing import Invoice
 from tables.catalog import Plan
 from tables.subscriptions import Subscription
+from tests import factories
 from tests.integration.subscriptions.conftest import Catalog, sign_up, submit, subscribe_paid
 from tests.paypal import Buyer, SandboxControl
 from tests.portal import csrf_token
@@ -207,3 +208,19 @@ async def test_another_customers_subscription_is_not_found(
     assert refused.status_code == 303
     assert (await Subscription.select(Subscription.status))[0]["status"] == "active"
     assert "There is no such subscription" in (await new_client.get(LIST)).text
+
+
+async def test_a_plan_of_another_product_or_off_sale_is_not_offered(
+    client: httpx.AsyncClient, catalog: Catalog, customer: Customer, buyer: Buyer, sandbox: SandboxControl
+) -> None:
+    sub = await live_subscription(client, buyer)
+    elsewhere = await factories.plan(code="video-pro", amount_minor=9900)  # another product
+    hidden = await factories.plan(product=catalog.plus.product, code="staff-only", amount_minor=100, public=False)
+
+    for plan in (elsewhere, hidden):
+        assert (await client.get(f"{LIST}/{sub['id']}/change?plan={plan.code}")).status_code == 404
+        await change_to(client, sub["id"], plan)
+
+    row = await Subscription.select(Subscription.plan, Subscription.pending_plan).where(Subscription.id == sub["id"])
+    assert row == [{"plan": catalog.plus.id, "pending_plan": None}]
+    assert await Invoice.count() == 1  # the first invoice only: nothing was billed for either
