@@ -119,7 +119,13 @@ class SubscriptionsPortal(Controller):
     async def preview_change(
         self, request: HTMXRequest, customer: CurrentCustomer, subscription_id: FromPath[int], plan: FromQuery[str] = ""
     ) -> Template:
-        preview = await manage.preview_change(customer.id, subscription_id, plan)
+        try:
+            preview = await manage.preview_change(customer.id, subscription_id, plan)
+        except DomainError as refused:
+            if not request.htmx or isinstance(refused, NotFound):
+                raise  # a page of its own, with the refusal's status
+            # htmx swaps only 2xx answers: in place, the refusal is the preview's content.
+            return Template("subscriptions/_refused.html", context={"message": refused.detail})
         template = "subscriptions/_preview.html" if request.htmx else "subscriptions/change.html"
         return Template(template, context={"preview": preview, "customer": customer})
 

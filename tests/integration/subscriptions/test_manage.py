@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from app import clock
+from app.billing.renewals import generate_renewals
 from app.money import format_money
 from app.subscriptions import changes
 from tables.accounts import Customer
@@ -18,7 +20,7 @@ from tables.subscriptions import Subscription
 from tests import factories
 from tests.integration.subscriptions.conftest import Catalog, sign_up, submit, subscribe_paid
 from tests.paypal import Buyer, SandboxControl
-from tests.portal import csrf_token
+from tests.portal import csrf_token, log_in
 
 LIST = "/account/subscriptions"
 
@@ -224,3 +226,19 @@ async def test_a_plan_of_another_product_or_off_sale_is_not_offered(
     row = await Subscription.select(Subscription.plan, Subscription.pending_plan).where(Subscription.id == sub["id"])
     assert row == [{"plan": catalog.plus.id, "pending_plan": None}]
     assert await Invoice.count() == 1  # the first invoice only: nothing was billed for either
+
+
+async def test_a_refused_preview_is_shown_in_place(
+    client: httpx.AsyncClient, catalog: Catalog, customer: Customer, buyer: Buyer, sandbox: SandboxControl
+) -> None:
+    sub = await live_subscription(client, buyer)
+    with clock.frozen_at(clock.as_utc(sub["current_period_end"])):
+        await generate_renewals()  # the new period's bill is open until it is charged
+        assert (await log_in(client, email=customer.email)).status_code == 303  # a month on: a new session
+        partial = await client.get(f"{LIST}/{sub['id']}/change?plan=pro-monthly", headers={"HX-Request": "true"})
+        page = await client.get(f"{LIST}/{sub['id']}/change?plan=pro-monthly")
+
+    assert partial.status_code == 200  # htmx swaps only 2xx: the refusal is what appears in place
+    assert "This plan change is not possible now: This period&#39;s bill is not paid yet" in partial.text
+    assert "<html" not in partial.text
+    assert page.status_code == 409
