@@ -99,7 +99,7 @@ def contract_violations(entries: list[dict[str, Any]], deliveries: list[dict[str
     problems: list[str] = []
     for entry in entries:
         operation = entry["operation"]
-        if operation not in paypal_contract.operations():
+        if operation not in paypal_contract.operations() or entry.get("fault"):
             continue
         where = f"#{entry['seq']} {operation} {entry['status']}"
         problems += [f"{where} request {e}" for e in paypal_contract.request_errors(operation, entry["request_body"])]
