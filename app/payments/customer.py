@@ -135,3 +135,15 @@ def payment_note(status: str, category: str, code: str) -> str:
     if status in (S.declined, S.failed):
         return problem_for(category, code).past
     return ""
+
+
+async def latest_refusal(invoice_id: int) -> str:
+    """Why the invoice's latest attempt PayPal refused did not go through, in the customer's words ("" when
+    none did: e.g. there was no saved method to charge). The payment-failed e-mail says this, never PayPal."""
+    row = (
+        await Payment.select(Payment.status, Payment.failure_category, Payment.failure_code)
+        .where(Payment.invoice == invoice_id, Payment.status.is_in([S.declined, S.failed]), shown_payments())
+        .order_by(Payment.id, ascending=False)
+        .first()
+    )
+    return payment_note(row["status"], row["failure_category"], row["failure_code"]) if row else ""
