@@ -11,6 +11,7 @@ from app.billing.renewal_rules import Renewal
 from app.billing.renewals import upcoming_renewal
 from app.mail import OutgoingMail
 from app.mail_templates import render_mail
+from app.payments.customer import latest_refusal
 from app.settings import Settings
 from tables.billing import Invoice
 from tables.subscriptions import Subscription
@@ -88,7 +89,7 @@ async def payment_failed(settings: Settings, payload: dict[str, Any]) -> Outgoin
     return _mail(
         settings, "billing_payment_failed", invoice, f"Your {settings.site_name} payment did not go through",
         number=number, amount_minor=invoice["total_minor"], currency=invoice["currency"],
-        plan_name=invoice["plan_name"] or "subscription", reason=payload.get("reason", ""),
+        plan_name=invoice["plan_name"] or "subscription", reason=await latest_refusal(payload["invoice_id"]),
         next_attempt=_day(payload.get("next_attempt_at")), final_action=payload.get("final_action"),
     )  # fmt: skip
 

@@ -17,6 +17,7 @@ money. A crash between claim and call leaves the claim held until the reconciler
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -28,9 +29,10 @@ from app.db import locked_row, write_transaction
 from app.errors import Conflict, InvalidInput, NotFound
 from app.money import Money
 from app.payments import methods
+from app.payments.customer import PaymentProblem
 from app.payments.gateway import ChargeResult, ChargeStatus, Failure, GatewayError, PaymentGateway, VaultedMethod
 from app.payments.paypal import PayPalGateway, mask_email
-from app.payments.states import S, allowed, lock_payment, transition
+from app.payments.states import PAYER_CANCELLED, SUPERSEDED, S, allowed, lock_payment, transition
 from app.settings import Settings
 from tables.billing import Invoice
 from tables.payments import Payment, PaymentMethod
@@ -38,7 +40,6 @@ from tables.payments import Payment, PaymentMethod
 IN_FLIGHT = (S.pending, S.processing, S.unknown)
 CLAIMED = (S.processing, S.unknown)  # holds the invoice's claim: PayPal may be moving money for it
 COLLECTED = (S.succeeded, S.partially_refunded, S.refunded)
-SUPERSEDED = "SUPERSEDED"  # the failure code of a payment closed unasked: another one held the invoice's claim
 log = logging.getLogger("recurra.payments")
 
 
@@ -61,6 +62,10 @@ class PaymentOutcome:
     failure_code: str = ""
     failure_message: str = ""
     approve_url: str | None = None  # set by start_checkout_payment: send the buyer there
+
+    def problem(self) -> PaymentProblem:
+        """This failed payment as the customer reads it (``failure_message`` is PayPal's words: staff only)."""
+        return PaymentProblem.of(self.failure_category, self.failure_code)
 
     @classmethod
     def of(cls, row: dict[str, Any], approve_url: str | None = None) -> PaymentOutcome:
@@ -207,7 +212,8 @@ async def apply_charge(payment_id: int, result: ChargeResult, *, actor: str) -> 
         if result.status == ChargeStatus.SUCCEEDED and result.vault_token and row["payment_method"] is None:
             email = result.payer_email or ""
             method = VaultedMethod(result.vault_token, result.payer_id or "", email, f"PayPal {mask_email(email)}")
-            changes[Payment.payment_method] = await methods.save_vaulted_method(row["customer"], method)
+            with contextlib.suppress(methods.VaultTokenTaken):  # the money moved: record it, attach no method
+                changes[Payment.payment_method] = await methods.save_vaulted_method(row["customer"], method)
         reason = result.failure.message if result.failure else ""
         return await transition(payment_id, event, actor=actor, reason=reason, changes=changes)
 
@@ -285,9 +291,9 @@ async def cancel_checkout_payment(order_id: str, *, actor: str = "customer") -> 
     row = await _checkout_payment(order_id)
     if row["status"] != S.pending:
         return PaymentOutcome.of(row)
-    failure = {
-        Payment.failure_category: Payment.FailureCategory.declined,
-        Payment.failure_code: "PAYER_CANCELLED",
+    failure = {  # no failure category: a cancel is the buyer's choice, not a failed payment
+        Payment.failure_category: Payment.FailureCategory.none,
+        Payment.failure_code: PAYER_CANCELLED,
         Payment.failure_message: "The payer cancelled on PayPal",
     }
     return PaymentOutcome.of(

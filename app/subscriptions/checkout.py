@@ -24,6 +24,7 @@ from app.errors import Conflict, NotFound
 from app.payments import methods
 from app.payments import service as payments
 from app.payments.gateway import PaymentGateway
+from app.payments.states import SUPERSEDED
 from app.settings import DEFAULT_TRIAL_ELIGIBILITY, TrialEligibility
 from app.subscriptions import service, trials
 from app.subscriptions.settlement import settle_paid_invoice
@@ -194,12 +195,13 @@ async def _abandon(subscription_id: int, *, actor: str) -> None:
 async def begin_checkout(
     gateway: PaymentGateway, invoice_id: int, *, return_url: str, cancel_url: str, actor: str
 ) -> str:
-    """A PayPal order for the invoice; returns where to send the buyer (or raises with PayPal's refusal)."""
+    """A PayPal order for the invoice; returns where to send the buyer, or raises ``PaymentProblem`` in the
+    customer's words when PayPal made none (its own words stay on the failed payment and in the log)."""
     outcome = await payments.start_checkout_payment(
         gateway, invoice_id, return_url=return_url, cancel_url=cancel_url, actor=actor
     )
     if outcome.approve_url is None:
-        raise Conflict(f"PayPal did not start the payment: {outcome.failure_message}", code="checkout_failed")
+        raise outcome.problem()
     return outcome.approve_url
 
 
@@ -218,14 +220,15 @@ async def finish_checkout(gateway: PaymentGateway, customer_id: int, order_id: s
     """The buyer approved on PayPal (``token`` on the return URL): capture, then settle the invoice. A reload
     repeats nothing: the capture answers with the recorded outcome, the settlement is idempotent. A second tab
     captures nothing when another payment of the invoice holds its claim or collected it: it shows that
-    payment's outcome instead (the invoice paid, or still being confirmed)."""
+    payment's outcome instead (the invoice paid, or still being confirmed). Raises ``PaymentProblem`` when PayPal
+    declined or refused the capture."""
     payment = await _owned_checkout(customer_id, order_id)
     invoice = await Invoice.select(Invoice.subscription).where(Invoice.id == payment["invoice"]).first()
     if invoice is None:  # never: a payment's invoice cannot be deleted (ON DELETE RESTRICT)
         raise NotFound("There is no such payment.", code="payment_not_found")
     subscription_id = invoice["subscription"]
     outcome = await payments.capture_checkout_payment(gateway, order_id, actor=actor)
-    if outcome.failure_code == payments.SUPERSEDED:
+    if outcome.failure_code == SUPERSEDED:
         return await _after_the_winner(payment["invoice"], subscription_id, actor=actor)
     if outcome.status == Payment.Status.succeeded:
         await settle_paid_invoice(payment["invoice"], actor=actor)
@@ -237,7 +240,7 @@ async def finish_checkout(gateway: PaymentGateway, customer_id: int, order_id: s
         return CheckoutResult(True, payment["invoice"], subscription_id)
     if outcome.status in payments.IN_FLIGHT:
         return CheckoutResult(False, payment["invoice"], subscription_id, pending=True)
-    return CheckoutResult(False, payment["invoice"], subscription_id, outcome.failure_message or "PayPal declined.")
+    raise outcome.problem()  # declined or refused, in the customer's words
 
 
 async def _after_the_winner(invoice_id: int, subscription_id: int | None, *, actor: str) -> CheckoutResult:
@@ -277,7 +280,9 @@ async def begin_trial(
 ) -> str:
     """Vault a PayPal method for the trial (no purchase); returns where the customer approves it."""
     await owned_trial(customer_id, subscription_id)
-    setup = await methods.start_vault_setup(gateway, customer_id, return_url=return_url, cancel_url=cancel_url)
+    setup = await methods.start_vault_setup(
+        gateway, customer_id, return_url=return_url, cancel_url=cancel_url, subscription_id=subscription_id
+    )
     return setup.approve_url
 
 
@@ -290,12 +295,13 @@ async def finish_trial(
     actor: str,
     trial_policy: TrialEligibility = DEFAULT_TRIAL_ELIGIBILITY,
 ) -> None:
-    """The customer approved the vault set-up: save the method and start the trial. Repeating it is harmless
-    (the vault call is keyed on the token; a trial already running stays as it is)."""
+    """The customer approved the vault set-up: save the method and start the trial. Only the token of the set-up
+    this customer started for this trial is accepted (else NotFound). Repeating it is harmless (the saved method
+    is returned again; a trial already running stays as it is)."""
     sub = await owned_trial(customer_id, subscription_id)
+    method_id = await methods.complete_vault_setup(gateway, customer_id, setup_token, subscription_id=subscription_id)
     if sub["status"] == Status.trialing:
         return
-    method_id = await methods.complete_vault_setup(gateway, customer_id, setup_token)
     try:
         await service.start_trial(subscription_id, actor=actor, payment_method_id=method_id, trial_policy=trial_policy)
     except Conflict:

@@ -190,7 +190,7 @@ async def change_plan(
     gateway: PaymentGateway, customer_id: int, subscription_id: int, plan_code: str, *, actor: str
 ) -> ChangeOutcome:
     """Schedule a downgrade, or bill an upgrade now: charge the saved method, and apply the plan only once
-    paid. A declined charge voids the change invoice and leaves the plan unchanged."""
+    paid. A declined charge voids the change invoice, leaves the plan unchanged and raises ``PaymentProblem``."""
     sub = await owned(customer_id, subscription_id)
     new = await _offered_plan(sub, plan_code)
     started = await changes.change_plan(subscription_id, new.id, actor=actor)
@@ -215,7 +215,7 @@ async def change_plan(
     if outcome.status in payments.IN_FLIGHT:
         return ChangeOutcome(False, False, True)
     await invoices.void(invoice_id, actor=actor, reason=f"charge failed: {outcome.failure_code}")
-    return ChangeOutcome(False, False, False, outcome.failure_message or "PayPal declined the payment.")
+    raise outcome.problem()  # in the customer's words; PayPal's stay on the payment
 
 
 async def _charge_method(customer_id: int, preferred: int | None) -> int:

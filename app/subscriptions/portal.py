@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 
 from app.accounts.auth import CurrentCustomer, provide_customer
 from app.errors import DomainError, NotFound
+from app.payments.customer import PaymentProblem
 from app.settings import TrialEligibility
 from app.subscriptions import checkout, manage, trials
 from app.web import AnyRequest, Form, app_settings, away, see_other
@@ -43,7 +44,7 @@ class SubscribePortal(Controller):
                 _gateway(request), customer, plan_code, base_url=_base_url(request), actor=_actor(customer),
                 trial_policy=_trial_policy(request),
             )  # fmt: skip
-        except DomainError as error:
+        except DomainError as error:  # a refusal, or PayPal's trouble in the customer's words (PaymentProblem)
             return await _subscribe_page(request, customer, plan_code, error)
         if target is None:
             flash(request, "Your subscription is live.", category="success")
@@ -57,11 +58,14 @@ class SubscribePortal(Controller):
         customer: CurrentCustomer,
         subscription_id: FromPath[int],
         approval_token_id: FromQuery[str] = "",
-    ) -> Redirect:
-        await checkout.finish_trial(
-            _gateway(request), customer.id, subscription_id, approval_token_id, actor=_actor(customer),
-            trial_policy=_trial_policy(request),
-        )  # fmt: skip
+    ) -> Template | Redirect:
+        try:
+            await checkout.finish_trial(
+                _gateway(request), customer.id, subscription_id, approval_token_id, actor=_actor(customer),
+                trial_policy=_trial_policy(request),
+            )  # fmt: skip
+        except PaymentProblem as problem:
+            return _problem_page("subscriptions/trial_failed.html", problem)
         flash(request, "Your free trial has started. We will not charge you before it ends.", category="success")
         return see_other(LIST)
 
@@ -85,7 +89,10 @@ class CheckoutPortal(Controller):
     async def approved(
         self, request: AnyRequest, customer: CurrentCustomer, token: FromQuery[str] = ""
     ) -> Template | Redirect:
-        result = await checkout.finish_checkout(_gateway(request), customer.id, token, actor=_actor(customer))
+        try:
+            result = await checkout.finish_checkout(_gateway(request), customer.id, token, actor=_actor(customer))
+        except PaymentProblem as problem:
+            return _problem_page("subscriptions/checkout_failed.html", problem)
         target = LIST if result.subscription_id else f"/account/invoices/{result.invoice_id}"
         if result.succeeded:
             flash(request, "Thank you: your payment went through and your subscription is live.", category="success")
@@ -112,8 +119,7 @@ class SubscriptionsPortal(Controller):
 
     @get("/", name="account-subscriptions")
     async def overview(self, customer: CurrentCustomer) -> Template:
-        subscriptions = await manage.list_for(customer.id)
-        return Template("subscriptions/list.html", context={"customer": customer, "subscriptions": subscriptions})
+        return await _list_page(customer)
 
     @get("/{subscription_id:int}/change")
     async def preview_change(
@@ -132,11 +138,13 @@ class SubscriptionsPortal(Controller):
     @post("/{subscription_id:int}/change")
     async def change(
         self, request: AnyRequest, customer: CurrentCustomer, subscription_id: FromPath[int], data: Form
-    ) -> Redirect:
+    ) -> Template | Redirect:
         try:
             outcome = await manage.change_plan(
                 _gateway(request), customer.id, subscription_id, data.get("plan", ""), actor=_actor(customer)
             )
+        except PaymentProblem as problem:
+            return await _list_page(customer, problem)
         except DomainError as error:
             flash(request, f"Your plan did not change: {error.detail}", category="error")
             return see_other(LIST)
@@ -212,9 +220,24 @@ async def _subscribe_page(
     plan = await checkout.plan_for_sale(plan_code)
     trial = (await trials.offers(customer.id, [plan.code], _trial_policy(request)))[plan.code]
     context = {"plan": plan, "trial": trial, "customer": customer}
-    if error is not None:
-        context |= {"form_error": error.detail, "error_code": error.code}
-    return Template("subscriptions/subscribe.html", context=context, status_code=error.status if error else 200)
+    if error is None:
+        return Template("subscriptions/subscribe.html", context=context)
+    context |= {"form_error": error.detail, "error_code": error.code}
+    return Template("subscriptions/subscribe.html", context=context, status_code=error.status, headers=error.headers)
+
+
+def _problem_page(template: str, problem: PaymentProblem) -> Template:
+    """Where PayPal sent the customer back to, when PayPal said no or did not answer: its sentence, its status."""
+    return Template(template, context={"message": problem.detail}, status_code=problem.status, headers=problem.headers)
+
+
+async def _list_page(customer: Customer, problem: PaymentProblem | None = None) -> Template:
+    """The subscriptions page; with a PayPal problem (a plan change's charge), its sentence and status."""
+    subscriptions = await manage.list_for(customer.id)
+    context = {"customer": customer, "subscriptions": subscriptions, "form_error": problem.detail if problem else ""}
+    if problem is None:
+        return Template("subscriptions/list.html", context=context)
+    return Template("subscriptions/list.html", context=context, status_code=problem.status, headers=problem.headers)
 
 
 async def _act(request: AnyRequest, success: str, action: Awaitable[None]) -> Redirect:
