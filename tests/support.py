@@ -3,15 +3,19 @@ inbound SMTP listener started on a free port."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 
 import aiosmtplib
 
 from app.support.service import SupportDesk
 from app.support.smtp import listening
+from tests.servers import ROOT, accepts_connections, server_env, stop, wait_until_ready
 from tests.smtp import free_port
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
@@ -56,3 +60,19 @@ async def send(
 ) -> None:
     """Deliver over real SMTP; ``sender`` "" sends an empty return path (MAIL FROM:<>), as bounces do."""
     await aiosmtplib.send(message, hostname="127.0.0.1", port=port, sender=sender, recipients=recipients, timeout=10)
+
+
+@contextmanager
+def inbound_mail_process(var_dir: Path, log_path: Path, timeout: float = 60.0) -> Iterator[int]:
+    """``python -m app inbound-mail`` as a process of its own, configured like a live server whose VAR_DIR
+    (so SECRET_KEY, which signs reply addresses) is ``var_dir``; yields its port once it accepts connections."""
+    port = free_port()
+    env = server_env(VAR_DIR=str(var_dir), REDIS_URL="", INBOUND_SMTP_PORT=str(port))
+    with log_path.open("w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "app", "inbound-mail"], cwd=ROOT, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        wait_until_ready(process, log_path, lambda: accepts_connections(port), timeout)
+        yield port
+    finally:
+        stop(process)

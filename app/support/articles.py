@@ -7,6 +7,7 @@ only relies on the signature ``help_search(q, limit) -> list[ArticleHit]``.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from functools import reduce
@@ -21,7 +22,7 @@ MAX_WORDS = 6
 SNIPPET_CHARS = 160
 _WORD = re.compile(r"[^\W_]+")  # letters and digits: nothing LIKE would read as a wildcard
 _markdown = MarkdownIt("commonmark", {"html": False})
-_MARKUP = re.compile(r"[#*_`>\[\]()!]+")
+_TAG = re.compile(r"<[^>]+>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,8 @@ def _words(q: str) -> list[str]:
 
 
 def _snippet(body: str) -> str:
-    text = " ".join(_MARKUP.sub(" ", body).split())
+    """The article's opening words as plain text (its Markdown rendered, then the tags dropped)."""
+    text = " ".join(html.unescape(_TAG.sub("", _markdown.render(body))).split())
     return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
 
 

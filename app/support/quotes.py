@@ -18,8 +18,7 @@ from __future__ import annotations
 import re
 
 _ATTRIBUTION = re.compile(
-    r"^\s*(on\b.{0,400}\bwrote|am\b.{0,400}\bschrieb|le\b.{0,400}\ba écrit|el\b.{0,400}\bescribió"
-    r"|op\b.{0,400}\bschreef|il\b.{0,400}\bha scritto)\s*:\s*$",
+    r"^\s*(on|am|le|el|op|il)\b.{0,400}\b(wrote|schrieb|a écrit|escribió|schreef|ha scritto)\b.{0,300}:\s*$",
     re.IGNORECASE,
 )
 _ORIGINAL_MESSAGE = re.compile(r"^\s*-{2,}\s*(original message|ursprüngliche nachricht|message d'origine)\s*-{2,}\s*$",

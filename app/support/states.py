@@ -35,6 +35,7 @@ TRANSITIONS: dict[tuple[Status, Event], Status] = {
     (Status.pending, Event.solve): Status.solved,
     (Status.solved, Event.open): Status.open,
     (Status.solved, Event.reopen): Status.open,
+    (Status.solved, Event.await_customer): Status.pending,  # staff follow up on a solved ticket with a question
     (Status.solved, Event.close): Status.closed,
 }
 
