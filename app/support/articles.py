@@ -15,6 +15,7 @@ from functools import reduce
 from markdown_it import MarkdownIt
 from piccolo.columns.combination import Or, Where
 
+from app.db import is_postgres
 from tables.support import KnowledgeBaseArticle as Article
 
 MIN_WORD = 3
@@ -62,7 +63,9 @@ async def help_search(q: str, limit: int = 5) -> list[ArticleHit]:
     matches: list[Where | Or] = []
     for word in words:
         pattern = f"%{word}%"
-        matches += [Article.title.ilike(pattern), Article.body.ilike(pattern)]
+        for column in (Article.title, Article.body):
+            # SQLite's LIKE ignores the case of ASCII letters already (and has no ILIKE).
+            matches.append(column.ilike(pattern) if is_postgres() else column.like(pattern))
     rows = await (
         Article.select(Article.id, Article.slug, Article.title, Article.category, Article.body)
         .where(Article.published.eq(True), reduce(Or, matches))

@@ -25,7 +25,7 @@ from app.content.delivery import content_disposition
 from app.content.storage import MediaNotFound
 from app.errors import DomainError, NotFound
 from app.settings import MAX_SUPPORT_ATTACHMENT_MB
-from app.support import deflection, service
+from app.support import deflection, service, views
 from app.support.access import STAFF_SESSION_COOKIE, support_staff
 from app.support.articles import help_search, published_article
 from app.support.attachments import ALLOWED_TYPES, MAX_ATTACHMENTS, Upload
@@ -65,7 +65,7 @@ def _text(data: dict[str, Any], name: str) -> str:
 
 def _form_context(draft: str, values: dict[str, str] | None = None, error: DomainError | None = None) -> dict[str, Any]:
     return {
-        "categories": service.CATEGORIES,
+        "categories": views.CATEGORIES,
         "draft": draft,
         "values": values or {},
         "errors": error.fields if isinstance(error, TicketFormError) else {},
@@ -75,7 +75,7 @@ def _form_context(draft: str, values: dict[str, str] | None = None, error: Domai
     }
 
 
-def _ticket_context(view: service.TicketView, body: str = "", error: DomainError | None = None) -> dict[str, Any]:
+def _ticket_context(view: views.TicketView, body: str = "", error: DomainError | None = None) -> dict[str, Any]:
     return {
         "ticket": view,
         "values": {"body": body} if error else {},
@@ -92,7 +92,7 @@ class SupportPortal(Controller):
 
     @get("/", name="support")
     async def my_requests(self, customer: CurrentCustomer) -> Template:
-        tickets = await service.list_tickets(customer.id)
+        tickets = await views.list_tickets(customer.id)
         return Template("support/list.html", context={"tickets": tickets})
 
     @get("/new", name="support:new")
@@ -135,7 +135,7 @@ class SupportPortal(Controller):
 
     @get("/{ticket_id:int}", name="support:ticket")
     async def ticket(self, customer: CurrentCustomer, ticket_id: FromPath[int]) -> Template:
-        view = await service.ticket_for_customer(customer.id, ticket_id)
+        view = await views.ticket_for_customer(customer.id, ticket_id)
         return Template("support/ticket.html", context=_ticket_context(view))
 
     @post("/{ticket_id:int}/reply", request_max_body_size=MAX_FORM_BYTES)
@@ -150,7 +150,7 @@ class SupportPortal(Controller):
             if refused.status == 404:
                 raise
             error = refused
-        context = _ticket_context(await service.ticket_for_customer(customer.id, ticket_id), body, error)
+        context = _ticket_context(await views.ticket_for_customer(customer.id, ticket_id), body, error)
         if request.htmx:  # htmx swaps only 2xx answers: the refusal is inline in the swapped part
             return Template("support/_conversation.html", context=context)
         if error is None:
@@ -176,11 +176,11 @@ async def support_file(request: AnyRequest, attachment_id: FromPath[int]) -> Res
     """A ticket's file, for its owner or support staff only; always a download, never rendered by the browser."""
     info = getattr(request.state, "customer_session", None)
     try:
-        file = await service.attachment_file(attachment_id, customer_id=info.customer_id if info else None)
+        file = await views.attachment_file(attachment_id, customer_id=info.customer_id if info else None)
     except AttachmentNotFound:
         if await support_staff(request.cookies.get(STAFF_SESSION_COOKIE)) is None:
             raise
-        file = await service.attachment_file(attachment_id, customer_id=None, staff=True)
+        file = await views.attachment_file(attachment_id, customer_id=None, staff=True)
     storage = _desk(request).store.storage
     try:
         stored = await storage.stat(file.storage_key)
