@@ -62,3 +62,17 @@ async def test_a_staff_reply_is_mailed_with_its_text_a_link_and_a_signed_reply_a
     )
     assert len(replied) == 2 and all(row["dispatched_at"] is not None for row in replied)
     assert all("VIP" not in Mailbox.text(m) for m in mailbox.messages)
+
+
+async def test_a_reply_to_an_unverified_ticket_goes_to_its_address_without_a_link(
+    client: httpx.AsyncClient, agent: BaseUser, desk: SupportDesk, job_ctx: dict[str, Any], mailbox: Mailbox
+) -> None:
+    new = service.NewTicket(customer_id=None, actor="email:pat@example.net", subject="Student discount?",
+                            requester_email="pat@example.net", verified=False)  # fmt: skip
+    ticket_id = await service.create_ticket(desk, new, service.CustomerMessage("Do you have one?", channel="email"))
+    await service.staff_reply(ticket_id, agent.id, "Not yet, sorry.")
+    await dispatch_outbox(job_ctx)
+    [mail] = await mailbox.wait_for("support_reply")
+    assert mail["To"] == "pat@example.net"
+    assert "Not yet, sorry." in Mailbox.text(mail)
+    assert "/support/" not in Mailbox.text(mail)  # no account, so no ticket page to link to
