@@ -109,7 +109,7 @@ class SupportPortal(Controller):
                 _desk(request), customer, subject=values["subject"], category=values["category"],
                 body=values["body"], uploads=await _uploads(data), draft=draft,
             )  # fmt: skip
-        except (TicketFormError, DomainError) as error:
+        except DomainError as error:
             return Template("support/new.html", context=_form_context(draft, values, error), status_code=error.status,
                             headers=error.headers)  # fmt: skip
         flash(request, "Thank you: we have your request and will answer by e-mail and here.", category="success")
