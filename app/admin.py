@@ -19,6 +19,7 @@ from app.admin_permissions import TABLE_LIMITS, Action, table_validators
 from app.content.admin import content_guards, content_hooks, media_storages
 from app.content.runtime import ContentRuntime
 from app.settings import Settings
+from app.support.admin import support_forms
 from tables.accounts import Customer, CustomerSession, StaffRole
 from tables.audit import AuditLog, DataRequest
 from tables.billing import CreditNote, Invoice, InvoiceEvent, InvoiceLine
@@ -29,7 +30,7 @@ from tables.outbox import OutboxEvent
 from tables.partners import ApiKey, Partner, WebhookDelivery, WebhookEndpoint
 from tables.payments import Payment, PaymentEvent, PaymentMethod, Refund, WebhookEvent
 from tables.subscriptions import Subscription, SubscriptionEvent
-from tables.support import KnowledgeBaseArticle, Ticket, TicketMessage
+from tables.support import HelpDeflection, KnowledgeBaseArticle, Ticket, TicketAttachment, TicketEvent, TicketMessage
 
 
 def _grouped(hooks: list[Hook]) -> list[Hook]:
@@ -179,8 +180,27 @@ def table_configs(content: ContentRuntime | None = None) -> list[TableConfig]:
         _config(Refund, "Billing", newest_first=True),
         _config(PaymentMethod, "Billing"),
         _config(TestClock, "Billing"),
-        _config(Ticket, "Support", newest_first=True),
-        _config(TicketMessage, "Support"),
+        _config(
+            Ticket,
+            "Support",
+            [
+                Ticket.id,
+                Ticket.subject,
+                Ticket.customer,
+                Ticket.requester_email,
+                Ticket.status,
+                Ticket.priority,
+                Ticket.assignee,
+                Ticket.channel,
+                Ticket.verified,
+                Ticket.updated_at,
+            ],
+            newest_first=True,
+        ),
+        _config(TicketMessage, "Support", newest_first=True),
+        _config(TicketEvent, "Support", newest_first=True),
+        _config(TicketAttachment, "Support", newest_first=True),
+        _config(HelpDeflection, "Support", newest_first=True),
         _config(KnowledgeBaseArticle, "Support"),
         _config(Partner, "Partners"),
         _config(
@@ -225,7 +245,7 @@ def table_configs(content: ContentRuntime | None = None) -> list[TableConfig]:
 def build_admin(settings: Settings, content: ContentRuntime | None = None) -> Any:
     return create_admin(
         tables=table_configs(content),
-        forms=admin_forms() + billing_forms(settings),
+        forms=admin_forms() + billing_forms(settings) + support_forms(),
         auth_table=BaseUser,
         session_table=SessionsBase,
         site_name=f"{settings.site_name} admin",

@@ -26,7 +26,7 @@ from tables.content import ContentChange, ContentItem, ContentItemFeature, Conte
 from tables.partners import ApiKey
 from tables.payments import Payment, PaymentEvent, PaymentMethod, Refund, WebhookEvent
 from tables.subscriptions import Subscription, SubscriptionEvent
-from tables.support import KnowledgeBaseArticle, Ticket, TicketMessage
+from tables.support import HelpDeflection, KnowledgeBaseArticle, Ticket, TicketAttachment, TicketEvent, TicketMessage
 
 Role = StaffRole.Role
 
@@ -77,9 +77,11 @@ ROLE_GRANTS: dict[str, Grant] = {
         read=frozenset({Customer, Product, Feature, SubscriptionEvent, InvoiceEvent, PaymentEvent}),
     ),
     Role.support: Grant(
-        write=frozenset({Ticket, TicketMessage, KnowledgeBaseArticle}),
+        write=frozenset({Ticket, KnowledgeBaseArticle}),
         # Staff users: tickets are assigned to them (the ticket form lists them; passwords stay secret).
-        read=frozenset({Customer, Subscription, BaseUser}),
+        read=frozenset(
+            {Customer, Subscription, BaseUser, TicketMessage, TicketEvent, TicketAttachment, HelpDeflection}
+        ),
     ),
     Role.content: Grant(
         write=frozenset({Product, Feature, ContentItem, ContentItemFeature, Tag, ContentItemTag}),
@@ -97,6 +99,14 @@ TABLE_LIMITS: dict[type[Table], frozenset[Action]] = {
     PaymentEvent: READ_ONLY,
     WebhookEvent: READ_ONLY,
     ContentChange: READ_ONLY,
+    # A ticket's thread and history change only through the support service (the "Reply to ticket" and "Update
+    # ticket" forms, later the staff console): mail, events and the outbox follow from there. Tickets are
+    # opened by customers (web, e-mail), never created or deleted in the admin.
+    TicketMessage: READ_ONLY,
+    TicketEvent: READ_ONLY,
+    TicketAttachment: READ_ONLY,
+    HelpDeflection: READ_ONLY,
+    Ticket: frozenset({Action.read, Action.update}),
     ApiKey: frozenset({Action.read, Action.update}),
     # piccolo_api creates users through BaseUser.create_user, which runs no hooks (so no audit entry) and
     # gives no role: staff are created with `python -m app create-staff --role ...` instead.
@@ -106,6 +116,7 @@ TABLE_LIMITS: dict[type[Table], frozenset[Action]] = {
 # Columns a PATCH may change where not every column may (checked by the audit hook before writing).
 EDITABLE_COLUMNS: dict[type[Table], frozenset[str]] = {
     ApiKey: frozenset({"name", "expires_at", "revoked_at"}),
+    Ticket: frozenset({"subject", "category"}),  # status, assignee, priority: the support forms
 }
 
 

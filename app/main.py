@@ -40,6 +40,9 @@ from app.server import freeze_startup_heap
 from app.settings import Settings, get_settings
 from app.stores import build_store_registry, connect_redis
 from app.subscriptions.portal import CheckoutPortal, SubscribePortal, SubscriptionsPortal
+from app.support.attachments import AttachmentStore
+from app.support.portal import SupportPortal, support_file
+from app.support.service import SupportDesk
 from tasks import worker
 
 
@@ -83,9 +86,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     session = web.session_config(settings)
     stores = build_store_registry(settings, redis)
     content = ContentRuntime.build(settings, stores)
+    rate_limiter = build_rate_limiter(settings, redis)
 
     portal: list[Any] = [PricingPortal, CatalogPortal, AuthPortal, AccountPortal, SubscribePortal, CheckoutPortal,
-                         SubscriptionsPortal, BillingPortal, InvoicesPortal]  # fmt: skip
+                         SubscriptionsPortal, BillingPortal, InvoicesPortal, SupportPortal, support_file]  # fmt: skip
     if settings.dev_mail_enabled:
         portal.append(DevMailPortal)
     route_handlers = [
@@ -114,8 +118,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "redis": redis,
                 "queue": None,
                 "gateway": gateway_for(settings),
-                "rate_limiter": build_rate_limiter(settings, redis),
+                "rate_limiter": rate_limiter,
                 "content": content,
+                "support": SupportDesk(settings, rate_limiter, AttachmentStore(settings.support)),
             }
         ),
         stores=stores,

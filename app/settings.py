@@ -8,6 +8,7 @@ mail kept in a local outbox, the bundled PayPal sandbox); each is swapped for a 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -140,6 +141,31 @@ class ContentSettings:
         return self.max_upload_mb * 1024 * 1024
 
 
+UnknownSenderPolicy = Literal["accept_unverified", "reject"]
+
+
+@dataclass(frozen=True, slots=True)
+class SupportSettings:
+    """The support desk: its address, e-mail in (the SMTP listener) and the customers' limits."""
+
+    support_email: str  # where customers write; the help centre's /contact shows it, ticket replies come back to it
+    attachments_dir: Path  # ticket attachments (served only to the ticket's owner and support staff)
+    inbound_smtp_host: str = "127.0.0.1"  # where `python -m app inbound-mail` (and `run`) listens
+    inbound_smtp_port: int = 2525
+    unknown_senders: UnknownSenderPolicy = "accept_unverified"  # mail from an address no verified customer owns
+    max_attachment_mb: int = 10  # per file; at most MAX_ATTACHMENTS files a message (app.support.attachments)
+    tickets_per_hour: int = 5  # new tickets a customer (or an e-mail address) may open in an hour
+    auto_close_days: int = 7  # a solved ticket closes after this many days without a customer reply
+
+    @property
+    def max_attachment_bytes(self) -> int:
+        return self.max_attachment_mb * 1024 * 1024
+
+    @property
+    def mail_domain(self) -> str:
+        return self.support_email.rpartition("@")[2]
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     environment: Environment
@@ -156,6 +182,7 @@ class Settings:
     paypal: PayPalSettings
     mail: MailSettings
     content: ContentSettings
+    support: SupportSettings
     site_name: str = "Recurra"
     web_concurrency: int = 2  # web processes when Redis holds the shared state (one without it)
     partner_api_rate_limit: int = 600  # requests per API key per minute
@@ -302,6 +329,42 @@ def _billing(env: Mapping[str, str]) -> BillingSettings:
     )
 
 
+_PLAIN_ADDRESS = re.compile(r"^[a-z0-9._-]+@[a-z0-9-]+(\.[a-z0-9-]+)*$")
+
+
+MAX_SUPPORT_ATTACHMENT_MB = 25  # what mail systems commonly carry; the portal's upload size limit is built on it
+
+
+def _attachment_mb(env: Mapping[str, str]) -> int:
+    value = _positive_int(env, "SUPPORT_MAX_ATTACHMENT_MB", 10)
+    if value > MAX_SUPPORT_ATTACHMENT_MB:
+        raise SettingsError(f"SUPPORT_MAX_ATTACHMENT_MB must be at most {MAX_SUPPORT_ATTACHMENT_MB}, got {value}")
+    return value
+
+
+def _support(env: Mapping[str, str], var_dir: Path) -> SupportSettings:
+    address = (env.get("SUPPORT_EMAIL") or "support@recurra.localhost").strip().lower()
+    # Replies come back to support+<ticket token>@domain: the address itself carries no "+" part.
+    if not _PLAIN_ADDRESS.match(address):
+        raise SettingsError(f"SUPPORT_EMAIL must be a plain address like support@example.com, got {address!r}")
+    policy = env.get("SUPPORT_UNKNOWN_SENDERS") or "accept_unverified"
+    if policy not in {"accept_unverified", "reject"}:
+        raise SettingsError(f"SUPPORT_UNKNOWN_SENDERS must be accept_unverified or reject, got {policy!r}")
+    port = _positive_int(env, "INBOUND_SMTP_PORT", 2525)
+    if port > 65535:
+        raise SettingsError(f"INBOUND_SMTP_PORT must be a TCP port, got {port}")
+    return SupportSettings(
+        support_email=address,
+        attachments_dir=Path(env.get("SUPPORT_ATTACHMENTS_DIR") or var_dir / "support"),
+        inbound_smtp_host=env.get("INBOUND_SMTP_HOST") or "127.0.0.1",
+        inbound_smtp_port=port,
+        unknown_senders=policy,  # type: ignore[arg-type]  # checked just above
+        max_attachment_mb=_attachment_mb(env),
+        tickets_per_hour=_positive_int(env, "SUPPORT_TICKETS_PER_HOUR", 5),
+        auto_close_days=_positive_int(env, "SUPPORT_AUTO_CLOSE_DAYS", 7),
+    )
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from ``environ`` (the process environment by default), or raise SettingsError."""
     env = os.environ if environ is None else environ
@@ -341,6 +404,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         web_concurrency=_positive_int(env, "WEB_CONCURRENCY", 2),
         partner_api_rate_limit=_positive_int(env, "PARTNER_API_RATE_LIMIT", 600),
         billing=_billing(env),
+        support=_support(env, var_dir),
     )
     if settings.is_production and settings.mail.uses_outbox:
         raise SettingsError("production needs SMTP_URL: the demo mail outbox is for development only")

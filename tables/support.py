@@ -27,12 +27,16 @@ class KnowledgeBaseArticle(Table):
 
 
 class Ticket(Table):
+    """A customer's question and its whole conversation (web, e-mail and chat alike: TicketMessage rows).
+
+    ``status`` moves only through app.support.states (each move a TicketEvent row)."""
+
     id = Serial(primary_key=True)
 
     class Status(StrEnum):
         new = "new"
         open = "open"
-        pending = "pending"
+        pending = "pending"  # waiting on the customer
         solved = "solved"
         closed = "closed"
 
@@ -42,11 +46,33 @@ class Ticket(Table):
         high = "high"
         urgent = "urgent"
 
-    customer = ForeignKey(references=Customer, on_delete=OnDelete.restrict)
+    class Channel(StrEnum):
+        web = "web"
+        email = "email"
+        chat = "chat"
+
+    customer = ForeignKey(
+        references=Customer,
+        null=True,
+        default=None,
+        on_delete=OnDelete.restrict,
+        help_text="Empty for mail from an address no verified customer owns (see requester_email).",
+    )
     subject = Varchar(length=300)
+    category = Varchar(length=30, default="other")
+    channel = Varchar(length=10, choices=Channel, default=Channel.web, help_text="Where the ticket was opened.")
     status = Varchar(length=10, choices=Status, default=Status.new, index=True)
     priority = Varchar(length=10, choices=Priority, default=Priority.normal)
     assignee = ForeignKey(references=BaseUser, null=True, default=None, on_delete=OnDelete.set_null)
+    requester_email = Varchar(length=320, default="", help_text="The address replies go to.")
+    verified = Boolean(default=True, help_text="False: opened by e-mail from an address no verified customer owns.")
+    follow_up_of: ForeignKey["Ticket"] = ForeignKey(
+        references="self", null=True, default=None, on_delete=OnDelete.set_null,
+        help_text="The closed ticket a customer wrote to again.",
+    )  # fmt: skip
+    first_response_at = Timestamptz(null=True, default=None, help_text="The first public staff reply.")
+    solved_at = Timestamptz(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 
@@ -56,6 +82,8 @@ class Ticket(Table):
 
 
 class TicketMessage(Table):
+    """One message of a ticket's thread, whatever the channel it came by."""
+
     id = Serial(primary_key=True)
 
     class Author(StrEnum):
@@ -66,6 +94,61 @@ class TicketMessage(Table):
     ticket = ForeignKey(references=Ticket, on_delete=OnDelete.cascade)
     author_kind = Varchar(length=10, choices=Author)
     staff_author = ForeignKey(references=BaseUser, null=True, default=None, on_delete=OnDelete.set_null)
+    channel = Varchar(length=10, choices=Ticket.Channel, default=Ticket.Channel.web)
     body = Text()
     internal = Boolean(default=False, help_text="A staff-only note the customer never sees.")
+    from_address = Varchar(length=320, default="", help_text="The sender of a message that came by e-mail.")
+    # Indexed by a raw migration (ticket_message_email_message_id_idx): SQLite cannot drop an indexed column,
+    # so a declared index would break migrating backwards.
+    email_message_id = Varchar(length=998, default="", help_text="Message-ID of the e-mail that brought or carried it.")
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class TicketEvent(Table):
+    """What happened to a ticket: each state transition (from, to), and assignment and priority changes."""
+
+    id = Serial(primary_key=True)
+    ticket = ForeignKey(references=Ticket, on_delete=OnDelete.cascade)
+    event = Varchar(length=30)
+    from_status = Varchar(length=10)
+    to_status = Varchar(length=10)
+    actor = Varchar(length=100)
+    reason = Text(default="")
+    occurred_at = Timestamptz(default=TimestamptzNow())
+
+
+class TicketAttachment(Table):
+    """A file a customer attached to a message; its type was read from its bytes, never from its name."""
+
+    id = Serial(primary_key=True)
+    ticket = ForeignKey(references=Ticket, on_delete=OnDelete.cascade)
+    message = ForeignKey(references=TicketMessage, on_delete=OnDelete.cascade)
+    filename = Varchar(length=255, help_text="The name it was sent with (cleaned); only shown, never used on disk.")
+    content_type = Varchar(length=100)
+    size = Integer()
+    storage_key = Varchar(length=255, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class HelpDeflection(Table):
+    """One visit to the new-ticket form in which the customer opened a suggested help article.
+
+    Settled a day after the first article opened (app.support.deflection): ``deflected`` when no ticket
+    followed, ``submitted`` when the form was sent anyway, ``ticket_later`` when another ticket followed."""
+
+    id = Serial(primary_key=True)
+
+    class Outcome(StrEnum):
+        pending = "pending"
+        deflected = "deflected"
+        submitted = "submitted"
+        ticket_later = "ticket_later"
+
+    draft = Varchar(length=64, unique=True, help_text="The form visit's random id.")
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    first_article = ForeignKey(references=KnowledgeBaseArticle, null=True, default=None, on_delete=OnDelete.set_null)
+    articles_opened = Integer(default=1)
+    outcome = Varchar(length=15, choices=Outcome, default=Outcome.pending, index=True)
+    ticket = ForeignKey(references=Ticket, null=True, default=None, on_delete=OnDelete.set_null)
+    opened_at = Timestamptz(default=TimestamptzNow())
+    settled_at = Timestamptz(null=True, default=None)

@@ -11,7 +11,7 @@ from tables.billing import Invoice
 from tables.catalog import Plan
 from tables.content import ContentItem
 from tables.partners import ApiKey, Partner
-from tables.support import Ticket
+from tables.support import KnowledgeBaseArticle, Ticket, TicketEvent, TicketMessage
 
 WRITES = [Action.create, Action.update, Action.delete]
 
@@ -19,7 +19,7 @@ WRITES = [Action.create, Action.update, Action.delete]
 @pytest.mark.parametrize(
     ("role", "table", "read", "write"),
     [
-        ("support", Ticket, True, True),
+        ("support", KnowledgeBaseArticle, True, True),
         ("support", Customer, True, False),
         ("support", Plan, False, False),
         ("billing", Plan, True, True),
@@ -46,6 +46,15 @@ def test_logs_are_read_only_for_everyone(role: str | None) -> None:
             if action not in actions:
                 assert not allowed(role, table, action), (role, table, action)
     assert not allowed(role, AuditLog, Action.update)
+
+
+@pytest.mark.parametrize("role", ["support", "superuser"])
+def test_tickets_change_through_the_support_service_not_the_table(role: str) -> None:
+    assert allowed(role, Ticket, Action.read) and allowed(role, Ticket, Action.update)  # subject, category
+    assert not allowed(role, Ticket, Action.create) and not allowed(role, Ticket, Action.delete)
+    for table in (TicketMessage, TicketEvent):
+        assert allowed(role, table, Action.read)
+        assert not any(allowed(role, table, action) for action in WRITES)
 
 
 def test_api_keys_are_never_created_or_deleted_through_the_table() -> None:

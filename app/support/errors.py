@@ -1,0 +1,44 @@
+"""Refusals of the support desk, each with a stable code the portal, the admin forms and the console show."""
+
+from __future__ import annotations
+
+from app.accounts.errors import FormError
+from app.errors import Conflict, InvalidInput, NotFound, RateLimited
+
+
+class TicketNotFound(NotFound):
+    """No such ticket, or not the asker's: the two look the same from outside (owner-only pages)."""
+
+    code = "ticket_not_found"
+
+
+class AttachmentNotFound(NotFound):
+    code = "attachment_not_found"
+
+
+class TicketClosed(Conflict):
+    code = "ticket_closed"
+
+
+class TicketFormError(FormError):
+    """What the customer typed or attached is not acceptable; ``fields`` says what is wrong with which field."""
+
+    code = "invalid_ticket"
+
+
+class TooManyTickets(RateLimited):
+    code = "too_many_tickets"
+
+    def __init__(self, retry_after_s: int) -> None:
+        minutes = max(1, -(-retry_after_s // 60))
+        super().__init__(
+            f"You have opened several requests in a short time. Try again in {minutes} minutes, "
+            "or add to one of your open requests.",
+            headers={"Retry-After": str(retry_after_s)},
+        )
+
+
+class StaffOnly(InvalidInput):
+    """A staff action named something that is not a staff member who may work tickets."""
+
+    code = "not_support_staff"
