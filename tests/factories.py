@@ -124,3 +124,8 @@ async def payment_method(vault_token: str, **overrides: Any) -> PaymentMethod:
     row = PaymentMethod(**values)
     await row.save()
     return row
+
+
+async def clock_customer(clock_id: int, **overrides: Any) -> Customer:
+    """A test customer on the test clock ``clock_id``: only test customers live on a clock (the database says so)."""
+    return await customer(**{"is_test": True, "test_clock": clock_id, **overrides})

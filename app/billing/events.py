@@ -90,7 +90,7 @@ class BillingSubscribers:
         return await mails.subscription_canceled(self.settings, int(event.aggregate_id))
 
     async def _reminder(self, event: DomainEvent) -> OutgoingMail | None:
-        return await mails.reminder(self.settings, event.payload["subscription_id"], event.payload["kind"])
+        return await mails.reminder(self.settings, event.payload)
 
     async def _send(self, mail: OutgoingMail | None, event: DomainEvent) -> None:
         if mail is not None:

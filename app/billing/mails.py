@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from app import clock
-from app.billing.renewal_rules import Renewal
+from app.billing.customer_time import customer_now
+from app.billing.reminders import announcement
 from app.billing.renewals import upcoming_renewal
 from app.mail import OutgoingMail
 from app.mail_templates import render_mail
@@ -58,7 +59,7 @@ async def _subscription(subscription_id: int) -> dict[str, Any] | None:
     row = (
         await Subscription.select(
             Subscription.status, Subscription.current_period_end, Subscription.trial_end, Subscription.ended_at,
-            Subscription.cancel_reason, Subscription.cancel_at_period_end,
+            Subscription.cancel_reason, Subscription.cancel_at_period_end, Subscription.customer,
             Subscription.customer.email.as_alias("email"), Subscription.customer.name.as_alias("name"),
             Subscription.plan._.name.as_alias("plan_name"),
         )
@@ -93,29 +94,31 @@ async def payment_failed(settings: Settings, payload: dict[str, Any]) -> Outgoin
     )  # fmt: skip
 
 
-async def reminder(settings: Settings, subscription_id: int, kind: str) -> OutgoingMail | None:
-    """``renewal`` (upcoming renewal) or ``trial`` (trial ending); None when it no longer applies."""
+async def reminder(settings: Settings, payload: dict[str, Any]) -> OutgoingMail | None:
+    """``renewal`` (upcoming renewal) or ``trial`` (trial ending), saying what the notice announced when it was
+    written. None when what it announces is still ahead and no longer happens (canceled or paused since); one
+    whose moment has passed was due, and is sent (a test clock's advance outruns the outbox)."""
+    subscription_id, kind = int(payload["subscription_id"]), payload["kind"]
     sub = await _subscription(subscription_id)
-    if sub is None or sub["cancel_at_period_end"]:
+    if sub is None:
+        return None
+    ends = clock.as_utc(datetime.fromisoformat(payload["ends_at"]))
+    if ends > await customer_now(sub["customer"]) and not _still_renews(sub, kind):
+        return None
+    # Events written before they carried the announcement: decided now, as the billing run will decide it.
+    announced = payload.get("announced") or announcement(await upcoming_renewal(subscription_id))
+    if announced is None:
         return None
     if kind == "trial":
-        if sub["status"] != Subscription.Status.trialing:
-            return None
         template, subject = "billing_trial_ending", f"Your {settings.site_name} trial ends soon"
-        renews_on = _day(sub["trial_end"] or sub["current_period_end"])
     else:
-        if sub["status"] != Subscription.Status.active:
-            return None
         template, subject = "billing_upcoming_renewal", f"Your {settings.site_name} subscription renews soon"
-        renews_on = _day(sub["current_period_end"])
-    # What the period end will bill (a scheduled downgrade included), decided as the billing run will decide it.
-    upcoming = await upcoming_renewal(subscription_id)
-    if not isinstance(upcoming, Renewal):
-        return None
-    return _mail(
-        settings, template, sub, subject, plan_name=upcoming.plan.name, renews_on=renews_on,
-        amount_minor=upcoming.line.amount_minor, currency=upcoming.line.currency,
-    )  # fmt: skip
+    return _mail(settings, template, sub, subject, renews_on=_day(ends), **announced)
+
+
+def _still_renews(sub: dict[str, Any], kind: str) -> bool:
+    status = Subscription.Status.trialing if kind == "trial" else Subscription.Status.active
+    return sub["status"] == status and not sub["cancel_at_period_end"]
 
 
 async def subscription_canceled(settings: Settings, subscription_id: int) -> OutgoingMail | None:

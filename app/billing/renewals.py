@@ -25,7 +25,7 @@ from app.billing import states as invoice_states
 from app.billing.customer_time import CUSTOMER_NOW, SUBSCRIPTIONS_ON_CUSTOMER_TIME
 from app.billing.errors import ConcurrentChange
 from app.billing.lines import PlanTerms
-from app.billing.numbering import Series, allocate
+from app.billing.numbering import Series, allocate, series_for
 from app.billing.plans import plan_terms_by_id
 from app.billing.renewal_rules import DueSubscription, Ending, Renewal, decide
 from app.billing.service import SNAPSHOT_COLUMNS, customer_snapshot
@@ -52,7 +52,7 @@ _DECIDED_BY = ("id", "status", "plan", "pending_plan", "billing_anchor", "curren
 _CLAIM = (
     "SELECT "
     + ", ".join(f"s.{column}" for column in _DECIDED_BY)
-    + ", s.customer, s.payment_method, tc.frozen_time AS clock_time, "
+    + ", s.customer, s.payment_method, tc.frozen_time AS clock_time, c.is_test, "
     + ", ".join(f"c.{column}" for column in SNAPSHOT_COLUMNS)
     + DUE_FROM_WHERE
 )
@@ -179,10 +179,11 @@ async def _claim(
 
 
 async def _numbers(items: Sequence[_Item[Renewal]]) -> list[str]:
-    """One gapless number per invoice, in item order, taken per calendar year of each finalization."""
-    years = sorted({item.at.year for item in items})
-    pools = {year: iter(await allocate(Series.invoice, year, sum(i.at.year == year for i in items))) for year in years}
-    return [next(pools[item.at.year]) for item in items]
+    """One gapless number per invoice, in item order, taken per series (test customers have their own) and
+    calendar year of each finalization."""
+    keys = [(series_for(Series.invoice, is_test=bool(i.row["is_test"])), i.at.year) for i in items]
+    pools = {key: iter(await allocate(*key, keys.count(key))) for key in sorted(set(keys))}
+    return [next(pools[key]) for key in keys]
 
 
 async def _write_invoices(items: Sequence[_Item[Renewal]]) -> list[int]:
