@@ -8,12 +8,13 @@ from typing import Any
 
 from app import clock
 from app.billing.customer_time import customer_now
+from app.billing.price_moves import MOVABLE
 from app.billing.reminders import announcement
 from app.billing.renewals import upcoming_renewal
 from app.mail import OutgoingMail
 from app.mail_templates import render_mail
 from app.settings import Settings
-from tables.billing import Invoice
+from tables.billing import Invoice, PriceMove
 from tables.subscriptions import Subscription
 
 BILLING_PATH = "/account/billing"  # the portal's payment-method page
@@ -119,6 +120,26 @@ async def reminder(settings: Settings, payload: dict[str, Any]) -> OutgoingMail 
 def _still_renews(sub: dict[str, Any], kind: str) -> bool:
     status = Subscription.Status.trialing if kind == "trial" else Subscription.Status.active
     return sub["status"] == status and not sub["cancel_at_period_end"]
+
+
+async def price_notice(settings: Settings, payload: dict[str, Any]) -> OutgoingMail | None:
+    """A move to a new price, announced as decided when its notice fell due (``app.billing.price_moves``).
+    None when the move was replaced since (its replacement has its own notice), or when its renewal is still
+    ahead and the subscription no longer comes to it on the price it moves from (canceled, plan changed)."""
+    move = await PriceMove.select(
+        PriceMove.canceled_at, PriceMove.from_plan, PriceMove.subscription._.plan.as_alias("plan"),
+        PriceMove.subscription._.status.as_alias("status"),
+        PriceMove.subscription._.cancel_at_period_end.as_alias("cancel_at_period_end"),
+    ).where(PriceMove.id == payload["move_id"]).first()  # fmt: skip
+    sub = await _subscription(int(payload["subscription_id"]))
+    if move is None or sub is None or move["canceled_at"] is not None:
+        return None
+    effective = clock.as_utc(datetime.fromisoformat(payload["effective_at"]))
+    renews = move["plan"] == move["from_plan"] and move["status"] in MOVABLE and not move["cancel_at_period_end"]
+    if effective > await customer_now(sub["customer"]) and not renews:
+        return None
+    subject = f"The price of your {settings.site_name} subscription is changing"
+    return _mail(settings, "billing_price_change", sub, subject, effective_on=_day(effective), **payload["announced"])
 
 
 async def subscription_canceled(settings: Settings, subscription_id: int) -> OutgoingMail | None:
