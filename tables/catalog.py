@@ -68,7 +68,6 @@ class Plan(Table):
         length=100,
         null=True,
         default=None,
-        index=True,
         help_text="The code of the first version, shared by every later price of this plan; empty until re-priced.",
     )
     version = Integer(default=1, help_text="1 for the first price; each 'New price' adds one.")

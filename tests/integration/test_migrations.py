@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RECURRA_TABLES = {t._meta.tablename for t in APP_CONFIG.table_classes}
 UNIQUE_INDEXES = {"invoice_renewal_period_uniq", "number_sequence_series_year_uniq", "webhook_event_gateway_event_uniq",
                   "idempotency_record_partner_key_uniq", "subscription_incomplete_customer_plan_uniq",
-                  "payment_claim_invoice_uniq"}  # fmt: skip
+                  "payment_claim_invoice_uniq", "plan_family_version_uniq", "price_move_open_uniq"}  # fmt: skip
 
 
 def piccolo(database_url_: str, *args: str) -> None:
