@@ -73,8 +73,11 @@ async def move_subscribers(
         raise Conflict(f"Plan {target['code']!r} is closed to sign-ups: move subscribers to the current price.")
     if from_plan_id is None and subscription_ids is None:
         raise InvalidInput("Choose whom to move: the subscribers of a price, or a list of subscriptions.")
-    older = {r["id"] for r in await Plan.select(Plan.id).where(Plan.family == target["family"])} - {to_plan_id}
-    if target["family"] is None or not older or (from_plan_id is not None and from_plan_id not in older):
+    family = target["family"]  # None: never re-priced, so no older price to move from
+    older = (
+        {r["id"] for r in await Plan.select(Plan.id).where(Plan.family == family)} - {to_plan_id} if family else set()
+    )
+    if not older or (from_plan_id is not None and from_plan_id not in older):
         raise InvalidInput(f"That is not an older price of plan {target['code']!r}.", code="not_an_older_price")
     query = Subscription.select(
         Subscription.id, Subscription.plan, Subscription.billing_anchor, Subscription.current_period_end,
@@ -122,15 +125,17 @@ async def move_subscribers(
 
 async def scheduled_prices(subscription_ids: Collection[int], *, noticed_only: bool) -> dict[int, ScheduledPrice]:
     """The open moves of these subscriptions (only those whose notice went out, for the renewal run; all of
-    them for what the portal and the reminders announce), with the new prices' terms. Two queries at most."""
+    them for what the portal and the reminders announce), with the new prices' terms. Two queries at most; the
+    first is raw (``fetch``): a renewal batch asks it for 500 subscriptions, mostly to hear of none."""
     if not subscription_ids:
         return {}
-    query = PriceMove.select(
-        PriceMove.id, PriceMove.subscription, PriceMove.from_plan, PriceMove.to_plan, PriceMove.effective_at
-    ).where(PriceMove.subscription.is_in(list(subscription_ids)), *_OPEN)
-    if noticed_only:
-        query = query.where(PriceMove.noticed_at.is_not_null())
-    rows = await query
+    ids = list(subscription_ids)
+    sql = (
+        "SELECT id, subscription, from_plan, to_plan, effective_at FROM price_move "  # noqa: S608 - placeholders
+        f"WHERE subscription IN ({', '.join(['{}'] * len(ids))}) AND applied_at IS NULL AND canceled_at IS NULL"
+        + (" AND noticed_at IS NOT NULL" if noticed_only else "")
+    )
+    rows = await fetch(sql, *ids)
     if not rows:
         return {}
     terms = await plan_terms_by_id({r["to_plan"] for r in rows})

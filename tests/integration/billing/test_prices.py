@@ -18,6 +18,7 @@ from app.billing.price_moves import move_subscribers, send_price_notices
 from app.billing.testclocks import create_test_clock, create_test_customer, move_test_clock
 from app.billing.timetravel import advance_and_run
 from app.catalog.prices import new_price
+from app.errors import Conflict, InvalidInput
 from app.subscriptions.checkout import plan_for_sale
 from tables.audit import AuditLog
 from tables.billing import Invoice, PriceMove
@@ -69,6 +70,10 @@ async def test_staff_make_a_new_price_for_sign_ups_and_subscribers_keep_theirs(
     basic = await factories.plan(code="basic", name="Basic", amount_minor=1900, interval="month")
     await PlanFeature.insert(PlanFeature(plan=basic.id, feature=library.id, limit_value=3))
     sub = await on_basic(basic.id)
+    async with staff_session(app, "content") as content:  # content staff read plans, no more
+        assert (
+            await content.post(FORMS + "new-price/", json={"plan_id": basic.id, "amount": "25.00"})
+        ).status_code == 403
     async with staff_session(app, "billing") as staff:
         patched = await staff.patch(table("plan", basic.id), json={"amount_minor": 2500})
         assert patched.status_code == 409, patched.text
@@ -197,3 +202,22 @@ async def test_a_notice_found_late_moves_the_new_price_to_a_later_renewal(job_ct
     move = await PriceMove.select(PriceMove.effective_at, PriceMove.noticed_at).first()
     assert move == {"effective_at": renewal(3), "noticed_at": late}
     assert await send_price_notices(policy, test_clock_id=test_clock.id) == []  # once
+
+
+async def test_a_later_move_replaces_one_not_yet_applied_and_only_older_prices_move(job_ctx: dict[str, Any]) -> None:
+    policy = job_ctx["settings"].billing
+    basic = await factories.plan(code="basic", amount_minor=1900, interval="month")
+    sub = await on_basic(basic.id)
+    lone = await factories.plan(code="lone")
+    with pytest.raises(InvalidInput, match="not an older price"):  # never re-priced: nothing to move from
+        await move_subscribers(lone.id, actor="t", policy=policy, from_plan_id=basic.id)
+    v2 = (await new_price(basic.id, 2500, actor="t")).plan_id
+    with pytest.raises(Conflict, match="closed to sign-ups"):
+        await move_subscribers(basic.id, actor="t", policy=policy, subscription_ids=[sub.id])
+    assert list((await move_subscribers(v2, actor="t", policy=policy, from_plan_id=basic.id)).scheduled) == [sub.id]
+    again = await move_subscribers(v2, actor="t", policy=policy, subscription_ids=[sub.id])
+    assert (again.scheduled, again.unchanged) == ({}, [sub.id])  # kept as it was, dates and notice included
+    v3 = (await new_price(v2, 2300, actor="t")).plan_id
+    await move_subscribers(v3, actor="t", policy=policy, from_plan_id=basic.id)
+    moves = await PriceMove.select(PriceMove.to_plan, PriceMove.canceled_at).order_by(PriceMove.id)
+    assert [(m["to_plan"], m["canceled_at"] is None) for m in moves] == [(v2, False), (v3, True)]
