@@ -1,7 +1,8 @@
 """Billing in the admin: finalized invoices refuse edits, and staff actions (forms) that call the services:
-refund a payment (the credit note follows the ``payment.refunded`` event), create a test clock and attach a
-customer, advance a test clock (everything that falls due on the way runs in time order, charged through the
-billing run's charger: renewals, dunning retries, expiries, reminders).
+refund a payment (the credit note follows the ``payment.refunded`` event), create a test clock, create a test
+customer on it (only test customers live on a clock), advance a test clock (everything that falls due on the
+way runs in time order, charged through the billing run's charger: renewals, dunning retries, expiries,
+reminders), and delete a test clock with its customers and all they own.
 
 Forms are not table endpoints: each checks the staff role itself and writes its own audit entry.
 """
@@ -19,7 +20,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from app.admin_audit import actor_fields
+from app.admin_audit import REDACTED, actor_fields
 from app.admin_permissions import Action, require
 from app.audit.service import record_audit
 from app.billing import service as invoices
@@ -88,7 +89,19 @@ class RefundPaymentForm(BaseModel):
 class CreateTestClockForm(BaseModel):
     name: str = Field(max_length=100)
     frozen_time: datetime | None = Field(default=None, description="UTC; empty: now.")
-    customer_id: int | None = Field(default=None, description="A test customer to attach to the new clock.")
+
+
+class CreateTestCustomerForm(BaseModel):
+    test_clock_id: int
+    email: str = Field(max_length=320, description="A new address (e.g. you+test1@...): test customers get e-mail.")
+    name: str = Field(max_length=200)
+    country: str = Field(default="US", max_length=2, description="Two letters, e.g. US.")
+    password: str = Field(default="", description="To log in to the portal as this customer; empty: no log-in.")
+
+
+class DeleteTestClockForm(BaseModel):
+    test_clock_id: int
+    confirm_name: str = Field(description="The clock's name, to confirm: its customers and all their data go too.")
 
 
 class AdvanceTestClockForm(BaseModel):
@@ -111,6 +124,12 @@ class BillingForms:
 
     async def create_test_clock(self, request: Request, data: CreateTestClockForm) -> str:
         return await create_test_clock(request, data)
+
+    async def create_test_customer(self, request: Request, data: CreateTestCustomerForm) -> str:
+        return await create_test_customer(request, data)
+
+    async def delete_test_clock(self, request: Request, data: DeleteTestClockForm) -> str:
+        return await delete_test_clock(request, data)
 
     async def advance_test_clock(self, request: Request, data: AdvanceTestClockForm) -> str:
         return await advance_test_clock(request, data, self.settings)
@@ -143,18 +162,49 @@ async def refund_payment(request: Request, data: RefundPaymentForm, settings: Se
 
 async def create_test_clock(request: Request, data: CreateTestClockForm) -> str:
     await require(request, TestClock, Action.create)
+    view = await testclocks.create_test_clock(data.name, data.frozen_time)
+    await record_audit(
+        "billing.test_clock_created", **actor_fields(request), target_type="test_clock", target_id=view.id,
+        after={"name": view.name, "frozen_time": view.frozen_time},
+    )  # fmt: skip
+    return (
+        f"Test clock #{view.id} at {view.frozen_time:%Y-%m-%d %H:%M} UTC. Add customers to it with "
+        "'Create test customer on a clock'."
+    )
+
+
+async def create_test_customer(request: Request, data: CreateTestCustomerForm) -> str:
+    """A new test customer on the clock: real customers are never put on a clock's time."""
+    await require(request, TestClock, Action.update)
     try:
-        view = await testclocks.create_test_clock(data.name, data.frozen_time)
-        if data.customer_id is not None:
-            await testclocks.attach_test_clock(data.customer_id, view.id)
+        customer_id = await testclocks.create_test_customer(
+            data.test_clock_id, email=data.email, name=data.name, country=data.country.upper(), password=data.password
+        )
     except DomainError as exc:
         raise _refusal(exc) from exc
     await record_audit(
-        "billing.test_clock_created", **actor_fields(request), target_type="test_clock", target_id=view.id,
-        after={"name": view.name, "frozen_time": view.frozen_time, "customer_id": data.customer_id},
+        "billing.test_customer_created", **actor_fields(request), target_type="customer", target_id=customer_id,
+        after={"test_clock_id": data.test_clock_id, "email": data.email, "password": REDACTED if data.password else ""},
     )  # fmt: skip
-    attached = f", customer #{data.customer_id} attached" if data.customer_id is not None else ""
-    return f"Test clock #{view.id} at {view.frozen_time:%Y-%m-%d %H:%M} UTC{attached}."
+    return f"Test customer #{customer_id} ({data.email}) lives on test clock #{data.test_clock_id}."
+
+
+async def delete_test_clock(request: Request, data: DeleteTestClockForm) -> str:
+    """The clock, its test customers and everything they own; refused if any customer on it is a real one."""
+    await require(request, TestClock, Action.delete)
+    try:
+        view = await testclocks.get_test_clock(data.test_clock_id)
+        if data.confirm_name.strip() != view.name:
+            raise ValueError(f"Type the clock's name ({view.name!r}) to confirm; nothing was deleted.")
+        deleted = await testclocks.delete_test_clock(data.test_clock_id)
+    except DomainError as exc:
+        raise _refusal(exc) from exc
+    await record_audit(
+        "billing.test_clock_deleted", **actor_fields(request), target_type="test_clock",
+        target_id=data.test_clock_id, before={"name": deleted.name}, after={"deleted": deleted.rows},
+    )  # fmt: skip
+    rows = ", ".join(f"{count} {table}" for table, count in sorted(deleted.rows.items())) or "no customers"
+    return f"Test clock {deleted.name!r} is deleted, with {rows}."
 
 
 async def advance_test_clock(request: Request, data: AdvanceTestClockForm, settings: Settings) -> str:
@@ -197,7 +247,23 @@ def billing_forms(settings: Settings) -> list[FormConfig]:
             name="Create test clock",
             pydantic_model=CreateTestClockForm,
             endpoint=forms.create_test_clock,
-            description="A frozen time for test customers; optionally attach one now.",
+            description="A frozen time for test customers (add them with 'Create test customer on a clock').",
+            form_group=FORM_GROUP,
+        ),
+        FormConfig(
+            name="Create test customer on a clock",
+            pydantic_model=CreateTestCustomerForm,
+            endpoint=forms.create_test_customer,
+            description="A new test customer living on a test clock's time (real customers never do); its "
+            "invoices are numbered TEST-INV-...",
+            form_group=FORM_GROUP,
+        ),
+        FormConfig(
+            name="Delete a test clock",
+            pydantic_model=DeleteTestClockForm,
+            endpoint=forms.delete_test_clock,
+            description="Delete a test clock with its test customers and their subscriptions, invoices and "
+            "payments. Refused if any customer on it is not a test customer.",
             form_group=FORM_GROUP,
         ),
         FormConfig(

@@ -124,6 +124,7 @@ class BillingSettings:
     renewal_reminder_days: int = 7  # the "upcoming renewal" e-mail goes out this many days before
     trial_reminder_days: int = 3  # the "trial ending" e-mail
     trial_eligibility: TrialEligibility = DEFAULT_TRIAL_ELIGIBILITY  # who has had theirs: app/subscriptions/trials.py
+    price_change_notice_days: int = 30  # a move to a new price applies from a renewal at least this far, noticed then
     cron_enabled: bool = True  # off: this process's cron neither renews, charges nor reminds (tests' extra servers)
 
 
@@ -325,6 +326,7 @@ def _billing(env: Mapping[str, str]) -> BillingSettings:
         renewal_reminder_days=_positive_int(env, "RENEWAL_REMINDER_DAYS", 7),
         trial_reminder_days=_positive_int(env, "TRIAL_REMINDER_DAYS", 3),
         trial_eligibility=trials,
+        price_change_notice_days=_positive_int(env, "PRICE_CHANGE_NOTICE_DAYS", 30),
         cron_enabled=_flag(env.get("BILLING_CRON"), default=True),
     )
 

@@ -145,3 +145,8 @@ async def paid_period(subscription: Subscription, *, at: Any = None) -> int:
     await invoices.finalize(invoice_id, actor="test", at=at or period.start)
     await invoices.mark_paid(invoice_id, actor="test", at=at or period.start)
     return invoice_id
+
+
+async def clock_customer(clock_id: int, **overrides: Any) -> Customer:
+    """A test customer on the test clock ``clock_id``: only test customers live on a clock (the database says so)."""
+    return await customer(**{"is_test": True, "test_clock": clock_id, **overrides})

@@ -25,9 +25,10 @@ from app.billing import states as invoice_states
 from app.billing.customer_time import CUSTOMER_NOW, SUBSCRIPTIONS_ON_CUSTOMER_TIME
 from app.billing.errors import ConcurrentChange
 from app.billing.lines import PlanTerms
-from app.billing.numbering import Series, allocate
+from app.billing.numbering import Series, allocate, series_for
 from app.billing.plans import plan_terms_by_id
-from app.billing.renewal_rules import DueSubscription, Ending, Renewal, decide
+from app.billing.price_moves import mark_applied, scheduled_prices
+from app.billing.renewal_rules import DueSubscription, Ending, Renewal, ScheduledPrice, decide
 from app.billing.service import SNAPSHOT_COLUMNS, customer_snapshot
 from app.db import fetch, for_update, insert_many, values_list, write_transaction
 from app.outbox.service import record_many
@@ -52,7 +53,7 @@ _DECIDED_BY = ("id", "status", "plan", "pending_plan", "billing_anchor", "curren
 _CLAIM = (
     "SELECT "
     + ", ".join(f"s.{column}" for column in _DECIDED_BY)
-    + ", s.customer, s.payment_method, tc.frozen_time AS clock_time, "
+    + ", s.customer, s.payment_method, tc.frozen_time AS clock_time, c.is_test, "
     + ", ".join(f"c.{column}" for column in SNAPSHOT_COLUMNS)
     + DUE_FROM_WHERE
 )
@@ -119,20 +120,22 @@ async def _generate_batch(
         plans = await plan_terms_by_id(
             {r["plan"] for r in rows} | {r["pending_plan"] for r in rows if r["pending_plan"]}
         )
+        moves = await scheduled_prices([r["id"] for r in rows], noticed_only=True)  # new prices, once announced
         items: list[_Item[Renewal | Ending]] = []
         for row in rows:
             at = clock.as_utc(row["clock_time"]) if row["clock_time"] is not None else now
-            items.append(_Item(row, at, _decide(row, plans)))
+            items.append(_Item(row, at, _decide(row, plans, moves.get(row["id"]))))
         renewing = [_Item(i.row, i.at, i.outcome) for i in items if isinstance(i.outcome, Renewal)]
         ending = [_Item(i.row, i.at, i.outcome) for i in items if isinstance(i.outcome, Ending)]
         to_charge = await _write_invoices(renewing)
         await _advance(renewing)
+        await mark_applied([(i.outcome.price_move.move_id, i.at) for i in renewing if i.outcome.price_move])
         await _end(ending)
         await _write_subscription_events(items)
     return GenerationResult(to_charge, len(renewing), len(ending)), rows[-1]["id"]
 
 
-def _decide(row: dict[str, Any], plans: dict[int, PlanTerms]) -> Renewal | Ending:
+def _decide(row: dict[str, Any], plans: dict[int, PlanTerms], move: ScheduledPrice | None = None) -> Renewal | Ending:
     due = DueSubscription(
         id=row["id"],
         status=Status(row["status"]),
@@ -143,12 +146,13 @@ def _decide(row: dict[str, Any], plans: dict[int, PlanTerms]) -> Renewal | Endin
         cancel_at_period_end=bool(row["cancel_at_period_end"]),
     )
     pending = plans[due.pending_plan_id] if due.pending_plan_id else None
-    return decide(due, plans[due.plan_id], pending)
+    return decide(due, plans[due.plan_id], pending, move)
 
 
 async def upcoming_renewal(subscription_id: int) -> Renewal | Ending | None:
     """What the billing run will do when this subscription's current period ends (a scheduled downgrade, a
-    trial's end, a cancellation included), decided by the code that will do it: the reminder e-mail's source."""
+    trial's end, a cancellation, a new price included), decided by the code that will do it: the reminder
+    e-mail's source."""
     row = await Subscription.select(*(Subscription._meta.get_column_by_name(c) for c in _DECIDED_BY)).where(
         Subscription.id == subscription_id
     ).first()  # fmt: skip
@@ -163,7 +167,9 @@ async def upcoming_renewals(rows: Sequence[Mapping[str, Any]]) -> dict[int, Rene
     if not rows:
         return {}
     plans = await plan_terms_by_id({r["plan"] for r in rows} | {r["pending_plan"] for r in rows if r["pending_plan"]})
-    return {row["id"]: _decide(dict(row), plans) for row in rows}
+    # A new price whose notice is still to go out is announced too: it will have gone out by its renewal.
+    moves = await scheduled_prices([r["id"] for r in rows], noticed_only=False)
+    return {row["id"]: _decide(dict(row), plans, moves.get(row["id"])) for row in rows}
 
 
 async def _claim(
@@ -179,10 +185,11 @@ async def _claim(
 
 
 async def _numbers(items: Sequence[_Item[Renewal]]) -> list[str]:
-    """One gapless number per invoice, in item order, taken per calendar year of each finalization."""
-    years = sorted({item.at.year for item in items})
-    pools = {year: iter(await allocate(Series.invoice, year, sum(i.at.year == year for i in items))) for year in years}
-    return [next(pools[item.at.year]) for item in items]
+    """One gapless number per invoice, in item order, taken per series (test customers have their own) and
+    calendar year of each finalization."""
+    keys = [(series_for(Series.invoice, is_test=bool(i.row["is_test"])), i.at.year) for i in items]
+    pools = {key: iter(await allocate(*key, keys.count(key))) for key in sorted(set(keys))}
+    return [next(pools[key]) for key in keys]
 
 
 async def _write_invoices(items: Sequence[_Item[Renewal]]) -> list[int]:
@@ -304,7 +311,8 @@ async def _update_all(sql: str, rows: list[tuple[Any, ...]]) -> None:
 
 
 async def _write_subscription_events(items: Sequence[_Item[Renewal | Ending]]) -> None:
-    """Event rows and outbox events for what the period end changed: trial ends, cancellations, downgrades."""
+    """Event rows and outbox events for what the period end changed: trial ends, cancellations, downgrades,
+    new prices."""
     event_rows, outbox_rows = [], []
     for item in items:
         r = item.outcome
@@ -316,6 +324,11 @@ async def _write_subscription_events(items: Sequence[_Item[Renewal | Ending]]) -
             changes.append(
                 ("plan_change", "scheduled plan change", {"from_plan": item.row["plan"], "to_plan": r.plan.plan_id})
             )
+        if isinstance(r, Renewal) and r.price_move is not None:
+            changes.append(
+                ("price_change", "new price", {"from_plan": item.row["plan"], "to_plan": r.plan.plan_id,
+                                               "price_move": r.price_move.move_id})
+            )  # fmt: skip
         for event, reason, data in changes:
             event_rows.append((r.subscription_id, event, r.from_status.value, r.to_status.value, ACTOR, reason,
                                json.dumps(data), effective))  # fmt: skip

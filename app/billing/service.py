@@ -14,7 +14,7 @@ from app import clock
 from app.billing import states
 from app.billing.errors import CreditExceedsInvoice, CurrencyMismatch, IllegalTransition, InvoiceEmpty, InvoiceFinalized
 from app.billing.lines import LineDraft
-from app.billing.numbering import Series, allocate
+from app.billing.numbering import Series, allocate, series_for
 from app.billing.periods import Period
 from app.db import is_postgres, write_transaction
 from app.errors import NotFound
@@ -165,10 +165,10 @@ async def finalize(invoice_id: int, *, actor: str, at: datetime | None = None) -
         if not amounts:
             raise InvoiceEmpty(f"Invoice #{invoice_id} has no lines.")
         invoice_total = sum(row["amount_minor"] for row in amounts)
-        customer = await Customer.select(*(Customer._meta.get_column_by_name(c) for c in SNAPSHOT_COLUMNS)).where(
-            Customer.id == invoice["customer"]
-        )
-        (number,) = await allocate(Series.invoice, at.year)
+        customer = await Customer.select(
+            *(Customer._meta.get_column_by_name(c) for c in SNAPSHOT_COLUMNS), Customer.is_test
+        ).where(Customer.id == invoice["customer"])
+        (number,) = await allocate(series_for(Series.invoice, is_test=customer[0]["is_test"]), at.year)
         await transition(
             invoice_id,
             states.Event.finalize,
@@ -224,7 +224,8 @@ async def issue_credit_note(
                 f"Invoice #{invoice_id} can be credited at most {invoice['total_minor'] - credited} more.",
                 extra={"available_minor": invoice["total_minor"] - credited},
             )
-        (number,) = await allocate(Series.credit_note, at.year)
+        test = await Customer.select(Customer.is_test).where(Customer.id == invoice["customer"]).first()
+        (number,) = await allocate(series_for(Series.credit_note, is_test=bool(test and test["is_test"])), at.year)
         rows = await CreditNote.insert(
             CreditNote(
                 invoice=invoice_id,

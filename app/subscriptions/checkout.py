@@ -19,6 +19,7 @@ from typing import Any
 
 from app.accounts.service import ensure_can_pay
 from app.billing import service as invoices
+from app.catalog.prices import code_on_sale
 from app.db import lock_row, write_transaction
 from app.errors import Conflict, NotFound
 from app.payments import methods
@@ -80,7 +81,8 @@ class CheckoutResult:
 
 
 async def plan_for_sale(code: str) -> PlanChoice:
-    """A plan the pricing page offers (public, active, of an active product), or NotFound."""
+    """A plan the pricing page offers (public, active, of an active product), or NotFound. The code of a plan
+    that has a newer price sells that newer version (``prices.code_on_sale``): sign-up links keep working."""
     row = (
         await Plan.select(
             Plan.id,
@@ -94,7 +96,7 @@ async def plan_for_sale(code: str) -> PlanChoice:
             Plan.interval_count,
             Plan.trial_days,
         )
-        .where(Plan.code == code, Plan.public.eq(True), Plan.status == Plan.Status.active)
+        .where(Plan.code == await code_on_sale(code), Plan.public.eq(True), Plan.status == Plan.Status.active)
         .where(Plan.product._.active.eq(True))
         .first()
     )

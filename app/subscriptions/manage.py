@@ -14,8 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from app.billing import service as invoices
+from app.billing.price_moves import scheduled_prices
 from app.billing.proration import PlanChange
-from app.billing.renewal_rules import Ending, Renewal
+from app.billing.renewal_rules import Ending, Renewal, ScheduledPrice
 from app.billing.renewals import upcoming_renewals
 from app.errors import InvalidInput, NotFound
 from app.payments import service as payments
@@ -58,6 +59,8 @@ class SubscriptionView:
     next_bill_at: datetime | None
     open_invoice_id: int | None  # an unpaid invoice the customer can pay now
     options: tuple[PlanOption, ...]  # plans of the same product it can move to
+    new_price: PlanOption | None = None  # the newer price staff moved it to (app.billing.price_moves)
+    new_price_from: datetime | None = None  # the renewal from which that price is billed
 
     @property
     def can_change(self) -> bool:
@@ -116,7 +119,9 @@ async def list_for(customer_id: int) -> list[SubscriptionView]:
     """The customer's subscriptions, live ones first, with the plans each can move to."""
     rows = await Subscription.select().where(Subscription.customer == customer_id).order_by(Subscription.id)
     rows = [r for r in rows if r["status"] != Status.incomplete_expired]
+    moves = await scheduled_prices([r["id"] for r in rows], noticed_only=False)
     plan_ids = {r["plan"] for r in rows} | {r["pending_plan"] for r in rows if r["pending_plan"]}
+    plan_ids |= {move.plan.plan_id for move in moves.values()}
     plans = {p["id"]: p for p in await Plan.select(*_PLAN_COLUMNS).where(Plan.id.is_in(list(plan_ids) or [0]))}
     products = {p["product"] for p in plans.values()}
     offered = await (
@@ -131,7 +136,7 @@ async def list_for(customer_id: int) -> list[SubscriptionView]:
     open_of = {r["subscription"]: r["id"] for r in unpaid}
     # The next bill as the billing run will write it (a scheduled downgrade included): the code that bills.
     upcoming = await upcoming_renewals([r for r in rows if _renews(r)])
-    views = [_view(r, plans, offered, open_of.get(r["id"]), upcoming.get(r["id"])) for r in rows]
+    views = [_view(r, plans, offered, open_of.get(r["id"]), upcoming.get(r["id"]), moves.get(r["id"])) for r in rows]
     return sorted(views, key=lambda v: (v.status == Status.canceled, -v.id))
 
 
@@ -145,8 +150,13 @@ def _view(
     offered: list[dict[str, Any]],
     open_invoice: int | None,
     upcoming: Renewal | Ending | None,
+    move: ScheduledPrice | None,
 ) -> SubscriptionView:
     plan = plans[row["plan"]]
+    # A new price shows while the subscription will come to it: still on the price it moves from, renewing,
+    # with no downgrade taking effect first.
+    if move is not None and not (move.from_plan_id == row["plan"] and _renews(row) and not row["pending_plan"]):
+        move = None
     pending = plans.get(row["pending_plan"]) if row["pending_plan"] else None
     next_bill = upcoming.line.amount_minor if isinstance(upcoming, Renewal) else None
     options = tuple(
@@ -161,6 +171,8 @@ def _view(
         next_bill_minor=next_bill,
         next_bill_at=row["current_period_end"] if next_bill is not None else None,
         open_invoice_id=open_invoice, options=options,
+        new_price=_option(plans[move.plan.plan_id]) if move else None,
+        new_price_from=move.effective_at if move else None,
     )  # fmt: skip
 
 

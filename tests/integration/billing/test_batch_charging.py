@@ -18,7 +18,7 @@ from app.billing.batch_charger import BatchCharger
 from app.billing.charger import attempt_prefix
 from app.billing.charging import charge_invoices
 from app.billing.collection import lease_invoices
-from app.billing.testclocks import advance_test_clock, attach_test_clock, create_test_clock
+from app.billing.testclocks import advance_test_clock, create_test_clock
 from tables.billing import Invoice, InvoiceEvent
 from tables.outbox import OutboxEvent
 from tables.payments import Payment, PaymentEvent
@@ -45,8 +45,7 @@ async def renewed(vaulted: Vaulted, emails: list[str], amount: int = 1500) -> di
     plan = await factories.plan(name="Standard", amount_minor=amount, interval="month")
     subscriptions = {}
     for email in emails:
-        customer = await factories.customer(email=email, name="Ada Lovelace")
-        await attach_test_clock(customer.id, test_clock.id)
+        customer = await factories.clock_customer(test_clock.id, email=email, name="Ada Lovelace")
         method = await vaulted(customer.id, email)
         sub = await factories.subscription(
             customer=customer.id, plan=plan.id, payment_method=method.id, current_period_start=T0 - timedelta(days=30),

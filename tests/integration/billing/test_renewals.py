@@ -152,8 +152,8 @@ async def test_a_free_plan_renews_with_a_paid_zero_invoice_and_nothing_to_charge
 async def test_customers_on_a_test_clock_are_billed_by_its_time() -> None:
     ahead = await factories.test_clock(frozen_time=FEB28 + timedelta(days=1))
     behind = await factories.test_clock(frozen_time=FEB28 - timedelta(days=1))
-    on_ahead = await monthly(customer=(await factories.customer(test_clock=ahead.id)).id)
-    on_behind = await monthly(customer=(await factories.customer(test_clock=behind.id)).id)
+    on_ahead = await monthly(customer=(await factories.clock_customer(ahead.id)).id)
+    on_behind = await monthly(customer=(await factories.clock_customer(behind.id)).id)
     real = await monthly()
     with clock.frozen_at(FEB28 - timedelta(days=10)):  # real time: nobody is due
         result = await generate_renewals()
@@ -168,7 +168,7 @@ async def test_customers_on_a_test_clock_are_billed_by_its_time() -> None:
 
 async def test_only_one_test_clock_when_asked() -> None:
     frozen = await factories.test_clock(frozen_time=FEB28)
-    on_clock = await monthly(customer=(await factories.customer(test_clock=frozen.id)).id)
+    on_clock = await monthly(customer=(await factories.clock_customer(frozen.id)).id)
     await monthly()
     with clock.frozen_at(MAR31 - timedelta(days=1)):
         result = await generate_renewals(test_clock_id=frozen.id)
