@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from app.admin_audit import actor_fields
-from app.admin_permissions import Action, require
+from app.admin_permissions import Action, StaffAction, require, require_action
 from app.audit.service import record_audit
 from app.billing import service as invoices
 from app.billing import testclocks, timetravel
@@ -117,7 +117,7 @@ class BillingForms:
 
 
 async def refund_payment(request: Request, data: RefundPaymentForm, settings: Settings) -> str:
-    await require(request, Refund, Action.create)
+    await require_action(request, StaffAction.money)
     payment = await Payment.select(Payment.currency).where(Payment.id == data.payment_id).first()
     if payment is None:
         raise ValueError(f"There is no payment #{data.payment_id}.")

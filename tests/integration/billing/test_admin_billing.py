@@ -48,14 +48,23 @@ async def test_finalized_invoices_and_lines_refuse_edits_drafts_do_not(
     final_id, final_line = await a_draft_with_a_line()
     await invoices.finalize(final_id, actor="test")
     async with staff_session(app, "billing") as staff:
-        assert (await staff.patch(table("invoice", draft_id), json={"currency": "EUR"})).status_code == 200
-        assert (
-            await staff.patch(table("invoice_line", draft_line), json={"description": "Setup fee"})
-        ).status_code == 200
-
-        refused = [
+        # As the admin UI saves a row: every field sent, one changed.
+        row = (await staff.get(table("invoice_line", draft_line))).json()
+        saved = await staff.patch(table("invoice_line", draft_line), json={**row, "description": "Setup fee"})
+        assert saved.status_code == 200, saved.text
+        # A draft's line never moves onto another invoice (a finalized one would change after its number).
+        moved = await staff.patch(table("invoice_line", draft_line), json={"invoice": final_id})
+        assert moved.status_code == 403
+        assert "cannot be changed here: invoice" in moved.text
+        # Invoice rows themselves are read-only, drafts included: nothing on them may number, total or pay them.
+        for response in [
+            await staff.patch(table("invoice", draft_id), json={"currency": "EUR"}),
             await staff.patch(table("invoice", final_id), json={"total_minor": 1}),
             await staff.delete(table("invoice", final_id)),
+        ]:
+            assert response.status_code == 403, response.text
+
+        refused = [
             await staff.patch(table("invoice_line", final_line), json={"amount_minor": 1}),
             await staff.delete(table("invoice_line", final_line)),
         ]
@@ -68,7 +77,11 @@ async def test_finalized_invoices_and_lines_refuse_edits_drafts_do_not(
     final = await Invoice.select(Invoice.total_minor, Invoice.status).where(Invoice.id == final_id).first()
     assert final == {"total_minor": 900, "status": "open"}
     assert await InvoiceLine.count().where(InvoiceLine.invoice == final_id) == 1
-    assert (await Invoice.select(Invoice.currency).where(Invoice.id == draft_id).first()) == {"currency": "EUR"}
+    assert (await Invoice.select(Invoice.currency).where(Invoice.id == draft_id).first()) == {"currency": "USD"}
+    line_row = await InvoiceLine.select(InvoiceLine.invoice, InvoiceLine.description).where(
+        InvoiceLine.id == draft_line
+    ).first()  # fmt: skip
+    assert line_row == {"invoice": draft_id, "description": "Setup fee"}
     assert not await AuditLog.exists().where(AuditLog.target_id == str(final_id), AuditLog.target_type == "invoice")
 
 
