@@ -9,7 +9,7 @@ dates are the same whenever the tests run.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -88,8 +88,10 @@ async def failed_renewal(settings: Settings, sub: Subscription, plan: Plan) -> i
     past due and dunning has scheduled the next attempt a day later."""
     period = first_period(NOW, MONTH)
     line = subscription_line(await plan_terms(plan.id), period)
-    invoice_id = await invoices.create_draft(sub.customer, plan.currency, [line], subscription_id=sub.id,
-                                             billing_reason=Invoice.BillingReason.subscription_cycle, period=period)  # fmt: skip
+    invoice_id = await invoices.create_draft(
+        sub.customer, plan.currency, [line], subscription_id=sub.id,
+        billing_reason=Invoice.BillingReason.subscription_cycle, period=period,
+    )  # fmt: skip
     await invoices.finalize(invoice_id, actor="system", at=NOW)
     await record_failure(invoice_id, reason="declined", policy=settings.billing, actor="system", at=NOW)
     return invoice_id
@@ -342,8 +344,10 @@ async def test_a_goodwill_credit_lowers_what_an_open_invoice_owes_and_settles_it
     sub = await renewed(customer.id, plan)
     invoice_id = await failed_renewal(settings, sub, plan)
     # A checkout the customer started for the full amount: once credited, it can no longer collect $29.
-    checkout = await payments.start_checkout_payment(gateway, invoice_id, return_url="http://x/r", cancel_url="http://x/c")
-    order = (await Payment.select(Payment.gateway_order_id).where(Payment.id == checkout.payment_id).first() or {})
+    checkout = await payments.start_checkout_payment(
+        gateway, invoice_id, return_url="http://x/r", cancel_url="http://x/c"
+    )
+    order = await Payment.select(Payment.gateway_order_id).where(Payment.id == checkout.payment_id).first() or {}
     async with staff_session(app, "billing") as staff:
         too_much = await post(staff, "credit-an-invoice", invoice_id=invoice_id, amount="30.00", reason="outage")
         assert too_much.status_code == 422
@@ -387,9 +391,7 @@ async def test_a_partly_credited_invoice_is_charged_what_it_still_owes(
     assert row == {"status": "paid", "amount_paid_minor": 2000}
 
 
-async def test_resend_a_receipt(
-    app: Litestar, client: httpx.AsyncClient, settings: Settings, mailbox: Mailbox
-) -> None:
+async def test_resend_a_receipt(app: Litestar, client: httpx.AsyncClient, settings: Settings, mailbox: Mailbox) -> None:
     customer = await customer_on_clock()
     plan = await factories.plan(amount_minor=2900, name="Plus")
     sub = await renewed(customer.id, plan)
