@@ -22,6 +22,7 @@ from typing import Any
 
 from app import clock
 from app.billing import service as invoices
+from app.billing import states
 from app.billing.collection import LEASE
 from app.billing.customer_time import customer_now
 from app.billing.errors import IllegalTransition
@@ -84,6 +85,10 @@ async def mark_uncollectible(invoice_id: int, *, actor: str, reason: str) -> Clo
 async def _close(invoice_id: int, *, void: bool, actor: str, reason: str) -> ClosedInvoice:
     async with write_transaction():
         invoice = await _locked(invoice_id)
+        event = states.Event.void if void else states.Event.mark_uncollectible
+        if event not in states.MACHINE.events_from(invoice["status"]):
+            done = "voided" if void else "marked uncollectible"
+            raise IllegalTransition(f"Invoice {_name(invoice)} is {invoice['status']}: it cannot be {done}.")
         at = await customer_now(invoice["customer"])
         close = invoices.void if void else invoices.mark_uncollectible
         await close(invoice_id, actor=actor, reason=reason, at=at)

@@ -171,6 +171,13 @@ async def cancel(
     """Cancel now (a transition) or at the period end (scheduled; ``undo_cancel`` until then). The billing
     run ends a scheduled cancellation at the exact period end."""
     sub = await load(subscription_id)
+    if sub["status"] == Status.incomplete:
+        # Its first invoice is open: canceled, the subscription would no longer keep it out of the collection.
+        raise IllegalTransition(
+            f"Subscription #{subscription_id} was never paid for: it lapses by itself (and its invoice is voided) "
+            f"{INCOMPLETE_EXPIRES_AFTER.seconds // 3600} hours after its checkout started.",
+            code="subscription_incomplete",
+        )
     at = at or await customer_now(sub["customer"])
     if not at_period_end:
         changes: dict[Column, Any] = {Subscription.ended_at: at, Subscription.cancel_reason: reason}

@@ -182,8 +182,12 @@ async def test_cancel_now_ends_the_subscription_and_mails_the_customer(
 ) -> None:
     customer = await customer_on_clock()
     sub = await subscribed(customer.id, await factories.plan(name="Plus"))
+    unpaid = await subscribed(customer.id, await factories.plan(), status="incomplete")
     async with staff_session(app, "billing") as staff:
         response = await post(staff, "cancel-a-subscription", subscription_id=sub.id, when="now", reason="fraud")
+        incomplete = await post(staff, "cancel-a-subscription", subscription_id=unpaid.id, when="now", reason="x")
+    assert "was never paid for: it lapses by itself" in answer(incomplete)
+    assert await trail(unpaid.id) == []
     assert response.status_code == 200, response.text
     assert "access ended now" in answer(response)
     actor = await staff_actor()
@@ -320,6 +324,9 @@ async def test_void_forgives_the_renewal_a_subscription_was_behind_on(
         uncollectible = await post(staff, "void-or-write-off-an-invoice", invoice_id=written_off,
                                    action="mark uncollectible", reason="bankrupt")  # fmt: skip
         refused = await post(staff, "void-or-write-off-an-invoice", invoice_id=busy, action="void", reason="x")
+        twice = await post(staff, "void-or-write-off-an-invoice", invoice_id=invoice_id, action="mark uncollectible",
+                           reason="x")  # fmt: skip
+    assert answer(twice).endswith(" is void: it cannot be marked uncollectible.")
     assert voided.status_code == 200, voided.text
     assert f"Subscription #{sub.id} was behind only on it: it is active again." in answer(voided)
     assert f"Subscription #{other.id} stays past_due." in answer(uncollectible)
