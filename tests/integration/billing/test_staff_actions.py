@@ -97,6 +97,15 @@ async def failed_renewal(settings: Settings, sub: Subscription, plan: Plan) -> i
     return invoice_id
 
 
+async def behind_with_a_saved_method(settings: Settings, vaulted: Vaulted) -> tuple[Subscription, int]:
+    """A $29/month subscription whose renewal was declined, with the PayPal account of late@example.com saved."""
+    customer = await customer_on_clock("late@example.com")
+    method = await vaulted(customer.id, "late@example.com")
+    plan = await factories.plan(amount_minor=2900)
+    sub = await renewed(customer.id, plan, payment_method=method.id)
+    return sub, await failed_renewal(settings, sub, plan)
+
+
 async def audited(action: str) -> list[dict[str, Any]]:
     return list(
         await AuditLog.select(AuditLog.actor, AuditLog.target_id, AuditLog.after)
@@ -279,11 +288,7 @@ async def test_extend_a_trial_moves_the_first_bill(app: Litestar, client: httpx.
 async def test_retry_a_payment_now_counts_a_decline_and_collects_on_success(
     app: Litestar, client: httpx.AsyncClient, settings: Settings, vaulted: Vaulted, sandbox: SandboxControl
 ) -> None:
-    customer = await customer_on_clock("late@example.com")
-    method = await vaulted(customer.id, "late@example.com")
-    plan = await factories.plan(amount_minor=2900)
-    sub = await renewed(customer.id, plan, payment_method=method.id)
-    invoice_id = await failed_renewal(settings, sub, plan)
+    sub, invoice_id = await behind_with_a_saved_method(settings, vaulted)
     await sandbox.arm("instrument_declined", payer_email="late@example.com")
     async with staff_session(app, "billing") as staff:
         declined = await post(staff, "retry-a-payment-now", invoice_id=invoice_id)
@@ -383,11 +388,7 @@ async def test_a_goodwill_credit_lowers_what_an_open_invoice_owes_and_settles_it
 async def test_a_partly_credited_invoice_is_charged_what_it_still_owes(
     app: Litestar, client: httpx.AsyncClient, settings: Settings, vaulted: Vaulted, sandbox: SandboxControl
 ) -> None:
-    customer = await customer_on_clock("late@example.com")
-    method = await vaulted(customer.id, "late@example.com")
-    plan = await factories.plan(amount_minor=2900)
-    sub = await renewed(customer.id, plan, payment_method=method.id)
-    invoice_id = await failed_renewal(settings, sub, plan)
+    _, invoice_id = await behind_with_a_saved_method(settings, vaulted)
     async with staff_session(app, "billing") as staff:
         credited = await post(staff, "credit-an-invoice", invoice_id=invoice_id, amount="9.00", reason="outage")
         assert credited.status_code == 200, credited.text
