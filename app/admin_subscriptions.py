@@ -138,15 +138,17 @@ def describe(preview: ChangePreview) -> str:
         f"Next bill: {format_money(change.next_bill_minor, change.currency)} on {when(change.next_bill_at)}, "
         f"then {format_money(preview.new.amount_minor, preview.new.currency)} every {_cadence(preview.new)}."
     )
-    if not change.immediate:
+    if change.lines:
+        lines = "; ".join(f"{x.description}: {format_money(x.amount_minor, x.currency)}" for x in change.lines)
         return (
-            f"{current} -> {new}: nothing to pay now; {current} stays until {when(change.effective_at)}, "
-            f"then {new} starts. {next_bill}"
+            f"{current} -> {new}: the customer pays {format_money(change.due_now_minor, change.currency)} now, "
+            f"charged to their saved PayPal account ({lines}); {new} starts once it is paid. {next_bill}"
         )
-    lines = "; ".join(f"{line.description}: {format_money(line.amount_minor, line.currency)}" for line in change.lines)
+    if change.immediate:  # nothing billed, yet it applies now (a change during a free trial)
+        return f"{current} -> {new}: nothing to pay now; {new} starts now. {next_bill}"
     return (
-        f"{current} -> {new}: the customer pays {format_money(change.due_now_minor, change.currency)} now, charged "
-        f"to their saved PayPal account ({lines}); {new} starts once it is paid. {next_bill}"
+        f"{current} -> {new}: nothing to pay now; {current} stays until {when(change.effective_at)}, "
+        f"then {new} starts. {next_bill}"
     )
 
 
