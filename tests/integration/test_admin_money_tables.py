@@ -57,7 +57,7 @@ PRICE = {"amount_minor": 2500, "currency": "EUR", "interval": "year", "interval_
 class Rows:
     ids: dict[str, int]  # the row each table's update/replace/delete targets
     forged: dict[str, dict[str, Any]]  # what a forger would write into it (or create)
-    plan_id: int
+    plans: dict[str, int]  # one with a subscriber, one without
 
 
 @pytest.fixture(autouse=True)
@@ -115,7 +115,7 @@ async def _seed() -> Rows:
         "outbox_event": {"event_type": "payment.succeeded", "aggregate_type": "payment",
                          "aggregate_id": str(payment["id"]), "payload": json.dumps({"invoice_id": final})},
     }  # fmt: skip
-    return Rows(ids, forged, plan.id)
+    return Rows(ids, forged, {"subscribed": plan.id, "unused": (await factories.plan()).id})
 
 
 @pytest.fixture(scope="module")
@@ -169,12 +169,15 @@ async def test_no_role_writes_money_or_lifecycle_rows(
     assert await _snapshot(model) == before
 
 
+@pytest.mark.parametrize("plan", ["subscribed", "unused"])
 @pytest.mark.parametrize("column", list(PRICE))
 @pytest.mark.parametrize("role", ROLES)
 async def test_no_role_edits_a_plans_price(
-    role: str, column: str, staff: dict[str, httpx.AsyncClient], rows: Rows
+    role: str, column: str, plan: str, staff: dict[str, httpx.AsyncClient], rows: Rows
 ) -> None:
+    """Subscribed or not: a new price is a new plan version ("New price"). (Where the plan's own guard
+    answers first for a subscribed plan, with what to do instead, that is a 409.)"""
     before = await _snapshot(Plan)
-    response = await staff[role].patch(table("plan", rows.plan_id), json={column: PRICE[column]})
-    assert response.status_code == 403, response.text
+    response = await staff[role].patch(table("plan", rows.plans[plan]), json={column: PRICE[column]})
+    assert response.status_code in {403, 409}, response.text
     assert await _snapshot(Plan) == before
