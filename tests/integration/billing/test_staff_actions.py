@@ -97,13 +97,18 @@ async def failed_renewal(settings: Settings, sub: Subscription, plan: Plan) -> i
     return invoice_id
 
 
+async def behind(settings: Settings, customer_id: int, **values: Any) -> tuple[Subscription, int]:
+    """A $29/month subscription whose renewal was declined: past due, with its open invoice."""
+    plan = await factories.plan(amount_minor=2900)
+    sub = await renewed(customer_id, plan, **values)
+    return sub, await failed_renewal(settings, sub, plan)
+
+
 async def behind_with_a_saved_method(settings: Settings, vaulted: Vaulted) -> tuple[Subscription, int]:
-    """A $29/month subscription whose renewal was declined, with the PayPal account of late@example.com saved."""
+    """``behind``, with the PayPal account of late@example.com saved."""
     customer = await ada("late@example.com")
     method = await vaulted(customer.id, "late@example.com")
-    plan = await factories.plan(amount_minor=2900)
-    sub = await renewed(customer.id, plan, payment_method=method.id)
-    return sub, await failed_renewal(settings, sub, plan)
+    return await behind(settings, customer.id, payment_method=method.id)
 
 
 async def audited(action: str) -> list[dict[str, Any]]:
@@ -330,13 +335,9 @@ async def test_void_forgives_the_renewal_a_subscription_was_behind_on(
 ) -> None:
     with clock.frozen_at(NOW):
         customer = await ada()
-        plan = await factories.plan(amount_minor=2900)
-        sub = await renewed(customer.id, plan)
-        invoice_id = await failed_renewal(settings, sub, plan)
-        other = await renewed(customer.id, plan)
-        written_off = await failed_renewal(settings, other, plan)
-        claimed = await renewed(customer.id, plan)
-        busy = await failed_renewal(settings, claimed, plan)
+        sub, invoice_id = await behind(settings, customer.id)
+        other, written_off = await behind(settings, customer.id)
+        _, busy = await behind(settings, customer.id)
         await Payment.insert(Payment(invoice=busy, customer=customer.id, amount_minor=2900, currency="USD",
                                      status="processing", idempotency_key="in-flight"))  # fmt: skip
         async with staff_session(app, "billing") as staff:
@@ -369,9 +370,7 @@ async def test_a_goodwill_credit_lowers_what_an_open_invoice_owes_and_settles_it
 ) -> None:
     with clock.frozen_at(NOW):
         customer = await ada()
-        plan = await factories.plan(amount_minor=2900)
-        sub = await renewed(customer.id, plan)
-        invoice_id = await failed_renewal(settings, sub, plan)
+        sub, invoice_id = await behind(settings, customer.id)
         # A checkout the customer started for the full amount: once credited, it can no longer collect $29.
         checkout = await payments.start_checkout_payment(
             gateway, invoice_id, return_url="http://x/r", cancel_url="http://x/c"
