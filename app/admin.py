@@ -12,11 +12,14 @@ from piccolo_api.crud.hooks import Hook, HookType
 from piccolo_api.session_auth.tables import SessionsBase
 
 from app.accounts.staff_mfa import staff_mfa_provider
+from app.admin_accounts import account_forms
 from app.admin_audit import audit_hooks
 from app.admin_billing import billing_forms, invoice_guard_hooks
 from app.admin_forms import admin_forms
+from app.admin_invoices import invoice_forms
 from app.admin_permissions import TABLE_LIMITS, Action, table_validators
 from app.admin_prices import plan_guard_hooks, price_forms
+from app.admin_subscriptions import subscription_forms
 from app.content.admin import content_guards, content_hooks, media_storages
 from app.content.runtime import ContentRuntime
 from app.settings import Settings
@@ -247,7 +250,13 @@ def table_configs(content: ContentRuntime | None = None) -> list[TableConfig]:
 def build_admin(settings: Settings, content: ContentRuntime | None = None) -> Any:
     return create_admin(
         tables=table_configs(content),
-        forms=admin_forms() + billing_forms(settings) + price_forms(settings) + support_forms(),
+        forms=admin_forms()
+        + billing_forms(settings)
+        + price_forms(settings)
+        + subscription_forms()
+        + invoice_forms()
+        + account_forms()
+        + support_forms(),
         auth_table=BaseUser,
         session_table=SessionsBase,
         site_name=f"{settings.site_name} admin",

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from app.admin_audit import REDACTED, actor_fields
-from app.admin_permissions import Action, require
+from app.admin_permissions import StaffAction, require_action
 from app.audit.service import record_audit
 from app.billing import service as invoices
 from app.billing import testclocks, timetravel
@@ -32,7 +32,6 @@ from app.payments import refunds
 from app.payments.service import gateway_for
 from app.settings import Settings
 from tables.billing import Invoice, InvoiceLine
-from tables.clocks import TestClock
 from tables.payments import Payment, Refund
 
 FORM_GROUP = "Billing"
@@ -123,10 +122,10 @@ class BillingForms:
         return await refund_payment(request, data, self.settings)
 
     async def create_test_clock(self, request: Request, data: CreateTestClockForm) -> str:
-        return await create_test_clock(request, data)
+        return await create_test_clock(request, data, self.settings)
 
     async def create_test_customer(self, request: Request, data: CreateTestCustomerForm) -> str:
-        return await create_test_customer(request, data)
+        return await create_test_customer(request, data, self.settings)
 
     async def delete_test_clock(self, request: Request, data: DeleteTestClockForm) -> str:
         return await delete_test_clock(request, data)
@@ -136,7 +135,7 @@ class BillingForms:
 
 
 async def refund_payment(request: Request, data: RefundPaymentForm, settings: Settings) -> str:
-    await require(request, Refund, Action.create)
+    await require_action(request, StaffAction.money)
     payment = await Payment.select(Payment.currency).where(Payment.id == data.payment_id).first()
     if payment is None:
         raise ValueError(f"There is no payment #{data.payment_id}.")
@@ -160,8 +159,12 @@ async def refund_payment(request: Request, data: RefundPaymentForm, settings: Se
     return f"Refund #{outcome.refund_id} is {outcome.status}; its credit note follows within seconds."
 
 
-async def create_test_clock(request: Request, data: CreateTestClockForm) -> str:
-    await require(request, TestClock, Action.create)
+async def create_test_clock(request: Request, data: CreateTestClockForm, settings: Settings) -> str:
+    await require_action(request, StaffAction.test_clocks)
+    try:
+        testclocks.refuse_real_money(settings.paypal.mode)
+    except DomainError as exc:
+        raise _refusal(exc) from exc
     view = await testclocks.create_test_clock(data.name, data.frozen_time)
     await record_audit(
         "billing.test_clock_created", **actor_fields(request), target_type="test_clock", target_id=view.id,
@@ -173,10 +176,11 @@ async def create_test_clock(request: Request, data: CreateTestClockForm) -> str:
     )
 
 
-async def create_test_customer(request: Request, data: CreateTestCustomerForm) -> str:
+async def create_test_customer(request: Request, data: CreateTestCustomerForm, settings: Settings) -> str:
     """A new test customer on the clock: real customers are never put on a clock's time."""
-    await require(request, TestClock, Action.update)
+    await require_action(request, StaffAction.test_clocks)
     try:
+        testclocks.refuse_real_money(settings.paypal.mode)
         customer_id = await testclocks.create_test_customer(
             data.test_clock_id, email=data.email, name=data.name, country=data.country.upper(), password=data.password
         )
@@ -191,7 +195,7 @@ async def create_test_customer(request: Request, data: CreateTestCustomerForm) -
 
 async def delete_test_clock(request: Request, data: DeleteTestClockForm) -> str:
     """The clock, its test customers and everything they own; refused if any customer on it is a real one."""
-    await require(request, TestClock, Action.delete)
+    await require_action(request, StaffAction.test_clocks)
     try:
         view = await testclocks.get_test_clock(data.test_clock_id)
         if data.confirm_name.strip() != view.name:
@@ -210,10 +214,11 @@ async def delete_test_clock(request: Request, data: DeleteTestClockForm) -> str:
 async def advance_test_clock(request: Request, data: AdvanceTestClockForm, settings: Settings) -> str:
     """Advance, running on the way everything that falls due, in time order (``app.billing.timetravel``):
     renewals charged, dunning retries and their final action, expiries, reminders."""
-    await require(request, TestClock, Action.update)
+    await require_action(request, StaffAction.test_clocks)
     actor = actor_fields(request)
     charger = InvoiceCharger(gateway_for(settings), settings.billing)
     try:
+        testclocks.refuse_real_money(settings.paypal.mode)
         run = await timetravel.advance_and_run(
             data.test_clock_id, data.to, actor=actor["actor"], charge=charger, policy=settings.billing
         )

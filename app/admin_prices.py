@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from app.admin_audit import actor_fields
-from app.admin_permissions import Action, require
+from app.admin_permissions import StaffAction, require_action
 from app.audit.service import record_audit
 from app.billing import price_moves
 from app.catalog import prices
@@ -92,7 +92,7 @@ class PriceForms:
         self.settings = settings
 
     async def new_price(self, request: Request, data: NewPriceForm) -> str:
-        await require(request, Plan, Action.update)
+        await require_action(request, StaffAction.prices)
         plan = await Plan.select(Plan.currency).where(Plan.id == data.plan_id).first()
         if plan is None:
             raise ValueError(f"There is no plan #{data.plan_id}.")
@@ -121,7 +121,7 @@ class PriceForms:
         )
 
     async def move_subscribers(self, request: Request, data: MoveToNewPriceForm) -> str:
-        await require(request, Plan, Action.update)
+        await require_action(request, StaffAction.prices)
         try:
             chosen = {int(part) for part in data.subscription_ids.replace(",", " ").split()}
         except ValueError as exc:

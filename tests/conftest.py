@@ -123,13 +123,17 @@ def mailbox() -> Iterator[Mailbox]:
         yield box
 
 
+async def truncate_all() -> None:
+    from piccolo.engine import engine_finder
+
+    engine = engine_finder()
+    assert engine is not None
+    await engine.run_ddl(f"TRUNCATE {', '.join(_all_table_names())} RESTART IDENTITY CASCADE")
+
+
 @pytest.fixture
 async def clean_db() -> AsyncIterator[None]:
     """Every test that touches the database starts from empty tables (requests through the client included:
     they share the same database, not a rolled-back transaction)."""
-    from piccolo.engine import engine_finder
-
     yield
-    engine = engine_finder()
-    assert engine is not None
-    await engine.run_ddl(f"TRUNCATE {', '.join(_all_table_names())} RESTART IDENTITY CASCADE")
+    await truncate_all()

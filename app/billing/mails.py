@@ -11,6 +11,7 @@ from app.billing.customer_time import customer_now
 from app.billing.price_moves import MOVABLE
 from app.billing.reminders import announcement
 from app.billing.renewals import upcoming_renewal
+from app.errors import Conflict, NotFound
 from app.mail import OutgoingMail
 from app.mail_templates import render_mail
 from app.payments.customer import latest_refusal
@@ -81,6 +82,21 @@ async def receipt(settings: Settings, invoice_id: int, amount_minor: int, curren
         number=number, amount_minor=amount_minor, currency=currency, plan_name=invoice["plan_name"] or "",
         period_end=_day(invoice["period_end"]),
     )  # fmt: skip
+
+
+async def receipt_again(settings: Settings, invoice_id: int) -> OutgoingMail:
+    """The receipt of a paid invoice once more (staff resend it), for what was paid."""
+    row = await Invoice.select(Invoice.number, Invoice.status, Invoice.amount_paid_minor, Invoice.currency).where(
+        Invoice.id == invoice_id
+    ).first()  # fmt: skip
+    if row is None:
+        raise NotFound(f"There is no invoice #{invoice_id}.", code="invoice_not_found")
+    if row["status"] != Invoice.Status.paid:
+        raise Conflict(f"Invoice {row['number'] or f'#{invoice_id}'} is {row['status']}: only a paid invoice has a "
+                       "receipt.", code="invoice_not_paid")  # fmt: skip
+    mail = await receipt(settings, invoice_id, row["amount_paid_minor"], row["currency"])
+    assert mail is not None  # noqa: S101 - the invoice exists
+    return mail
 
 
 async def payment_failed(settings: Settings, payload: dict[str, Any]) -> OutgoingMail | None:

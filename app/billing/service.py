@@ -18,7 +18,9 @@ from app.billing.numbering import Series, allocate, series_for
 from app.billing.periods import Period
 from app.db import is_postgres, write_transaction
 from app.errors import NotFound
+from app.money import format_money
 from app.outbox.service import record
+from app.payments.service import credited_minor
 from app.statemachine import Transition, write_transition
 from tables.accounts import Customer
 from tables.billing import CreditNote, Invoice, InvoiceEvent, InvoiceLine
@@ -189,7 +191,8 @@ async def finalize(invoice_id: int, *, actor: str, at: datetime | None = None) -
 
 
 async def mark_paid(invoice_id: int, *, actor: str, at: datetime | None = None, reason: str = "") -> Transition:
-    """The invoice's total was collected (the payments service calls this after a succeeded charge)."""
+    """What the invoice owed was collected (the payments service calls this after a succeeded charge), or
+    credited away: paid is its total less the credit notes issued while it was unpaid."""
     invoice = await _invoice(invoice_id)
     return await transition(
         invoice_id,
@@ -197,7 +200,7 @@ async def mark_paid(invoice_id: int, *, actor: str, at: datetime | None = None, 
         actor=actor,
         at=at,
         reason=reason,
-        changes={Invoice.amount_paid_minor: invoice["total_minor"]},
+        changes={Invoice.amount_paid_minor: invoice["total_minor"] - await credited_minor(invoice_id)},
     )
 
 
@@ -218,11 +221,11 @@ async def issue_credit_note(
         invoice = await _invoice(invoice_id, lock=True)  # serialises credit notes on the same invoice
         if invoice["status"] in (Invoice.Status.draft, Invoice.Status.void):
             raise IllegalTransition(f"A {invoice['status']} invoice cannot be credited.")
-        credited = sum(row["amount_minor"] for row in await CreditNote.select().where(CreditNote.invoice == invoice_id))
-        if amount_minor <= 0 or credited + amount_minor > invoice["total_minor"]:
+        available = invoice["total_minor"] - await credited_minor(invoice_id)
+        if amount_minor <= 0 or amount_minor > available:
             raise CreditExceedsInvoice(
-                f"Invoice #{invoice_id} can be credited at most {invoice['total_minor'] - credited} more.",
-                extra={"available_minor": invoice["total_minor"] - credited},
+                f"Invoice #{invoice_id} can be credited at most {format_money(available, invoice['currency'])} more.",
+                extra={"available_minor": available},
             )
         test = await Customer.select(Customer.is_test).where(Customer.id == invoice["customer"]).first()
         (number,) = await allocate(series_for(Series.credit_note, is_test=bool(test and test["is_test"])), at.year)

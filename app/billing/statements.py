@@ -16,6 +16,7 @@ from piccolo.custom_types import Combinable
 from app import clock
 from app.errors import NotFound
 from app.payments import customer
+from app.payments.service import still_due
 from tables.billing import CreditNote, Invoice, InvoiceLine
 from tables.payments import Payment, Refund
 
@@ -62,9 +63,7 @@ class InvoiceDetail:
 
     @property
     def amount_due_minor(self) -> int:
-        if self.invoice["status"] != Invoice.Status.open:
-            return 0
-        return int(self.invoice["total_minor"] - self.invoice["amount_paid_minor"])
+        return still_due(self.invoice, self.credited_minor)
 
     @property
     def credited_minor(self) -> int:
@@ -94,7 +93,14 @@ async def list_invoices(customer_id: int) -> list[dict[str, Any]]:
         .where(Invoice.customer == customer_id, Invoice.status.is_in(SHOWN))
         .order_by(Invoice.id, ascending=False)
     )
-    return [_utc(dict(r), "finalized_at", "paid_at") for r in rows]
+    credited: dict[int, int] = {}
+    for note in await CreditNote.select(CreditNote.invoice, CreditNote.amount_minor).where(
+        CreditNote.invoice.customer == customer_id
+    ):
+        credited[note["invoice"]] = credited.get(note["invoice"], 0) + note["amount_minor"]
+    return [
+        _utc({**r, "amount_due_minor": still_due(r, credited.get(r["id"], 0))}, "finalized_at", "paid_at") for r in rows
+    ]
 
 
 async def customer_payments(where: Combinable) -> list[CustomerPayment]:

@@ -37,6 +37,16 @@ class ClockView:
     frozen_time: datetime
 
 
+def refuse_real_money(paypal_mode: str) -> None:
+    """Test clocks are for PayPal's sandbox (or the bundled one): with live PayPal a test customer's saved account
+    is a real one, and an advance would take real money for made-up time."""
+    if paypal_mode == "live":
+        raise Conflict(
+            "Test clocks need PayPal's sandbox: with PAYPAL_MODE=live an advance would charge real money.",
+            code="test_clocks_in_live_mode",
+        )
+
+
 async def create_test_clock(name: str, frozen_time: datetime | None = None) -> ClockView:
     at = clock.as_utc(frozen_time) if frozen_time else clock.now()
     rows = await TestClock.insert(TestClock(name=name, frozen_time=at, created_at=clock.now())).returning(TestClock.id)

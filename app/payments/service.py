@@ -34,7 +34,7 @@ from app.payments.gateway import ChargeResult, ChargeStatus, Failure, GatewayErr
 from app.payments.paypal import PayPalGateway, mask_email
 from app.payments.states import PAYER_CANCELLED, SUPERSEDED, S, allowed, lock_payment, transition
 from app.settings import Settings
-from tables.billing import Invoice
+from tables.billing import CreditNote, Invoice
 from tables.payments import Payment, PaymentMethod
 
 IN_FLIGHT = (S.pending, S.processing, S.unknown)
@@ -95,12 +95,26 @@ async def _payment(payment_id: int) -> dict[str, Any]:
     return dict(row)
 
 
-def _owed(invoice_id: int, invoice: dict[str, Any] | None) -> tuple[dict[str, Any], Money]:
+async def credited_minor(invoice_id: int) -> int:
+    """What credit notes took off the invoice. While it is unpaid, each one lowers what it still owes (Stripe's
+    pre-payment credit notes); after payment, credit notes go with refunds and the invoice owes nothing."""
+    rows = await CreditNote.select(CreditNote.amount_minor).where(CreditNote.invoice == invoice_id)
+    return sum(int(row["amount_minor"]) for row in rows)
+
+
+def still_due(invoice: Mapping[str, Any], credited: int) -> int:
+    """Minor units an invoice still owes: an open one its total, less what was paid and credited; others none."""
+    if invoice["status"] != Invoice.Status.open:
+        return 0
+    return max(int(invoice["total_minor"] - invoice["amount_paid_minor"] - credited), 0)
+
+
+async def _owed(invoice_id: int, invoice: dict[str, Any] | None) -> tuple[dict[str, Any], Money]:
     if invoice is None:
         raise NotFound(f"invoice {invoice_id} does not exist", code="invoice_not_found")
     if invoice["status"] != Invoice.Status.open:
         raise Conflict(f"invoice {invoice_id} is {invoice['status']}, not open", code="invoice_not_open")
-    due = Money(invoice["total_minor"] - invoice["amount_paid_minor"], invoice["currency"])
+    due = Money(still_due(invoice, await credited_minor(invoice_id)), invoice["currency"])
     if due.amount_minor <= 0:
         raise Conflict(f"invoice {invoice_id} has nothing to pay", code="invoice_nothing_due")
     return invoice, due
@@ -108,14 +122,14 @@ def _owed(invoice_id: int, invoice: dict[str, Any] | None) -> tuple[dict[str, An
 
 async def _open_invoice(invoice_id: int) -> tuple[dict[str, Any], Money]:
     row = await Invoice.select().where(Invoice.id == invoice_id).first()
-    return _owed(invoice_id, dict(row) if row else None)
+    return await _owed(invoice_id, dict(row) if row else None)
 
 
 async def _claimable_invoice(invoice_id: int, payment_id: int | None = None) -> tuple[dict[str, Any], Money]:
     """Inside ``write_transaction()``: the open invoice, locked so that claims on it take turns, and what it owes.
     Raises Conflict when no payment (other than ``payment_id``) may ask PayPal for it now: the invoice is not open or
     owes nothing, or another payment of it holds its claim or has collected it (``InvoiceBusy``)."""
-    invoice, due = _owed(invoice_id, await locked_row(Invoice, invoice_id))
+    invoice, due = await _owed(invoice_id, await locked_row(Invoice, invoice_id))
     rivals = Payment.exists().where(Payment.invoice == invoice_id, Payment.status.is_in([*CLAIMED, *COLLECTED]))
     if payment_id is not None:
         rivals = rivals.where(Payment.id != payment_id)
@@ -130,11 +144,13 @@ async def _claim(row: dict[str, Any], *, actor: str) -> dict[str, Any]:
     it is, and asks PayPal again with the same key, which PayPal answers once."""
     async with write_transaction():
         try:
-            await _claimable_invoice(row["invoice"], row["id"])  # the invoice lock first, as every claim takes it
+            # The invoice lock first, as every claim takes it.
+            _, due = await _claimable_invoice(row["invoice"], row["id"])
         except Conflict as refused:
             reason = refused.detail
         else:
-            reason = ""
+            # The order was created for what the invoice owed then; a credit note since lowered it.
+            reason = "" if due.amount_minor == row["amount_minor"] else f"the invoice now owes {due.format()}"
         current = await lock_payment(row["id"])
         if current["status"] != S.pending:
             return current

@@ -74,6 +74,22 @@ async def test_content_edits_content_items_but_not_invoices(app: Litestar, clien
     }
 
 
+async def test_editing_a_plan_in_the_admin_keeps_its_price(app: Litestar, client: httpx.AsyncClient) -> None:
+    """The admin UI sends the whole row when it saves: unchanged price columns pass, a changed one is refused."""
+    plan = await factories.plan(name="Basic", amount_minor=1900)
+    async with staff_session(app, "billing") as billing:
+        row = (await billing.get(table("plan", plan.id))).json()
+        saved = await billing.patch(table("plan", plan.id), json={**row, "name": "Basic (2026)"})
+        assert saved.status_code == 200, saved.text
+        repriced = await billing.patch(table("plan", plan.id), json={**row, "amount_minor": 2500})
+        assert repriced.status_code == 403
+        assert "cannot be changed here: amount_minor" in repriced.text
+    assert await Plan.select(Plan.name, Plan.amount_minor).where(Plan.id == plan.id).first() == {
+        "name": "Basic (2026)",
+        "amount_minor": 1900,
+    }
+
+
 async def test_billing_edits_plans_but_not_tickets(app: Litestar, client: httpx.AsyncClient) -> None:
     plan = await factories.plan(name="Basic")
     ticket = await factories.ticket()

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import pytest
 
-from app.admin_permissions import ROLE_GRANTS, TABLE_LIMITS, Action, action_for, allowed
+from app.admin_permissions import (
+    MONEY_AND_LIFECYCLE,
+    ROLE_GRANTS,
+    TABLE_LIMITS,
+    Action,
+    StaffAction,
+    action_for,
+    allowed,
+    may,
+    refused_columns,
+)
 from tables.accounts import Customer, StaffRole
 from tables.audit import AuditLog
-from tables.billing import Invoice
+from tables.billing import Invoice, InvoiceLine
 from tables.catalog import Plan
 from tables.content import ContentItem
 from tables.partners import ApiKey, Partner
+from tables.payments import Payment
 from tables.support import KnowledgeBaseArticle, Ticket, TicketEvent, TicketMessage
 
 WRITES = [Action.create, Action.update, Action.delete]
@@ -23,13 +34,16 @@ WRITES = [Action.create, Action.update, Action.delete]
         ("support", Customer, True, False),
         ("support", Plan, False, False),
         ("billing", Plan, True, True),
-        ("billing", Invoice, True, True),
+        ("billing", Invoice, True, False),
+        ("billing", Payment, True, False),
+        ("billing", InvoiceLine, True, True),
         ("billing", Ticket, False, False),
         ("content", ContentItem, True, True),
         ("content", Plan, True, False),
         ("content", Invoice, False, False),
         ("superuser", Partner, True, True),
         ("superuser", StaffRole, True, True),
+        ("superuser", Invoice, True, False),
         (None, Customer, False, False),
         ("someone-else", Customer, False, False),
     ],
@@ -71,3 +85,31 @@ def test_methods_map_to_actions() -> None:
     assert [action_for(m) for m in ("GET", "POST", "PATCH", "PUT", "DELETE", "BREW")] == [
         Action.read, Action.create, Action.update, Action.update, Action.delete, Action.update
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("role", [*StaffRole.Role, None])
+def test_money_and_lifecycle_rows_are_read_only_for_everyone(role: str | None) -> None:
+    for table in MONEY_AND_LIFECYCLE:
+        assert [allowed(role, table, a) for a in WRITES] == [False] * 3, table
+
+
+def test_column_rules_plan_prices_are_fixed_draft_lines_stay_on_their_invoice() -> None:
+    assert refused_columns(Plan, {"name", "amount_minor", "interval"}) == ["amount_minor", "interval"]
+    assert refused_columns(Plan, {"name", "trial_days", "public"}) == []
+    assert refused_columns(InvoiceLine, {"description", "amount_minor"}) == []
+    assert refused_columns(InvoiceLine, {"description", "invoice"}) == ["invoice"]
+
+
+@pytest.mark.parametrize(
+    ("role", "actions"),
+    [
+        ("superuser", set(StaffAction)),
+        ("billing", {StaffAction.subscriptions, StaffAction.money, StaffAction.receipts, StaffAction.prices,
+                     StaffAction.test_clocks}),  # fmt: skip
+        ("support", {StaffAction.receipts, StaffAction.accounts}),
+        ("content", set()),
+        (None, set()),
+    ],
+)
+def test_who_runs_which_staff_actions(role: str | None, actions: set[StaffAction]) -> None:
+    assert {action for action in StaffAction if may(role, action)} == actions

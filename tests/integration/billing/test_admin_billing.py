@@ -3,21 +3,25 @@ stay editable; the billing staff actions (test clocks, refunds) work through the
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 from litestar import Litestar
+from piccolo.apps.user.tables import BaseUser
 
-from app import admin_billing
+from app import admin_billing, clock
 from app.billing import service as invoices
 from app.billing.errors import NotATestCustomer
 from app.billing.lines import LineDraft
 from app.billing.periods import Interval, boundary
 from app.billing.testclocks import attach_test_clock, create_test_clock
 from app.payments.paypal import PayPalGateway
+from app.settings import Settings
 from tables.accounts import Customer
 from tables.audit import AuditLog
 from tables.billing import BillingNotice, Invoice, InvoiceLine, NumberSequence
@@ -51,14 +55,23 @@ async def test_finalized_invoices_and_lines_refuse_edits_drafts_do_not(
     final_id, final_line = await a_draft_with_a_line()
     await invoices.finalize(final_id, actor="test")
     async with staff_session(app, "billing") as staff:
-        assert (await staff.patch(table("invoice", draft_id), json={"currency": "EUR"})).status_code == 200
-        assert (
-            await staff.patch(table("invoice_line", draft_line), json={"description": "Setup fee"})
-        ).status_code == 200
-
-        refused = [
+        # As the admin UI saves a row: every field sent, one changed.
+        row = (await staff.get(table("invoice_line", draft_line))).json()
+        saved = await staff.patch(table("invoice_line", draft_line), json={**row, "description": "Setup fee"})
+        assert saved.status_code == 200, saved.text
+        # A draft's line never moves onto another invoice (a finalized one would change after its number).
+        moved = await staff.patch(table("invoice_line", draft_line), json={"invoice": final_id})
+        assert moved.status_code == 403
+        assert "cannot be changed here: invoice" in moved.text
+        # Invoice rows themselves are read-only, drafts included: nothing on them may number, total or pay them.
+        for response in [
+            await staff.patch(table("invoice", draft_id), json={"currency": "EUR"}),
             await staff.patch(table("invoice", final_id), json={"total_minor": 1}),
             await staff.delete(table("invoice", final_id)),
+        ]:
+            assert response.status_code == 403, response.text
+
+        refused = [
             await staff.patch(table("invoice_line", final_line), json={"amount_minor": 1}),
             await staff.delete(table("invoice_line", final_line)),
         ]
@@ -71,7 +84,11 @@ async def test_finalized_invoices_and_lines_refuse_edits_drafts_do_not(
     final = await Invoice.select(Invoice.total_minor, Invoice.status).where(Invoice.id == final_id).first()
     assert final == {"total_minor": 900, "status": "open"}
     assert await InvoiceLine.count().where(InvoiceLine.invoice == final_id) == 1
-    assert (await Invoice.select(Invoice.currency).where(Invoice.id == draft_id).first()) == {"currency": "EUR"}
+    assert (await Invoice.select(Invoice.currency).where(Invoice.id == draft_id).first()) == {"currency": "USD"}
+    line_row = await InvoiceLine.select(InvoiceLine.invoice, InvoiceLine.description).where(
+        InvoiceLine.id == draft_line
+    ).first()  # fmt: skip
+    assert line_row == {"invoice": draft_id, "description": "Setup fee"}
     assert not await AuditLog.exists().where(AuditLog.target_id == str(final_id), AuditLog.target_type == "invoice")
 
 
@@ -226,3 +243,25 @@ async def payloads(event_type: str) -> list[dict[str, Any]]:
         OutboxEvent.id
     ).output(load_json=True)  # fmt: skip
     return [row["payload"] for row in rows]
+
+
+async def test_test_clocks_are_refused_with_live_paypal(settings: Settings) -> None:
+    """With live PayPal a test customer's saved account is a real one: no clock is made, no customer put on
+    one, and an existing clock does not advance (its renewals would take real money)."""
+    live = admin_billing.BillingForms(replace(settings, paypal=replace(settings.paypal, mode="live")))
+    superuser = SimpleNamespace(user=SimpleNamespace(user=BaseUser(id=1, superuser=True)), client=None, headers={})
+    request: Any = superuser
+    existing = await factories.test_clock(name="before the switch")
+    attempts = [
+        live.create_test_clock(request, admin_billing.CreateTestClockForm(name="live")),
+        live.create_test_customer(request, admin_billing.CreateTestCustomerForm(
+            test_clock_id=existing.id, email="tess@example.com", name="Tess")),
+        live.advance_test_clock(request, admin_billing.AdvanceTestClockForm(
+            test_clock_id=existing.id, to=clock.as_utc(existing.frozen_time) + timedelta(days=40))),
+    ]  # fmt: skip
+    for attempt in attempts:
+        with pytest.raises(ValueError, match="PAYPAL_MODE=live"):
+            await attempt
+    assert await TestClock.count() == 1
+    assert not await Customer.exists()
+    assert (await TestClock.select(TestClock.frozen_time).first() or {})["frozen_time"] == existing.frozen_time
