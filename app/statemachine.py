@@ -202,7 +202,8 @@ async def write_transitions(
             moved.append((move.row_id, move, current[move.row_id], to))
         for (columns, kept), rows in by_columns.items():
             await _update_moved(table, columns, kept, rows)
-        return await _record_moved(machine, event_table, moved, actor=actor, on_commit=on_commit)
+        await _record_moved(machine, event_table, moved, actor=actor, on_commit=on_commit)
+    return [_transition(*done) for done in moved]
 
 
 async def insert_moved(
@@ -247,7 +248,7 @@ async def insert_moved(
             # RETURNING gives the rows of a multi-row VALUES in their order (as record_many relies on).
             for i, row in zip(indexes, inserted, strict=True):
                 ids[i] = row["id"]
-        moved = [(ids[index], move, from_status, to) for index, move, from_status, to in steps]
+        moved = ((ids[index], move, from_status, to) for index, move, from_status, to in steps)
         await _record_moved(machine, event_table, moved, actor=actor, on_commit=on_commit)
     return ids
 
@@ -255,18 +256,17 @@ async def insert_moved(
 async def _record_moved(
     machine: StateMachine[S, E],
     event_table: type[Table],
-    moved: Sequence[_Moved[E, S]],
+    moved: Iterable[_Moved[E, S]],
     *,
     actor: str,
     on_commit: bool,
-) -> list[Transition]:
+) -> None:
     """The event rows (one INSERT per shape) and outbox events (one INSERT) of the moves written."""
     now = clock.now()
-    done, outbox_rows = [], []
+    outbox_rows = []
     event_rows: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     for row_id, move, from_status, to in moved:
-        transition = Transition(row_id, move.event.value, from_status, to.value, move.at)
-        done.append(transition)
+        transition = _transition(row_id, move, from_status, to)
         row = _event_row(machine, row_id, move.event, from_status, to, actor=actor, reason=move.reason, at=move.at)
         if move.data is not None:
             row["data"] = json.dumps(dict(move.data))
@@ -275,7 +275,10 @@ async def _record_moved(
     for shape, rows in event_rows.items():
         await insert_many(event_table, shape, rows)
     await record_many(outbox_rows, on_commit=on_commit)
-    return done
+
+
+def _transition(row_id: int, move: Move[E], from_status: str, to: S) -> Transition:
+    return Transition(row_id, move.event.value, from_status, to.value, move.at)
 
 
 def _targets(machine: StateMachine[S, E]) -> Callable[[str, E], S]:
