@@ -89,10 +89,12 @@ async def transition(
     )  # fmt: skip
 
 
-async def transitions(moves: Sequence[Move[Event]], *, actor: str) -> list[Transition]:
+async def transitions(moves: Sequence[Move[Event]], *, actor: str, on_commit: bool = True) -> list[Transition]:
     """``transition`` for many subscriptions at once, set-based (app.statemachine.write_transitions)."""
     stamped = [replace(m, changes={"updated_at": m.at, **m.changes}, data=m.data or {}) for m in moves]
-    return await write_transitions(states.MACHINE, Subscription, SubscriptionEvent, stamped, actor=actor)
+    return await write_transitions(
+        states.MACHINE, Subscription, SubscriptionEvent, stamped, actor=actor, on_commit=on_commit
+    )
 
 
 async def subscribe(
