@@ -26,7 +26,8 @@ from tables.content import ContentChange, ContentItem, ContentItemFeature, Conte
 from tables.partners import ApiKey
 from tables.payments import Payment, PaymentEvent, PaymentMethod, Refund, WebhookEvent
 from tables.subscriptions import Subscription, SubscriptionEvent
-from tables.support import KnowledgeBaseArticle, Ticket, TicketMessage
+from tables.support import HelpCategory, KnowledgeBaseArticle, Ticket, TicketMessage
+from tables.views import HelpArticleRating
 
 Role = StaffRole.Role
 
@@ -77,9 +78,9 @@ ROLE_GRANTS: dict[str, Grant] = {
         read=frozenset({Customer, Product, Feature, SubscriptionEvent, InvoiceEvent, PaymentEvent}),
     ),
     Role.support: Grant(
-        write=frozenset({Ticket, TicketMessage, KnowledgeBaseArticle}),
+        write=frozenset({Ticket, TicketMessage, KnowledgeBaseArticle, HelpCategory}),
         # Staff users: tickets are assigned to them (the ticket form lists them; passwords stay secret).
-        read=frozenset({Customer, Subscription, BaseUser}),
+        read=frozenset({Customer, Subscription, BaseUser, HelpArticleRating}),
     ),
     Role.content: Grant(
         write=frozenset({Product, Feature, ContentItem, ContentItemFeature, Tag, ContentItemTag}),
@@ -97,6 +98,7 @@ TABLE_LIMITS: dict[type[Table], frozenset[Action]] = {
     PaymentEvent: READ_ONLY,
     WebhookEvent: READ_ONLY,
     ContentChange: READ_ONLY,
+    HelpArticleRating: READ_ONLY,  # a view: counted from the votes
     ApiKey: frozenset({Action.read, Action.update}),
     # piccolo_api creates users through BaseUser.create_user, which runs no hooks (so no audit entry) and
     # gives no role: staff are created with `python -m app create-staff --role ...` instead.

@@ -40,6 +40,7 @@ from app.server import freeze_startup_heap
 from app.settings import Settings, get_settings
 from app.stores import build_store_registry, connect_redis
 from app.subscriptions.portal import CheckoutPortal, SubscribePortal, SubscriptionsPortal
+from app.support.help.portal import HelpPortal
 from tasks import worker
 
 
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     content = ContentRuntime.build(settings, stores)
 
     portal: list[Any] = [PricingPortal, CatalogPortal, AuthPortal, AccountPortal, SubscribePortal, CheckoutPortal,
-                         SubscriptionsPortal, BillingPortal, InvoicesPortal]  # fmt: skip
+                         SubscriptionsPortal, BillingPortal, InvoicesPortal, HelpPortal]  # fmt: skip
     if settings.dev_mail_enabled:
         portal.append(DevMailPortal)
     route_handlers = [

@@ -8,9 +8,11 @@ mail kept in a local outbox, the bundled PayPal sandbox); each is swapped for a 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -31,6 +33,7 @@ SANDBOX_MOUNT_PATH = "/_sandbox/paypal"
 # PayPal's verify-webhook-signature schema allows only letters and digits in a webhook id.
 SANDBOX_WEBHOOK_ID = "0RECURRASANDBOXWEBHOOK"
 MIN_SECRET_KEY_LENGTH = 32
+_PLAIN_ADDRESS = re.compile(r"^[^@\s<>()\[\]\",;:]+@[^@\s<>()\[\]\",;:]+$")
 
 
 class SettingsError(ValueError):
@@ -107,6 +110,13 @@ class MailSettings:
         return self.smtp_url is None
 
 
+@dataclass(frozen=True, slots=True)
+class SupportSettings:
+    """The support desk: the address customers write to (shown in the footer, on /contact and in every e-mail)."""
+
+    email: str
+
+
 DunningFinalAction = Literal["unpaid", "cancel"]
 
 
@@ -151,6 +161,7 @@ class Settings:
     paypal: PayPalSettings
     mail: MailSettings
     content: ContentSettings
+    support: SupportSettings
     site_name: str = "Recurra"
     web_concurrency: int = 2  # web processes when Redis holds the shared state (one without it)
     partner_api_rate_limit: int = 600  # requests per API key per minute
@@ -273,6 +284,16 @@ def _content(env: Mapping[str, str], var_dir: Path) -> ContentSettings:
     )
 
 
+def _support(env: Mapping[str, str], mail_from: str) -> SupportSettings:
+    """SUPPORT_EMAIL, by default support@ the domain mail is sent from."""
+    sender = parseaddr(mail_from)[1]
+    default = "support@" + (sender.rpartition("@")[2] or "localhost")
+    address = env.get("SUPPORT_EMAIL", "").strip() or default
+    if not _PLAIN_ADDRESS.match(address):
+        raise SettingsError(f"SUPPORT_EMAIL must be a plain e-mail address like support@example.com, got {address!r}")
+    return SupportSettings(email=address)
+
+
 def _billing(env: Mapping[str, str]) -> BillingSettings:
     raw = env.get("DUNNING_RETRY_DAYS") or "1,3,5"
     try:
@@ -328,6 +349,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         paypal=_paypal(env, base_url),
         mail=mail,
         content=_content(env, var_dir),
+        support=_support(env, mail.from_address),
         site_name=env.get("SITE_NAME", "Recurra"),
         web_concurrency=_positive_int(env, "WEB_CONCURRENCY", 2),
         partner_api_rate_limit=_positive_int(env, "PARTNER_API_RATE_LIMIT", 600),

@@ -1,0 +1,19 @@
+"""SUPPORT_EMAIL: the one support address (footer, /contact, every e-mail), by default support@ the mail domain."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.settings import SettingsError, load_settings
+
+
+def test_the_support_address_defaults_to_the_sending_domain() -> None:
+    assert load_settings({}).support.email == "support@recurra.localhost"
+    assert load_settings({"MAIL_FROM": "Shop <shop@example.org>"}).support.email == "support@example.org"
+    assert load_settings({"SUPPORT_EMAIL": "help@example.com"}).support.email == "help@example.com"
+
+
+@pytest.mark.parametrize("address", ["help", "a b@example.com", "Help <help@example.com>", "@example.com", "a@b@c"])
+def test_anything_but_a_plain_address_is_refused(address: str) -> None:
+    with pytest.raises(SettingsError, match="SUPPORT_EMAIL"):
+        load_settings({"SUPPORT_EMAIL": address})
