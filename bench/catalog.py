@@ -178,12 +178,13 @@ def settle(base: str) -> None:
         time.sleep(0.2)
 
 
-def measured(binary: str, base: str, path: str, connections: int, duration: int) -> dict[str, Any]:
-    """A warm run: the server settled, every process's cache filled by a short unmeasured run, then wrk."""
+def measured(binary: str, base: str, path: str, connections: int, duration: int, script: str = "") -> dict[str, Any]:
+    """A warm run: the server settled, every process's cache filled by a short unmeasured run, then wrk (on
+    ``path``, or on the paths ``script`` sends)."""
     settle(base)
-    wrk(binary, base + path, connections, 2, "")
+    wrk(binary, base + path, connections, 2, script)
     settle(base)
-    return wrk(binary, base + path, connections, duration, "")
+    return wrk(binary, base + path, connections, duration, script)
 
 
 def rss_mb(pid: int, field: str) -> float:
