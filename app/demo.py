@@ -235,6 +235,16 @@ in your account. Every e-mail we send you ends with the same links.
     ),
 ]
 
+# The first demo's help articles: a demo database seeded before keeps them unless they are replaced here, and one
+# named a button the portal never had. Replaced only where their text is still exactly this (staff edits stay).
+FIRST_DEMO_BODIES = {
+    "how-billing-works": "You are billed at the start of each period. Upgrades are charged at once for the rest of the period; downgrades start at the next renewal.",
+    "change-payment-method": "Open Account → Billing and choose 'Change payment method'. You will approve the new method on PayPal.",
+    "cancel-subscription": "You can cancel at any time. Access continues until the end of the period you paid for, and you can resume until then.",
+    "download-invoices": "Every invoice and receipt can be downloaded as a PDF from Account → Invoices.",
+    "two-factor": "Turn on two-factor authentication under Account → Security with any authenticator app.",
+}  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class StaffLogin:
@@ -360,6 +370,11 @@ async def seed_demo(settings: Settings) -> StaffLogin:
         for order, (slug, name, description) in enumerate(HELP_CATEGORIES)
     }
     for slug, title, category, summary, body in KB_ARTICLES:
+        if slug in FIRST_DEMO_BODIES:
+            await KnowledgeBaseArticle.update(
+                {KnowledgeBaseArticle.title: title, KnowledgeBaseArticle.summary: summary,
+                 KnowledgeBaseArticle.body: body, KnowledgeBaseArticle.updated_at: now}
+            ).where(KnowledgeBaseArticle.slug == slug, KnowledgeBaseArticle.body == FIRST_DEMO_BODIES[slug])  # fmt: skip
         await _get_or_insert(
             KnowledgeBaseArticle,
             KnowledgeBaseArticle.slug == slug,

@@ -14,7 +14,7 @@ from litestar import Litestar
 from app.billing import service as invoices
 from app.billing.lines import subscription_line
 from app.billing.periods import Interval, Period, first_period
-from app.demo import seed_demo
+from app.demo import FIRST_DEMO_BODIES, KB_ARTICLES, seed_demo
 from app.settings import Settings
 from app.subscriptions.service import plan_terms
 from tables.catalog import Plan
@@ -107,3 +107,21 @@ async def test_every_link_and_label_of_the_demo_articles_exists(
     for row in articles:  # and each is public, on /help and in its own page
         assert f'href="/help/{row["slug"]}"' in (await client.get("/help")).text
         assert (await client.get(f"/help/{row['slug']}")).status_code == 200
+
+
+async def test_a_demo_seeded_before_gets_the_new_articles_unless_staff_edited_them(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    old = {slug: body for slug, body in FIRST_DEMO_BODIES.items() if slug in ("change-payment-method", "two-factor")}
+    for slug, body in old.items():
+        edited = body + (" Edited by staff." if slug == "two-factor" else "")
+        await KnowledgeBaseArticle.insert(KnowledgeBaseArticle(slug=slug, title=slug, body=edited))
+    await seed_demo(settings)
+    await seed_demo(settings)  # idempotent
+    rows = {
+        r["slug"]: r["body"]
+        for r in await KnowledgeBaseArticle.select(KnowledgeBaseArticle.slug, KnowledgeBaseArticle.body)
+    }
+    assert "**Use another PayPal account**" in rows["change-payment-method"]
+    assert rows["two-factor"].endswith("Edited by staff.")
+    assert len(rows) == len(KB_ARTICLES)

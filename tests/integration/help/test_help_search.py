@@ -93,6 +93,10 @@ async def main():
     await KnowledgeBaseArticle.update({KnowledgeBaseArticle.title: "Onboarding"}).where(
         KnowledgeBaseArticle.slug == "invoices")
     result["after edit"] = [h.card.slug for h in (await service.find(["onboard"])).hits]
+    for visitor, helpful in (("a" * 16, True), ("a" * 16, False), ("b" * 16, False), ("c" * 16, True)):
+        await service.vote("cancel", service.Visitor.anonymous(visitor), helpful)
+    await service.vote("pausing", service.Visitor.anonymous("a" * 16), True)
+    result["worst"] = [[r.slug, r.helpful_yes, r.helpful_no, r.rating] for r in await service.worst_rated(5)]
     print(json.dumps(result))
 
 asyncio.run(main())
@@ -108,3 +112,4 @@ def test_search_on_sqlite_with_fts5(tmp_path: Path) -> None:
     assert result["snippet"] == "Pause &lt;b&gt;<mark>instead</mark>&lt;/b&gt; of cancelling."
     assert result["related"] == ["cancel"]  # same category (and "invoices" in its words: nothing else shares)
     assert result["after edit"] == ["invoices"]
+    assert result["worst"] == [["cancel", 1, 2, 40], ["pausing", 1, 0, 66]]  # one vote per visitor, moved

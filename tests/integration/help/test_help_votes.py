@@ -5,9 +5,11 @@ and the worst-rated articles are for support staff."""
 from __future__ import annotations
 
 import httpx
+import pytest
 from litestar import Litestar
 
-from app.support.help import service
+from app import clock
+from app.support.help import portal, service
 from app.support.help.portal import VISITOR_COOKIE
 from tables.support import HelpVote
 from tests.integration.content.helpers import customer_logged_in
@@ -68,6 +70,20 @@ async def test_votes_need_the_csrf_token_a_real_answer_and_a_public_article(clie
     hidden = await client.post("/help/draft/vote", data={"_csrf_token": csrf_token(page.text), "helpful": "yes"})
     assert hidden.status_code == 404
     assert await HelpVote.count() == 0
+
+
+async def test_answers_are_limited_per_address(
+    client: httpx.AsyncClient, new_client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(portal, "VOTES_PER_ADDRESS", (2, 600))
+    row = await article(slug="invoices")
+    with clock.frozen_at(clock.now()):  # one window of the limiter, whenever the test runs
+        assert (await answer(client, "invoices", "yes")).status_code == 303
+        assert (await answer(client, "invoices", "no")).status_code == 303
+        refused = await answer(new_client, "invoices", "no")  # another visitor, the same address
+    assert refused.status_code == 429 and "Try again later" in refused.text
+    assert int(refused.headers["retry-after"]) > 0
+    assert await service.votes_of(row.id) == (0, 1)
 
 
 async def test_a_tampered_visitor_cookie_gets_a_new_one(client: httpx.AsyncClient) -> None:
