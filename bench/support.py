@@ -29,10 +29,8 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -42,7 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.catalog import SECRET, WRK_PATHS, ensure_wrk, free_port, measured, settle, wrk  # noqa: E402
+from bench.catalog import SECRET, WRK_PATHS, ensure_wrk, free_port, measured, settle, start_server, wrk  # noqa: E402
 
 WORDS = ["invoice", "receipt", "refund", "cancel", "pause", "resume", "upgrade", "downgrade", "plan", "trial",
          "paypal", "account", "password", "login", "security", "renewal", "payment", "declined", "billing",
@@ -168,22 +166,10 @@ def main() -> None:
 
     print(f"seeding {args.articles} help articles in {var} ...", file=sys.stderr)
     asyncio.run(prepare())
-    from app.server import EVENT_LOOP
-
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.catalog_app:app", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(args.workers), "--loop", EVENT_LOOP, "--no-access-log", "--no-proxy-headers",
-         "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
+    server = start_server(env, port, args.workers)
     base = f"http://127.0.0.1:{port}"
     figures: dict[str, Any] = {}
     try:
-        for _ in range(200):
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(base + "/health/live", timeout=1)  # noqa: S310
-                break
-            time.sleep(0.1)
         settle(base)
         for part in parts:
             figures.update(PARTS[part](binary, base, var, args))
