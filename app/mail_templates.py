@@ -39,7 +39,7 @@ def support_links(settings: Settings) -> dict[str, str]:
         "site_name": settings.site_name,
         "help_url": settings.base_url + HELP_PATH,
         "contact_url": settings.base_url + CONTACT_PATH,
-        "support_email": settings.support.email,
+        "support_email": settings.support.support_email,
     }
 
 

@@ -12,7 +12,6 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -33,7 +32,7 @@ SANDBOX_MOUNT_PATH = "/_sandbox/paypal"
 # PayPal's verify-webhook-signature schema allows only letters and digits in a webhook id.
 SANDBOX_WEBHOOK_ID = "0RECURRASANDBOXWEBHOOK"
 MIN_SECRET_KEY_LENGTH = 32
-_PLAIN_ADDRESS = re.compile(r"^[^@\s<>()\[\]\",;:]+@[^@\s<>()\[\]\",;:]+$")
+_PLAIN_ADDRESS = re.compile(r"^[a-z0-9._-]+@[a-z0-9-]+(\.[a-z0-9-]+)*$")
 
 
 class SettingsError(ValueError):
@@ -114,7 +113,7 @@ class MailSettings:
 class SupportSettings:
     """The support desk: the address customers write to (shown in the footer, on /contact and in every e-mail)."""
 
-    email: str
+    support_email: str
 
 
 DunningFinalAction = Literal["unpaid", "cancel"]
@@ -284,14 +283,11 @@ def _content(env: Mapping[str, str], var_dir: Path) -> ContentSettings:
     )
 
 
-def _support(env: Mapping[str, str], mail_from: str) -> SupportSettings:
-    """SUPPORT_EMAIL, by default support@ the domain mail is sent from."""
-    sender = parseaddr(mail_from)[1]
-    default = "support@" + (sender.rpartition("@")[2] or "localhost")
-    address = env.get("SUPPORT_EMAIL", "").strip() or default
+def _support(env: Mapping[str, str]) -> SupportSettings:
+    address = (env.get("SUPPORT_EMAIL") or "support@recurra.localhost").strip().lower()
     if not _PLAIN_ADDRESS.match(address):
-        raise SettingsError(f"SUPPORT_EMAIL must be a plain e-mail address like support@example.com, got {address!r}")
-    return SupportSettings(email=address)
+        raise SettingsError(f"SUPPORT_EMAIL must be a plain address like support@example.com, got {address!r}")
+    return SupportSettings(support_email=address)
 
 
 def _billing(env: Mapping[str, str]) -> BillingSettings:
@@ -349,7 +345,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         paypal=_paypal(env, base_url),
         mail=mail,
         content=_content(env, var_dir),
-        support=_support(env, mail.from_address),
+        support=_support(env),
         site_name=env.get("SITE_NAME", "Recurra"),
         web_concurrency=_positive_int(env, "WEB_CONCURRENCY", 2),
         partner_api_rate_limit=_positive_int(env, "PARTNER_API_RATE_LIMIT", 600),

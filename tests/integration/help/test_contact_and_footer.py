@@ -14,7 +14,7 @@ def footer(page: httpx.Response) -> str:
 
 
 async def test_the_footer_links_to_help_and_contact_everywhere(app: Litestar, client: httpx.AsyncClient) -> None:
-    address = app.state.settings.support.email
+    address = app.state.settings.support.support_email
     for path in ("/", "/catalog", "/help", "/contact", "/login", "/no-such-page"):
         page = await client.get(path)
         assert page.status_code in (200, 404), path
@@ -24,7 +24,7 @@ async def test_the_footer_links_to_help_and_contact_everywhere(app: Litestar, cl
 
 
 async def test_the_contact_page(app: Litestar, client: httpx.AsyncClient) -> None:
-    address = app.state.settings.support.email
+    address = app.state.settings.support.support_email
     page = await client.get("/contact")
     assert page.status_code == 200
     assert f'id="support-email" href="mailto:{address}"' in page.text

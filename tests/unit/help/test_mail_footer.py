@@ -24,7 +24,7 @@ def test_every_mail_links_to_help_and_contact(template: str) -> None:
     settings = get_settings()
     mail = render_mail(template, "ada@example.com", "Subject", **SAMPLE)
     help_url, contact_url = settings.base_url + "/help", settings.base_url + "/contact"
-    address = settings.support.email
+    address = settings.support.support_email
     text = mail.text.split("\n--\n")[-1]
     assert help_url in text and contact_url in text and address in text, mail.text
     if (MAIL_DIR / f"{template}.html").exists():
