@@ -24,6 +24,7 @@ from app.content.admin import content_guards, content_hooks, media_storages
 from app.content.runtime import ContentRuntime
 from app.settings import Settings
 from app.support.admin import support_forms
+from app.support.help.admin import help_guards, help_hooks
 from tables.accounts import Customer, CustomerSession, StaffRole
 from tables.audit import AuditLog, DataRequest
 from tables.billing import CreditNote, Invoice, InvoiceEvent, InvoiceLine
@@ -34,7 +35,16 @@ from tables.outbox import OutboxEvent
 from tables.partners import ApiKey, Partner, WebhookDelivery, WebhookEndpoint
 from tables.payments import Payment, PaymentEvent, PaymentMethod, Refund, WebhookEvent
 from tables.subscriptions import Subscription, SubscriptionEvent
-from tables.support import HelpDeflection, KnowledgeBaseArticle, Ticket, TicketAttachment, TicketEvent, TicketMessage
+from tables.support import (
+    HelpCategory,
+    HelpDeflection,
+    KnowledgeBaseArticle,
+    Ticket,
+    TicketAttachment,
+    TicketEvent,
+    TicketMessage,
+)
+from tables.views import HelpArticleRating
 
 
 def _grouped(hooks: list[Hook]) -> list[Hook]:
@@ -50,6 +60,7 @@ def _config(
     columns: list[Any] | None = None,
     *,
     newest_first: bool = False,
+    order_by: list[OrderBy] | None = None,
     extra_hooks: dict[type[Table], list[Hook]] | None = None,
     guard_hooks: dict[type[Table], list[Hook]] | None = None,
     media_storage: list[Any] | None = None,
@@ -58,7 +69,8 @@ def _config(
     ``extra_hooks`` (a domain's, e.g. content's cache invalidation) run after the audit hooks' write. Invoices
     and their lines first refuse changes once finalized, and ``guard_hooks`` (e.g. content's slug check) refuse
     what may not be written: the audit hooks write, so guards go first."""
-    order_by = [OrderBy(column=table._meta.primary_key, ascending=False)] if newest_first else None
+    if newest_first:
+        order_by = [OrderBy(column=table._meta.primary_key, ascending=False)]
     writable = TABLE_LIMITS.get(table, frozenset(Action)) != {Action.read}
     guards = invoice_guard_hooks(table) if table in (Invoice, InvoiceLine) else []
     guards += (guard_hooks or {}).get(table, [])
@@ -75,9 +87,10 @@ def _config(
 
 def table_configs(content: ContentRuntime | None = None) -> list[TableConfig]:
     """Every table staff work with, grouped as the sidebar shows them. Secrets (token hashes, recovery
-    codes, idempotency records) are deliberately absent. With ``content``, catalog edits refresh what
-    customers see (app.content.admin) and item files are uploaded to its media storage."""
-    hooks = content_hooks(content) if content else {}
+    codes, idempotency records) are deliberately absent. With ``content``, catalog and help edits refresh what
+    customers see (app.content.admin, app.support.help.admin) and item files are uploaded to its media storage."""
+    hooks = {**content_hooks(content), **help_hooks(content)} if content else {}
+    guards = {**content_guards(), **help_guards()}
     storages = media_storages(content) if content else None
     return [
         _config(
@@ -127,7 +140,7 @@ def table_configs(content: ContentRuntime | None = None) -> list[TableConfig]:
                 ContentItem.updated_at,
             ],
             extra_hooks=hooks,
-            guard_hooks=content_guards(),
+            guard_hooks=guards,
             media_storage=storages,
         ),
         _config(ContentItemFeature, "Content", extra_hooks=hooks),
@@ -206,7 +219,23 @@ def table_configs(content: ContentRuntime | None = None) -> list[TableConfig]:
         _config(TicketEvent, "Support", newest_first=True),
         _config(TicketAttachment, "Support", newest_first=True),
         _config(HelpDeflection, "Support", newest_first=True),
-        _config(KnowledgeBaseArticle, "Support"),
+        _config(
+            KnowledgeBaseArticle,
+            "Support",
+            [
+                KnowledgeBaseArticle.id,
+                KnowledgeBaseArticle.title,
+                KnowledgeBaseArticle.category,
+                KnowledgeBaseArticle.publish_state,
+                KnowledgeBaseArticle.publish_at,
+                KnowledgeBaseArticle.updated_at,
+            ],
+            extra_hooks=hooks,
+            guard_hooks=guards,
+        ),
+        _config(HelpCategory, "Support", extra_hooks=hooks, guard_hooks=guards),
+        # Read-only: each article's votes counted (a view); worst-rated first.
+        _config(HelpArticleRating, "Support", order_by=[OrderBy(column=HelpArticleRating.rating)]),
         _config(Partner, "Partners"),
         _config(
             ApiKey,

@@ -32,7 +32,16 @@ from tables.outbox import OutboxEvent
 from tables.partners import ApiKey
 from tables.payments import Payment, PaymentEvent, PaymentMethod, Refund, WebhookEvent
 from tables.subscriptions import Subscription, SubscriptionEvent
-from tables.support import HelpDeflection, KnowledgeBaseArticle, Ticket, TicketAttachment, TicketEvent, TicketMessage
+from tables.support import (
+    HelpCategory,
+    HelpDeflection,
+    KnowledgeBaseArticle,
+    Ticket,
+    TicketAttachment,
+    TicketEvent,
+    TicketMessage,
+)
+from tables.views import HelpArticleRating
 
 Role = StaffRole.Role
 
@@ -87,10 +96,19 @@ ROLE_GRANTS: dict[str, Grant] = {
         ),
     ),
     Role.support: Grant(
-        write=frozenset({Ticket, KnowledgeBaseArticle}),
+        write=frozenset({Ticket, KnowledgeBaseArticle, HelpCategory}),
         # Staff users: tickets are assigned to them (the ticket form lists them; passwords stay secret).
         read=frozenset(
-            {Customer, Subscription, BaseUser, TicketMessage, TicketEvent, TicketAttachment, HelpDeflection}
+            {
+                Customer,
+                Subscription,
+                BaseUser,
+                TicketMessage,
+                TicketEvent,
+                TicketAttachment,
+                HelpDeflection,
+                HelpArticleRating,
+            }
         ),
     ),
     Role.content: Grant(
@@ -133,6 +151,7 @@ TABLE_LIMITS: dict[type[Table], frozenset[Action]] = {
     TicketAttachment: READ_ONLY,
     HelpDeflection: READ_ONLY,
     Ticket: frozenset({Action.read, Action.update}),
+    HelpArticleRating: READ_ONLY,  # a view: counted from the votes
     ApiKey: frozenset({Action.read, Action.update}),
     # piccolo_api creates users through BaseUser.create_user, which runs no hooks (so no audit entry) and
     # gives no role: staff are created with `python -m app create-staff --role ...` instead.

@@ -41,6 +41,7 @@ from app.settings import Settings, get_settings
 from app.stores import build_store_registry, connect_redis
 from app.subscriptions.portal import CheckoutPortal, SubscribePortal, SubscriptionsPortal
 from app.support.attachments import AttachmentStore
+from app.support.help.portal import HelpPortal
 from app.support.portal import SupportPortal, support_file
 from app.support.service import SupportDesk
 from tasks import worker
@@ -89,7 +90,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     rate_limiter = build_rate_limiter(settings, redis)
 
     portal: list[Any] = [PricingPortal, CatalogPortal, AuthPortal, AccountPortal, SubscribePortal, CheckoutPortal,
-                         SubscriptionsPortal, BillingPortal, InvoicesPortal, SupportPortal, support_file]  # fmt: skip
+                         SubscriptionsPortal, BillingPortal, InvoicesPortal, SupportPortal, support_file,
+                         HelpPortal]  # fmt: skip
     if settings.dev_mail_enabled:
         portal.append(DevMailPortal)
     route_handlers = [

@@ -32,6 +32,7 @@ SANDBOX_MOUNT_PATH = "/_sandbox/paypal"
 # PayPal's verify-webhook-signature schema allows only letters and digits in a webhook id.
 SANDBOX_WEBHOOK_ID = "0RECURRASANDBOXWEBHOOK"
 MIN_SECRET_KEY_LENGTH = 32
+_PLAIN_ADDRESS = re.compile(r"^[a-z0-9._-]+@[a-z0-9-]+(\.[a-z0-9-]+)*$")
 
 
 class SettingsError(ValueError):

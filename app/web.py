@@ -78,6 +78,7 @@ def template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
             site_name=settings.site_name,
             htmx_asset=HTMX_ASSET,
             dev_mail_enabled=settings.dev_mail_enabled,
+            support_email=settings.support.support_email,
             pop_flashes=pop_flashes,
         )
         env.filters["money"] = format_money

@@ -1,29 +1,16 @@
-"""Help articles as the ticket form suggests them.
-
-``help_search`` is a deliberately small stand-in: published articles whose title or body contains the words
-typed (LIKE/ILIKE), titles first. The help centre's full-text search replaces it at merge; the ticket form
-only relies on the signature ``help_search(q, limit) -> list[ArticleHit]``.
-"""
+"""Help articles as the ticket form suggests them: the help centre's own search and pages
+(``app.support.help.service``), asked with the words of a ticket's subject."""
 
 from __future__ import annotations
 
-import html
-import re
 from dataclasses import dataclass
-from functools import reduce
 
-from markdown_it import MarkdownIt
-from piccolo.columns.combination import Or, Where
+from markupsafe import Markup
 
-from app.db import is_postgres
-from tables.support import KnowledgeBaseArticle as Article
+from app.content.markdown import render_markdown
+from app.support.help import service as help_centre
 
-MIN_WORD = 3
 MAX_WORDS = 6
-SNIPPET_CHARS = 160
-_WORD = re.compile(r"[^\W_]+")  # letters and digits: nothing LIKE would read as a wildcard
-_markdown = MarkdownIt("commonmark", {"html": False})
-_TAG = re.compile(r"<[^>]+>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +19,7 @@ class ArticleHit:
     slug: str
     title: str
     category: str
-    snippet: str
+    snippet: Markup  # escaped, matched words in <mark>
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,47 +28,28 @@ class ArticleView:
     slug: str
     title: str
     category: str
-    body_html: str  # rendered by markdown-it with raw HTML off: safe to embed
-
-
-def _words(q: str) -> list[str]:
-    words = [w.lower() for w in _WORD.findall(q) if len(w) >= MIN_WORD]
-    return list(dict.fromkeys(words))[:MAX_WORDS]
-
-
-def _snippet(body: str) -> str:
-    """The article's opening words as plain text (its Markdown rendered, then the tags dropped)."""
-    text = " ".join(html.unescape(_TAG.sub("", _markdown.render(body))).split())
-    return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    body_html: Markup  # rendered by markdown-it with raw HTML off: safe to embed
 
 
 async def help_search(q: str, limit: int = 5) -> list[ArticleHit]:
-    """Published articles matching the words of ``q`` (3+ letters), most words in the title first."""
-    words = _words(q)
-    if not words or limit < 1:
+    """Published articles sharing a word of ``q`` (as typed so far: word prefixes; common words like "how" left
+    out), those sharing more first. A subject rarely holds every word of an article, so any word counts."""
+    terms = help_centre.relating_terms(q)[:MAX_WORDS]
+    if not terms or limit < 1:
         return []
-    matches: list[Where | Or] = []
-    for word in words:
-        pattern = f"%{word}%"
-        for column in (Article.title, Article.body):
-            # SQLite's LIKE ignores the case of ASCII letters already (and has no ILIKE).
-            matches.append(column.ilike(pattern) if is_postgres() else column.like(pattern))
-    rows = await (
-        Article.select(Article.id, Article.slug, Article.title, Article.category, Article.body)
-        .where(Article.published.eq(True), reduce(Or, matches))
-        .limit(50)
-    )
-
-    def score(row: dict[str, str]) -> tuple[int, int]:
-        title, body = row["title"].lower(), row["body"].lower()
-        return (-sum(w in title for w in words), -sum(w in body for w in words))
-
-    ranked = sorted(rows, key=score)[:limit]
-    return [ArticleHit(r["id"], r["slug"], r["title"], r["category"], _snippet(r["body"])) for r in ranked]
+    found = await help_centre.find(terms, limit, any_term=True)
+    return [
+        ArticleHit(h.card.id, h.card.slug, h.card.title, h.card.category.name if h.card.category else "", h.snippet)
+        for h in found.hits
+    ]
 
 
 async def published_article(article_id: int) -> ArticleView | None:
-    row = await Article.select().where(Article.id == article_id, Article.published.eq(True)).first()
-    if row is None:
+    """A published article by id, as the ticket form opens it in place; None for any other."""
+    slug = await help_centre.published_slug(article_id)
+    if slug is None:
         return None
-    return ArticleView(row["id"], row["slug"], row["title"], row["category"], _markdown.render(row["body"]))
+    article = await help_centre.article(slug)
+    card = article.card
+    return ArticleView(card.id, card.slug, card.title, card.category.name if card.category else "",
+                       render_markdown(article.body))  # fmt: skip

@@ -62,6 +62,7 @@ async def listener(desk: SupportDesk) -> AsyncIterator[int]:
 
 async def article(title: str, body: str, *, published: bool = True) -> KnowledgeBaseArticle:
     slug = title.lower().replace(" ", "-")[:50]
-    row = KnowledgeBaseArticle(title=title, slug=slug, body=body, published=published)
+    state = KnowledgeBaseArticle.PublishState.published if published else KnowledgeBaseArticle.PublishState.draft
+    row = KnowledgeBaseArticle(title=title, slug=slug, body=body, publish_state=state)
     await row.save()
     return row

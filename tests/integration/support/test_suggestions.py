@@ -32,8 +32,9 @@ async def test_help_search_finds_published_articles_titles_first(client: httpx.A
         "Change your plan",
     ]
     [hit] = await help_search("pause subscription", 1)
-    assert hit.snippet == "Open Account -> Subscriptions and choose Pause."
-    assert await help_search("a %_ b", 5) == []  # nothing searchable (words of 3+ letters): no wildcard scan
+    # The help centre's snippet: the body's text escaped, matched words marked (and nothing else as HTML).
+    assert hit.snippet == "Open Account -&gt; <mark>Subscriptions</mark> and choose <mark>Pause</mark>"
+    assert await help_search("a %_ b", 5) == []  # nothing searchable (common words and signs): no query at all
 
 
 async def test_articles_appear_while_the_subject_is_typed_and_open_in_place(
