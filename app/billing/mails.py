@@ -20,7 +20,7 @@ from tables.billing import Invoice, PriceMove
 from tables.subscriptions import Subscription
 
 BILLING_PATH = "/account/billing"  # the portal's payment-method page
-SUBSCRIPTION_PATH = "/account/subscription"
+SUBSCRIPTION_PATH = "/account/subscriptions"
 INVOICES_PATH = "/account/invoices"
 
 
