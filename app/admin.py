@@ -31,7 +31,16 @@ from tables.outbox import OutboxEvent
 from tables.partners import ApiKey, Partner, WebhookDelivery, WebhookEndpoint
 from tables.payments import Payment, PaymentEvent, PaymentMethod, Refund, WebhookEvent
 from tables.subscriptions import Subscription, SubscriptionEvent
-from tables.support import HelpDeflection, KnowledgeBaseArticle, Ticket, TicketAttachment, TicketEvent, TicketMessage
+from tables.support import (
+    CannedReply,
+    HelpDeflection,
+    KnowledgeBaseArticle,
+    Ticket,
+    TicketAttachment,
+    TicketEvent,
+    TicketMessage,
+    TicketRating,
+)
 
 
 def _grouped(hooks: list[Hook]) -> list[Hook]:
@@ -204,6 +213,10 @@ def table_configs(content: ContentRuntime | None = None) -> list[TableConfig]:
         _config(TicketAttachment, "Support", newest_first=True),
         _config(HelpDeflection, "Support", newest_first=True),
         _config(KnowledgeBaseArticle, "Support"),
+        _config(
+            CannedReply, "Support", [CannedReply.id, CannedReply.title, CannedReply.active, CannedReply.updated_at]
+        ),
+        _config(TicketRating, "Support", newest_first=True),
         _config(Partner, "Partners"),
         _config(
             ApiKey,

@@ -26,7 +26,16 @@ from tables.content import ContentChange, ContentItem, ContentItemFeature, Conte
 from tables.partners import ApiKey
 from tables.payments import Payment, PaymentEvent, PaymentMethod, Refund, WebhookEvent
 from tables.subscriptions import Subscription, SubscriptionEvent
-from tables.support import HelpDeflection, KnowledgeBaseArticle, Ticket, TicketAttachment, TicketEvent, TicketMessage
+from tables.support import (
+    CannedReply,
+    HelpDeflection,
+    KnowledgeBaseArticle,
+    Ticket,
+    TicketAttachment,
+    TicketEvent,
+    TicketMessage,
+    TicketRating,
+)
 
 Role = StaffRole.Role
 
@@ -77,10 +86,19 @@ ROLE_GRANTS: dict[str, Grant] = {
         read=frozenset({Customer, Product, Feature, SubscriptionEvent, InvoiceEvent, PaymentEvent}),
     ),
     Role.support: Grant(
-        write=frozenset({Ticket, KnowledgeBaseArticle}),
+        write=frozenset({Ticket, KnowledgeBaseArticle, CannedReply}),
         # Staff users: tickets are assigned to them (the ticket form lists them; passwords stay secret).
         read=frozenset(
-            {Customer, Subscription, BaseUser, TicketMessage, TicketEvent, TicketAttachment, HelpDeflection}
+            {
+                Customer,
+                Subscription,
+                BaseUser,
+                TicketMessage,
+                TicketEvent,
+                TicketAttachment,
+                HelpDeflection,
+                TicketRating,
+            }
         ),
     ),
     Role.content: Grant(
@@ -106,6 +124,7 @@ TABLE_LIMITS: dict[type[Table], frozenset[Action]] = {
     TicketEvent: READ_ONLY,
     TicketAttachment: READ_ONLY,
     HelpDeflection: READ_ONLY,
+    TicketRating: READ_ONLY,  # the customers' own words (app.support.csat)
     Ticket: frozenset({Action.read, Action.update}),
     ApiKey: frozenset({Action.read, Action.update}),
     # piccolo_api creates users through BaseUser.create_user, which runs no hooks (so no audit entry) and
