@@ -90,3 +90,20 @@ async def filled_reply(canned_id: int, ticket_id: int, *, agent_user_id: int, si
     """The canned reply's text for this ticket, placeholders filled."""
     reply = await canned_reply(canned_id)
     return fill(reply.body, await placeholder_values(ticket_id, agent_user_id=agent_user_id, site_name=site_name))
+
+
+# What the demo's desk starts with (``python -m app seed-demo``); staff edit them in the admin (Support).
+DEMO_REPLIES = (
+    ("Receipt sent again", "Hello {{customer_name}},\n\nI have sent your receipt again to {{customer_email}}. Every "
+     "invoice and receipt is also under Account -> Invoices as a PDF.\n\nBest,\n{{agent_name}}, {{site_name}}"),
+    ("How to change plan", "Hello {{customer_name}},\n\nYou are on {{plan}}. Under Account -> Subscriptions, choose "
+     "the plan beside \"Change to\" and press \"See what it costs\": you see what you would pay before anything "
+     "changes.\n\nBest,\n{{agent_name}}"),
+)  # fmt: skip
+
+
+async def seed_demo_replies() -> None:
+    """The demo's canned replies, each once (by title)."""
+    for title, body in DEMO_REPLIES:
+        if not await CannedReply.exists().where(CannedReply.title == title):
+            await CannedReply.insert(CannedReply(title=title, body=body))
