@@ -29,4 +29,4 @@ def staff_page(
         # Staff read times on the desk's clock (the one its business hours are kept in).
         "desk_zone": ZoneInfo(settings.sla.timezone),
     }
-    return Template(template, context={**layout, **context}, status_code=status_code)
+    return Template(template, context={**layout, **context}, status_code=status_code, headers=headers)

@@ -87,9 +87,10 @@ class SupportConsole(Controller):
         page = await staff_views.queue(chosen, me=staff_of(request).user_id, policy=_policy(request), now=clock.now())
         context = {"page": page, "team": await support_team(), "statuses": staff_views.STATUS_FILTERS,
                    "priorities": staff_views.PRIORITIES, "sorts": staff_views.SORTS}  # fmt: skip
-        if request.htmx and not request.htmx.boosted:
-            return staff_page(request, "staff/support/_queue.html", context)
-        return staff_page(request, "staff/support/queue.html", context)
+        # htmx swaps the list alone; a boosted link or a restore from its history wants the whole page.
+        partial = request.htmx and not (request.htmx.boosted or request.htmx.history_restore_request)
+        template = "staff/support/_queue.html" if partial else "staff/support/queue.html"
+        return staff_page(request, template, context, headers={"Vary": "HX-Request"})
 
     @get("/tickets/{ticket_id:int}", name="staff:ticket")
     async def ticket(self, request: AnyRequest, ticket_id: FromPath[int]) -> Template:

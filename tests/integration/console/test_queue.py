@@ -96,6 +96,10 @@ async def test_filters_order_and_service_levels(client: httpx.AsyncClient, conso
             partial = await http.get("/staff/support?breached=1", headers={"HX-Request": "true"})
             assert partial.text.lstrip().startswith('<div id="queue">')  # only the list, for htmx to swap
             assert partial.text.count("sla-breached") == 3
+            assert partial.headers["vary"] == "HX-Request"
+            history = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+            restored = await http.get("/staff/support?breached=1", headers=history)
+            assert "<html" in restored.text  # the back button after a filter: the whole page
 
 
 async def test_pages_of_twenty_five(client: httpx.AsyncClient, console: ConsoleSession) -> None:
