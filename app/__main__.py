@@ -40,6 +40,7 @@ def _print_login(settings: Settings, username: str, password: str) -> None:
         f"\n  Recurra is starting on {settings.base_url}\n"
         f"    portal       {settings.base_url}/\n"
         f"    staff admin  {settings.base_url}/admin/   (user {username!r}, password {password!r})\n"
+        f"    staff area   {settings.base_url}/staff/   (the same log-in: the support console)\n"
         f"    API docs     {settings.base_url}/schema/swagger\n"
         f"    health       {settings.base_url}/health/ready\n"
         + (f"    dev mail     {settings.base_url}/dev/mail\n" if settings.dev_mail_enabled else "")

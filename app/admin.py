@@ -36,6 +36,7 @@ from tables.partners import ApiKey, Partner, WebhookDelivery, WebhookEndpoint
 from tables.payments import Payment, PaymentEvent, PaymentMethod, Refund, WebhookEvent
 from tables.subscriptions import Subscription, SubscriptionEvent
 from tables.support import (
+    CannedReply,
     HelpCategory,
     HelpDeflection,
     KnowledgeBaseArticle,
@@ -43,6 +44,7 @@ from tables.support import (
     TicketAttachment,
     TicketEvent,
     TicketMessage,
+    TicketRating,
 )
 from tables.views import HelpArticleRating
 
@@ -236,6 +238,10 @@ def table_configs(content: ContentRuntime | None = None) -> list[TableConfig]:
         _config(HelpCategory, "Support", extra_hooks=hooks, guard_hooks=guards),
         # Read-only: each article's votes counted (a view); worst-rated first.
         _config(HelpArticleRating, "Support", order_by=[OrderBy(column=HelpArticleRating.rating)]),
+        _config(
+            CannedReply, "Support", [CannedReply.id, CannedReply.title, CannedReply.active, CannedReply.updated_at]
+        ),
+        _config(TicketRating, "Support", newest_first=True),
         _config(Partner, "Partners"),
         _config(
             ApiKey,

@@ -33,6 +33,7 @@ from tables.partners import ApiKey
 from tables.payments import Payment, PaymentEvent, PaymentMethod, Refund, WebhookEvent
 from tables.subscriptions import Subscription, SubscriptionEvent
 from tables.support import (
+    CannedReply,
     HelpCategory,
     HelpDeflection,
     KnowledgeBaseArticle,
@@ -40,6 +41,7 @@ from tables.support import (
     TicketAttachment,
     TicketEvent,
     TicketMessage,
+    TicketRating,
 )
 from tables.views import HelpArticleRating
 
@@ -96,7 +98,7 @@ ROLE_GRANTS: dict[str, Grant] = {
         ),
     ),
     Role.support: Grant(
-        write=frozenset({Ticket, KnowledgeBaseArticle, HelpCategory}),
+        write=frozenset({Ticket, KnowledgeBaseArticle, HelpCategory, CannedReply}),
         # Staff users: tickets are assigned to them (the ticket form lists them; passwords stay secret).
         read=frozenset(
             {
@@ -108,6 +110,7 @@ ROLE_GRANTS: dict[str, Grant] = {
                 TicketAttachment,
                 HelpDeflection,
                 HelpArticleRating,
+                TicketRating,
             }
         ),
     ),
@@ -150,6 +153,7 @@ TABLE_LIMITS: dict[type[Table], frozenset[Action]] = {
     TicketEvent: READ_ONLY,
     TicketAttachment: READ_ONLY,
     HelpDeflection: READ_ONLY,
+    TicketRating: READ_ONLY,  # the customers' own words (app.support.csat)
     Ticket: frozenset({Action.read, Action.update}),
     HelpArticleRating: READ_ONLY,  # a view: counted from the votes
     ApiKey: frozenset({Action.read, Action.update}),

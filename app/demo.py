@@ -16,6 +16,7 @@ from app.accounts.staff import create_staff
 from app.content.demo_media import demo_files
 from app.content.storage import files_storage
 from app.settings import Settings
+from app.support.canned import seed_demo_replies
 from tables.catalog import Feature, Plan, PlanFeature, Product
 from tables.content import ContentItem, ContentItemFeature, ContentItemTag, Tag
 from tables.support import HelpCategory, KnowledgeBaseArticle
@@ -384,6 +385,7 @@ async def seed_demo(settings: Settings) -> StaffLogin:
                 updated_at=now,
             ),
         )  # fmt: skip
+    await seed_demo_replies()
     password = _staff_password(settings)
     if not await BaseUser.exists().where(BaseUser.username == DEMO_STAFF_USERNAME):
         await create_staff(DEMO_STAFF_USERNAME, "admin@recurra.localhost", password)

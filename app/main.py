@@ -38,11 +38,12 @@ from app.payments.service import gateway_for
 from app.ratelimit import build_rate_limiter
 from app.server import freeze_startup_heap
 from app.settings import Settings, get_settings
+from app.staff.routes import staff_router
 from app.stores import build_store_registry, connect_redis
 from app.subscriptions.portal import CheckoutPortal, SubscribePortal, SubscriptionsPortal
 from app.support.attachments import AttachmentStore
 from app.support.help.portal import HelpPortal
-from app.support.portal import SupportPortal, support_file
+from app.support.portal import RatingPortal, SupportPortal, support_file
 from app.support.service import SupportDesk
 from tasks import worker
 
@@ -90,8 +91,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     rate_limiter = build_rate_limiter(settings, redis)
 
     portal: list[Any] = [PricingPortal, CatalogPortal, AuthPortal, AccountPortal, SubscribePortal, CheckoutPortal,
-                         SubscriptionsPortal, BillingPortal, InvoicesPortal, SupportPortal, support_file,
-                         HelpPortal]  # fmt: skip
+                         SubscriptionsPortal, BillingPortal, InvoicesPortal, SupportPortal, RatingPortal,
+                         support_file, HelpPortal]  # fmt: skip
     if settings.dev_mail_enabled:
         portal.append(DevMailPortal)
     route_handlers = [
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         partner_api_router(),
         web.static_router(),
         web.admin_mount(build_admin(settings, content)),
+        staff_router(),
         paypal_webhook,
     ]
     if settings.paypal.mode == "embedded":

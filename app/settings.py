@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -168,6 +169,27 @@ class SupportSettings:
         return self.support_email.rpartition("@")[2]
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PRIORITIES = ("urgent", "high", "normal", "low")  # tables.support.Ticket.Priority, the SLA targets' keys
+
+
+@dataclass(frozen=True, slots=True)
+class SlaSettings:
+    """The support desk's service levels: business hours (days, hours, zone) and, per ticket priority, the
+    first-response and resolution targets in business minutes (app/support/sla.py does the arithmetic)."""
+
+    timezone: str = "UTC"  # an IANA zone: business hours are its wall-clock hours, DST included
+    days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
+    opens_minute: int = 9 * 60  # minutes after local midnight
+    closes_minute: int = 17 * 60  # at most 24 * 60
+    first_response_minutes: Mapping[str, int] = field(
+        default_factory=lambda: {"urgent": 60, "high": 4 * 60, "normal": 8 * 60, "low": 24 * 60}
+    )
+    resolution_minutes: Mapping[str, int] = field(
+        default_factory=lambda: {"urgent": 8 * 60, "high": 24 * 60, "normal": 40 * 60, "low": 80 * 60}
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     environment: Environment
@@ -189,6 +211,7 @@ class Settings:
     web_concurrency: int = 2  # web processes when Redis holds the shared state (one without it)
     partner_api_rate_limit: int = 600  # requests per API key per minute
     billing: BillingSettings = field(default_factory=BillingSettings)
+    sla: SlaSettings = field(default_factory=SlaSettings)
 
     @property
     def is_production(self) -> bool:
@@ -368,6 +391,70 @@ def _support(env: Mapping[str, str], var_dir: Path) -> SupportSettings:
     )
 
 
+def _clock_minute(name: str, value: str) -> int:
+    hours, _, minutes = value.strip().partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and int(minutes) < 60):
+        raise SettingsError(f"{name} must be hours like 09:00-17:00, got {value!r}")
+    return int(hours) * 60 + int(minutes)
+
+
+def _business_days(raw: str) -> tuple[int, ...]:
+    """``mon-fri``, ``mon,wed,fri`` or a mix (``mon-thu,sat``)."""
+    days: set[int] = set()
+    for part in raw.lower().replace(" ", "").split(","):
+        first, _, last = part.partition("-")
+        if first not in WEEKDAYS or (last and last not in WEEKDAYS):
+            raise SettingsError(f"SUPPORT_BUSINESS_DAYS must be days like mon-fri or mon,wed,fri, got {raw!r}")
+        start, end = WEEKDAYS.index(first), WEEKDAYS.index(last or first)
+        if end < start:
+            raise SettingsError(f"SUPPORT_BUSINESS_DAYS ranges run forward (mon-fri), got {part!r}")
+        days.update(range(start, end + 1))
+    return tuple(sorted(days))
+
+
+def _sla_targets(env: Mapping[str, str], name: str, default: Mapping[str, int]) -> dict[str, int]:
+    """``urgent:1,high:4,normal:8,low:24``: business hours per priority (decimals allowed: 0.5 is 30 minutes)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return dict(default)
+    targets: dict[str, int] = {}
+    for part in raw.replace(" ", "").split(","):
+        priority, _, hours = part.partition(":")
+        try:
+            minutes = round(float(hours) * 60)
+        except ValueError:
+            minutes = 0
+        if priority not in PRIORITIES or minutes < 1:
+            raise SettingsError(f"{name} must be business hours per priority like urgent:1,high:4, got {part!r}")
+        targets[priority] = minutes
+    if missing := [p for p in PRIORITIES if p not in targets]:
+        raise SettingsError(f"{name} must give every priority a target; missing: {', '.join(missing)}")
+    return targets
+
+
+def _sla(env: Mapping[str, str]) -> SlaSettings:
+    zone = env.get("SUPPORT_TIMEZONE", "").strip() or "UTC"
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"SUPPORT_TIMEZONE must be an IANA time zone like Europe/Berlin, got {zone!r}") from None
+    hours = env.get("SUPPORT_BUSINESS_HOURS", "").strip() or "09:00-17:00"
+    opens, _, closes = hours.partition("-")
+    opens_minute = _clock_minute("SUPPORT_BUSINESS_HOURS", opens)
+    closes_minute = _clock_minute("SUPPORT_BUSINESS_HOURS", closes)
+    if not opens_minute < closes_minute <= 24 * 60:
+        raise SettingsError(f"SUPPORT_BUSINESS_HOURS must open before it closes, within a day, got {hours!r}")
+    defaults = SlaSettings()
+    return SlaSettings(
+        timezone=zone,
+        days=_business_days(env.get("SUPPORT_BUSINESS_DAYS", "").strip() or "mon-fri"),
+        opens_minute=opens_minute,
+        closes_minute=closes_minute,
+        first_response_minutes=_sla_targets(env, "SUPPORT_SLA_FIRST_RESPONSE", defaults.first_response_minutes),
+        resolution_minutes=_sla_targets(env, "SUPPORT_SLA_RESOLUTION", defaults.resolution_minutes),
+    )
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from ``environ`` (the process environment by default), or raise SettingsError."""
     env = os.environ if environ is None else environ
@@ -408,6 +495,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         partner_api_rate_limit=_positive_int(env, "PARTNER_API_RATE_LIMIT", 600),
         billing=_billing(env),
         support=_support(env, var_dir),
+        sla=_sla(env),
     )
     if settings.is_production and settings.mail.uses_outbox:
         raise SettingsError("production needs SMTP_URL: the demo mail outbox is for development only")

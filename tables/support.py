@@ -196,3 +196,37 @@ class HelpDeflection(Table):
     ticket = ForeignKey(references=Ticket, null=True, default=None, on_delete=OnDelete.set_null)
     opened_at = Timestamptz(default=TimestamptzNow())
     settled_at = Timestamptz(null=True, default=None)
+
+
+class CannedReply(Table):
+    """A ready answer staff insert into a reply in the support console, then edit before sending.
+
+    ``body`` may name placeholders, filled server-side by plain substitution (never a template language):
+    {{customer_name}}, {{customer_email}}, {{plan}}, {{agent_name}}, {{ticket_id}}, {{ticket_subject}},
+    {{site_name}}."""
+
+    id = Serial(primary_key=True)
+    title = Varchar(length=120, help_text="How staff find it in the console's list.")
+    body = Text(help_text="The reply's text, with placeholders like {{customer_name}} or {{plan}}.")
+    active = Boolean(default=True, help_text="Off: not offered in the console.")
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+    @classmethod
+    def get_readable(cls) -> Readable:
+        return Readable(template="%s", columns=[cls.title])
+
+
+class TicketRating(Table):
+    """The customer's satisfaction (CSAT) with one solve of a ticket: asked by e-mail and on the ticket page,
+    one per solve (``key``), changeable until the ticket is solved again. ``agent``: who worked it when solved."""
+
+    id = Serial(primary_key=True)
+    ticket = ForeignKey(references=Ticket, on_delete=OnDelete.cascade, index=True)
+    key = Varchar(length=80, unique=True, help_text="ticket:solved_at, so each solve is rated once.")
+    solved_at = Timestamptz()
+    agent = ForeignKey(references=BaseUser, null=True, default=None, on_delete=OnDelete.set_null)
+    score = Integer(null=True, default=None, help_text="1 (very unhappy) to 5 (very happy); empty: not rated yet.")
+    comment = Text(default="")
+    rated_at = Timestamptz(null=True, default=None, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())

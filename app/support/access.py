@@ -55,3 +55,12 @@ async def staff_by_id(user_id: int) -> SupportStaff | None:
 async def staff_by_username(username: str) -> SupportStaff | None:
     user = await BaseUser.objects().get(BaseUser.username == username.strip())
     return await works_tickets(user) if user is not None else None
+
+
+async def support_team() -> list[SupportStaff]:
+    """Every active staff member who may work tickets, by username: whom the console offers to assign to."""
+    users = (
+        await BaseUser.objects().where(BaseUser.active.eq(True), BaseUser.admin.eq(True)).order_by(BaseUser.username)
+    )
+    team = [await works_tickets(user) for user in users]
+    return [member for member in team if member is not None]

@@ -1,7 +1,7 @@
-"""Support in the admin until the staff console exists: staff reply to a ticket, or change it, through forms that
-call the support service (so the e-mail, the state machine's events and the outbox happen as they will from the
-console). Forms are not table endpoints: each checks the role itself (the Ticket table's ``update``: support
-and superuser) and writes its own audit entry.
+"""Support in the admin, beside the staff console (/staff/support): staff reply to a ticket, or change it,
+through forms that do what the console does (``app.support.agent``: the support service's events, outbox and
+mail, and an audit entry in the same transaction). Forms are not table endpoints: each checks the role itself
+(the Ticket table's ``update``: support and superuser).
 
 In the table views a ticket's status, assignee and priority are read-only (they change here, with their
 events), its messages and events are read-only evidence, and the deflection counts are read-only.
@@ -17,9 +17,8 @@ from starlette.requests import Request
 
 from app.admin_audit import actor_fields
 from app.admin_permissions import Action, require
-from app.audit.service import record_audit
 from app.errors import DomainError
-from app.support import service
+from app.support import agent, service
 from app.support.access import staff_by_username
 from app.support.errors import StaffOnly, TicketFormError
 from app.support.states import Event
@@ -55,49 +54,38 @@ def _refusal(exc: DomainError) -> ValueError:
     return ValueError(detail)
 
 
+def _agent(request: Request) -> agent.Agent:
+    fields = actor_fields(request)
+    return agent.Agent(int(request.user.user.id), fields["actor_label"], fields["ip"])
+
+
 async def reply_to_ticket(request: Request, data: ReplyToTicketForm) -> str:
     await require(request, Ticket, Action.update)
-    actor = actor_fields(request)
     try:
-        message_id = await service.staff_reply(
-            data.ticket_id, int(request.user.user.id), data.message, internal=data.internal, then=data.then
-        )
+        await agent.reply(_agent(request), data.ticket_id, data.message, internal=data.internal, then=data.then)
     except DomainError as exc:
         raise _refusal(exc) from exc
-    await record_audit(
-        "support.note_added" if data.internal else "support.replied", **actor, target_type="ticket",
-        target_id=data.ticket_id, after={"message_id": message_id, "then": "" if data.internal else data.then},
-    )  # fmt: skip
     if data.internal:
         return f"Internal note added to ticket #{data.ticket_id}."
     return f"Reply added to ticket #{data.ticket_id}; the customer is e-mailed within seconds. It is now {data.then}."
 
 
 async def update_ticket(request: Request, data: UpdateTicketForm) -> str:
+    """All the changes asked, or none of them (a refusal names why)."""
     await require(request, Ticket, Action.update)
-    actor = actor_fields(request)
-    done: list[str] = []
-    refused: DomainError | None = None
     try:
+        assign_to: int | agent.Unchanged | None = agent.UNCHANGED
         if assignee := data.assign_to.strip():
             staff = None if assignee == NOBODY else await staff_by_username(assignee)
             if assignee != NOBODY and staff is None:
                 raise StaffOnly(f"{assignee!r} is not a support staff member.")
-            await service.assign(data.ticket_id, staff.user_id if staff else None, actor=actor["actor"])
-            done.append(f"assigned to {staff.username if staff else 'nobody'}")
-        if data.priority:
-            await service.set_priority(data.ticket_id, data.priority, actor=actor["actor"])
-            done.append(f"priority {data.priority}")
-        if data.status:
-            await service.move(data.ticket_id, STATUS_EVENTS[data.status], actor=actor["actor"], reason="by staff")
-            done.append(data.status)
+            assign_to = staff.user_id if staff else None
+        done = await agent.update(
+            _agent(request), data.ticket_id, assign_to=assign_to, priority=data.priority,
+            move=STATUS_EVENTS[data.status] if data.status else None,
+        )  # fmt: skip
     except DomainError as exc:
-        refused = exc
-    if done:  # what changed before a refusal stays changed, and is audited
-        await record_audit("support.ticket_updated", **actor, target_type="ticket", target_id=data.ticket_id,
-                           after={"changes": ", ".join(done)})  # fmt: skip
-    if refused is not None:
-        raise _refusal(refused) from refused
+        raise _refusal(exc) from exc
     return f"Ticket #{data.ticket_id}: {', '.join(done) or 'nothing to change'}."
 
 

@@ -1,26 +1,35 @@
-"""The support desk's e-mail out: a staff member's public reply, sent to the customer after the commit.
+"""The support desk's e-mail out, sent after the commit: a staff member's public reply, and the satisfaction
+question when a ticket is solved.
 
 The ``ticket.staff_replied`` outbox event brings ``reply_mail``: the reply's text, a link to the ticket page,
 ``Reply-To`` the ticket's signed reply address (so the answer threads back into the ticket), and a
 ``Message-ID`` (given here once, kept on the message row, reused by a retry) with ``In-Reply-To`` /
 ``References`` to the thread's earlier mail, so mail clients show one conversation. The desk sends nothing
 else automatically (no acknowledgements), so an auto-responder can never start a loop with it.
+
+The ``ticket.solve`` outbox event brings ``csat_mail``: five signed links, one per score, to the rating page
+(``app.support.csat``), which works without logging in. Its Reply-To is the ticket's reply address too: a
+customer who answers with words instead reopens the ticket, as any reply would.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from app.jobs import JobContext, JobQueue
 from app.mail import OutgoingMail
 from app.mail_templates import render_mail
 from app.outbox.service import DomainEvent, Handler, event_job_id
 from app.settings import Settings
+from app.support import csat
 from app.support.mailthread import new_message_id, reply_address, root_message_id
-from tables.support import TicketMessage
+from tables.support import Ticket, TicketMessage
 
 STAFF_REPLIED = "ticket.staff_replied"
+SOLVED = "ticket.solve"
 TICKET_PATH = "/support/{}"
+RATE_PATH = "/support/rate/{}"
 MAX_REFERENCES = 10
 
 
@@ -82,16 +91,46 @@ async def reply_mail(settings: Settings, message_id: int) -> OutgoingMail | None
     )
 
 
+async def csat_mail(settings: Settings, ticket_id: int, solved_at: datetime) -> OutgoingMail | None:
+    """The satisfaction question for the solve at ``solved_at``; None when the ticket was reopened or solved
+    again since (that solve asks for itself), or has nobody to write to."""
+    rating_id = await csat.rating_for_solve(ticket_id, solved_at)
+    ticket = await (
+        Ticket.select(Ticket.subject, Ticket.customer, Ticket.requester_email,
+                      Ticket.customer._.email.as_alias("customer_email"), Ticket.customer._.name.as_alias("name"))
+        .where(Ticket.id == ticket_id)
+        .first()
+    )  # fmt: skip
+    to = (ticket["customer_email"] or ticket["requester_email"]) if ticket else ""
+    if rating_id is None or ticket is None or not to:
+        return None
+    link = settings.base_url + RATE_PATH.format(csat.link_token(settings.secret_key, rating_id))
+    mail = render_mail(
+        "support_csat", to, f"How did we do? {ticket['subject']} [#{ticket_id}]", site_name=settings.site_name,
+        name=ticket["name"] or "", ticket_id=ticket_id, subject_line=ticket["subject"],
+        choices=[(score, label, f"{link}?score={score}") for score, label in sorted(csat.SCORES.items(), reverse=True)],
+        support_email=settings.support.support_email,
+    )  # fmt: skip
+    answer_to = reply_address(settings.secret_key, settings.support.support_email, ticket_id)
+    return replace(mail, reply_to=f"{settings.site_name} Support <{answer_to}>")
+
+
 class SupportSubscribers:
     def __init__(self, settings: Settings, queue: JobQueue) -> None:
         self.settings = settings
         self.queue = queue
 
     def handlers(self) -> dict[str, list[Handler]]:
-        return {STAFF_REPLIED: [self.staff_replied]}
+        return {STAFF_REPLIED: [self.staff_replied], SOLVED: [self.solved]}
 
     async def staff_replied(self, event: DomainEvent) -> None:
         mail = await reply_mail(self.settings, int(event.payload["message_id"]))
+        if mail is not None:
+            await self.queue.enqueue("send_email", mail.to_job(), job_id=event_job_id(event, f"mail:{mail.tag}"))
+
+    async def solved(self, event: DomainEvent) -> None:
+        solved_at = datetime.fromisoformat(str(event.payload["at"]))
+        mail = await csat_mail(self.settings, int(event.aggregate_id), solved_at)
         if mail is not None:
             await self.queue.enqueue("send_email", mail.to_job(), job_id=event_job_id(event, f"mail:{mail.tag}"))
 

@@ -1,5 +1,6 @@
 """The customer's support pages: /support (my requests), /support/new (with help articles suggested while the
-subject is typed), a request's page (the thread, reply, "this is solved") and its files.
+subject is typed), a request's page (the thread, reply, "this is solved", the rating once solved) and its files,
+and the rating page the satisfaction e-mail links to (/support/rate/<signed token>, no log-in needed).
 
 Every page is the logged-in owner's only: another customer's request answers 404, as one that does not exist.
 Files are served to the owner and to support staff (signed in at /admin/), always as downloads.
@@ -24,13 +25,13 @@ from app.content.delivery import content_disposition
 from app.content.storage import MediaNotFound
 from app.errors import DomainError, NotFound
 from app.settings import MAX_SUPPORT_ATTACHMENT_MB
-from app.support import deflection, service, views
+from app.support import csat, deflection, service, views
 from app.support.access import STAFF_SESSION_COOKIE, support_staff
 from app.support.articles import help_search, published_article
 from app.support.attachments import ALLOWED_TYPES, MAX_ATTACHMENTS, Upload
 from app.support.errors import AttachmentNotFound, TicketFormError
 from app.support.service import SupportDesk
-from app.web import AnyRequest, see_other
+from app.web import AnyRequest, Form, app_settings, see_other
 
 MultipartForm = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 # The largest request a form with files may send: every file at the largest size settings allow, and the text.
@@ -74,9 +75,14 @@ def _form_context(draft: str, values: dict[str, str] | None = None, error: Domai
     }
 
 
-def _ticket_context(view: views.TicketView, body: str = "", error: DomainError | None = None) -> dict[str, Any]:
+def _ticket_context(
+    view: views.TicketView, rating: csat.RatingView | None, body: str = "", error: DomainError | None = None
+) -> dict[str, Any]:
     return {
         "ticket": view,
+        "rating": rating if rating is not None and rating.current else None,
+        "rateable": view.status in csat.RATEABLE,
+        "scores": csat.SCORES,
         "values": {"body": body} if error else {},
         "errors": error.fields if isinstance(error, TicketFormError) else {},
         "form_error": error.detail if error is not None and not isinstance(error, TicketFormError) else "",
@@ -135,7 +141,7 @@ class SupportPortal(Controller):
     @get("/{ticket_id:int}", name="support:ticket")
     async def ticket(self, customer: CurrentCustomer, ticket_id: FromPath[int]) -> Template:
         view = await views.ticket_for_customer(customer.id, ticket_id)
-        return Template("support/ticket.html", context=_ticket_context(view))
+        return Template("support/ticket.html", context=_ticket_context(view, await csat.latest_rating(ticket_id)))
 
     @post("/{ticket_id:int}/reply", request_max_body_size=MAX_FORM_BYTES)
     async def reply(
@@ -149,7 +155,8 @@ class SupportPortal(Controller):
             if refused.status == 404:
                 raise
             error = refused
-        context = _ticket_context(await views.ticket_for_customer(customer.id, ticket_id), body, error)
+        view = await views.ticket_for_customer(customer.id, ticket_id)
+        context = _ticket_context(view, await csat.latest_rating(ticket_id), body, error)
         if request.htmx:  # htmx swaps only 2xx answers: the refusal is inline in the swapped part
             return Template("support/_conversation.html", context=context)
         if error is None:
@@ -168,6 +175,56 @@ class SupportPortal(Controller):
             flash(request, "Glad it is sorted. If anything comes up again, just reply: the request reopens.",
                   category="success")  # fmt: skip
         return see_other(f"/support/{ticket_id}")
+
+    @post("/{ticket_id:int}/rating")
+    async def rate(
+        self, request: AnyRequest, customer: CurrentCustomer, ticket_id: FromPath[int], data: Form
+    ) -> Redirect:
+        """The owner rates the solved request (again: the latest rating counts)."""
+        await views.owned_ticket(customer.id, ticket_id)
+        try:
+            await csat.rate_latest_solve(ticket_id, data.get("score", ""), data.get("comment", ""),
+                                         customer_id=customer.id)  # fmt: skip
+        except TicketFormError as refused:
+            flash(request, " ".join(refused.fields.values()), category="error")
+        else:
+            flash(request, "Thank you for your rating.", category="success")
+        return see_other(f"/support/{ticket_id}#rating")
+
+
+class RatingPortal(Controller):
+    """The page the satisfaction e-mail links to: the signed link is the key, no log-in needed. Opening it
+    records nothing (mail scanners open links); pressing Send does."""
+
+    path = "/support/rate"
+    include_in_schema = False
+
+    async def _rating(self, request: AnyRequest, token: str) -> csat.RatingView:
+        rating_id = csat.rating_of_token(app_settings(request).secret_key, token)
+        if rating_id is None:
+            raise csat.RatingNotFound("This link is not valid. Your request's page has the rating too.")
+        return await csat.rating(rating_id)
+
+    def _page(self, rating: csat.RatingView, chosen: str, comment: str, **extra: Any) -> Template:
+        context = {"rating": rating, "scores": csat.SCORES, "chosen": chosen, "comment": comment, "errors": {},
+                   "saved": False, **extra}  # fmt: skip
+        return Template("support/rate.html", context=context, status_code=422 if context["errors"] else 200)
+
+    @get("/{token:str}", name="support:rate")
+    async def form(self, request: AnyRequest, token: FromPath[str], score: FromQuery[str] = "") -> Template:
+        rating = await self._rating(request, token)
+        chosen = score if score.isdigit() and int(score) in csat.SCORES else str(rating.score or "")
+        return self._page(rating, chosen, rating.comment)
+
+    @post("/{token:str}")
+    async def send(self, request: AnyRequest, token: FromPath[str], data: Form) -> Template:
+        rating = await self._rating(request, token)
+        score, comment = data.get("score", ""), data.get("comment", "")
+        try:
+            rating = await csat.rate(rating.id, score, comment, customer_id=None)
+        except TicketFormError as refused:
+            return self._page(rating, score, comment, errors=refused.fields)
+        return self._page(rating, str(rating.score), rating.comment, saved=True)
 
 
 @get("/support/files/{attachment_id:int}", name="support:file", include_in_schema=False)

@@ -336,8 +336,8 @@ async def staff_reply(
     return message_id
 
 
-async def assign(ticket_id: int, staff_user_id: int | None, *, actor: str) -> None:
-    """Give the ticket to a support staff member (None: to nobody)."""
+async def assign(ticket_id: int, staff_user_id: int | None, *, actor: str) -> bool:
+    """Give the ticket to a support staff member (None: to nobody); False when it was theirs already."""
     staff = await staff_by_id(staff_user_id) if staff_user_id is not None else None
     if staff_user_id is not None and staff is None:
         raise StaffOnly("Tickets are assigned to support staff only.")
@@ -346,14 +346,16 @@ async def assign(ticket_id: int, staff_user_id: int | None, *, actor: str) -> No
         if ticket is None:
             raise TicketNotFound(f"There is no ticket #{ticket_id}.")
         if ticket["assignee"] == staff_user_id:
-            return
+            return False
         await Ticket.update({Ticket.assignee: staff_user_id, Ticket.updated_at: clock.now()}).where(
             Ticket.id == ticket_id
         )
         await _event(ticket_id, "assign", ticket["status"], actor, f"to {staff.username}" if staff else "to nobody")
+    return True
 
 
-async def set_priority(ticket_id: int, priority: str, *, actor: str) -> None:
+async def set_priority(ticket_id: int, priority: str, *, actor: str) -> bool:
+    """Change the ticket's priority (and so its service-level targets); False when it had it already."""
     if priority not in {p.value for p in Ticket.Priority}:
         raise TicketFormError({"priority": "Choose low, normal, high or urgent."})
     async with write_transaction():
@@ -361,9 +363,10 @@ async def set_priority(ticket_id: int, priority: str, *, actor: str) -> None:
         if ticket is None:
             raise TicketNotFound(f"There is no ticket #{ticket_id}.")
         if ticket["priority"] == priority:
-            return
+            return False
         await Ticket.update({Ticket.priority: priority, Ticket.updated_at: clock.now()}).where(Ticket.id == ticket_id)
         await _event(ticket_id, "set_priority", ticket["status"], actor, f"{ticket['priority']} -> {priority}")
+    return True
 
 
 async def move(ticket_id: int, event: Event, *, actor: str, reason: str = "") -> str:

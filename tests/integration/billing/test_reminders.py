@@ -51,7 +51,7 @@ async def test_each_period_is_reminded_once_on_the_customers_clock(
     [trial] = await mailbox.wait_for("billing_trial_ending")
     assert renewal["To"] == renewing.email
     assert "renews on September 11, 2026 for $25.00" in Mailbox.text(renewal)
-    assert "/account/subscriptions\"" in Mailbox.html(renewal)  # the page that exists (it was a 404 without the s)
+    assert '/account/subscriptions"' in Mailbox.html(renewal)  # the page that exists (it was a 404 without the s)
     assert trial["To"] == trialing.email
     assert "trial ends on September 6, 2026" in Mailbox.text(trial)
 
