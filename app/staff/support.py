@@ -27,6 +27,7 @@ from app.support import agent, canned, csat, staff_views
 from app.support.access import support_team
 from app.support.agent import UNCHANGED, Agent, Unchanged
 from app.support.errors import StaffOnly, TicketFormError
+from app.support.help import service as help_centre
 from app.support.service import AFTER_REPLY, MAX_MESSAGE
 from app.support.sla import SlaPolicy
 from app.support.states import Event
@@ -34,6 +35,7 @@ from app.web import AnyRequest, Form, app_settings, see_other
 from tables.support import Ticket
 
 REPORT_DAYS = (7, 30, 90)
+WORST_RATED_SHOWN = 10
 
 
 def _policy(request: AnyRequest) -> SlaPolicy:
@@ -180,8 +182,6 @@ class SupportConsole(Controller):
         span = int(days) if days.isdigit() and int(days) in REPORT_DAYS else 30
         until = clock.now()
         report = await csat.report(until - timedelta(days=span), until)
-        context = {"report": report, "days": span, "spans": REPORT_DAYS, "scores": csat.SCORES}
-        # TODO(helpcentre): "Help articles readers rate worst" reads app.support.help.service.worst_rated(10)
-        # (branch helpcentre): put its list in the context as "worst_rated" and the page shows it (the template's
-        # marked place, staff/support/satisfaction.html).
+        context = {"report": report, "days": span, "spans": REPORT_DAYS, "scores": csat.SCORES,
+                   "worst_rated": await help_centre.worst_rated(WORST_RATED_SHOWN)}  # fmt: skip
         return staff_page(request, "staff/support/satisfaction.html", context)

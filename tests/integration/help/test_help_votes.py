@@ -117,5 +117,12 @@ async def test_the_worst_rated_articles_for_support_staff(app: Litestar, client:
         ]  # fmt: skip
         refused = await staff.patch(table("help_article_rating", hated.id), json={"helpful_no": 0})
         assert refused.status_code == 403
+        console = await staff.get("/staff/support/satisfaction")  # the same session opens the staff console
+        assert console.status_code == 200, console.text
+        listed_there = console.text.split('id="worst-rated-articles"')[1]
+        assert [listed_there.index(f'href="/help/{slug}"') for slug in ("hated", "once", "loved")] == sorted(
+            listed_there.index(f'href="/help/{slug}"') for slug in ("hated", "once", "loved")
+        )
+        assert 'href="/help/unrated"' not in listed_there
     async with staff_session(app, "billing") as billing:
         assert (await billing.get(table("help_article_rating"))).status_code == 403
