@@ -58,6 +58,12 @@ class PageCache:
     async def version(self) -> str:
         return await self.versions.current()
 
+    def forget_local(self) -> None:
+        """Drop this process's copies and its last read of the version: the next request asks the store (after
+        the store was emptied, say, a copy kept here would be served for up to ``version_ttl_s``)."""
+        self._local.clear()
+        self.versions.forget()
+
     async def bump(self) -> str:
         """A new version: every page cached so far is stale from now on (in other processes, within
         ``version_ttl_s``)."""

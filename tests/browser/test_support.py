@@ -25,7 +25,8 @@ async def test_ask_get_an_answer_by_mail_reply_by_mail_and_solve(
     await factories.customer(email="ada@example.com", name="Ada", password_hash=hash_password(PASSWORD),
                              email_verified_at=clock.now())  # fmt: skip
     agent = await create_staff("sam", "sam@example.com", PASSWORD, "support")
-    await KnowledgeBaseArticle(title="When the player stops", slug="player-stops", body="Reload the page.").save()
+    await KnowledgeBaseArticle(title="When the player stops", slug="player-stops", body="Reload the page.",
+                               publish_state=KnowledgeBaseArticle.PublishState.published).save()  # fmt: skip
     await page.goto(server.url + "/login?next=/support/new")
     await page.get_by_label("E-mail").fill("ada@example.com")
     await page.get_by_label("Password").fill(PASSWORD)

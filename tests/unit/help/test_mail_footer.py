@@ -11,7 +11,8 @@ from app.web import TEMPLATE_DIR
 MAIL_DIR = TEMPLATE_DIR / "mail"
 TEMPLATES = sorted(p.stem for p in MAIL_DIR.glob("*.txt") if not p.name.startswith("_"))
 # What the mails' own variables need to render (anything left out renders empty).
-SAMPLE = {"name": "Ada", "amount_minor": 900, "currency": "USD", "number": "INV-2026-000001", "news": []}
+SAMPLE = {"name": "Ada", "amount_minor": 900, "currency": "USD", "number": "INV-2026-000001", "news": [],
+          "old_amount_minor": 700, "old_currency": "USD"}  # fmt: skip
 
 
 def test_every_html_mail_has_a_text_part() -> None:
