@@ -4,6 +4,7 @@ own event loop (so WebSockets reach the same database pool), and a WebSocket cli
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from litestar import Litestar
 from piccolo.apps.user.tables import BaseUser
 from piccolo_api.session_auth.tables import SessionsBase
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from app.accounts import sessions
 from app.accounts.auth import AUTH_STORE
@@ -95,17 +97,16 @@ class Socket:
         """Wait until the server closes the socket; its close code."""
 
         async def drain() -> None:
-            async for _ in self.connection:
-                pass
+            with contextlib.suppress(ConnectionClosed):
+                async for _ in self.connection:
+                    pass
 
         await asyncio.wait_for(drain(), EVENT_TIMEOUT_S)
         return self.connection.close_code
 
 
 @asynccontextmanager
-async def socket(
-    base: str, path: str, *, cookie: str = "", origin: str | None = BASE_URL
-) -> AsyncIterator[Socket]:
+async def socket(base: str, path: str, *, cookie: str = "", origin: str | None = BASE_URL) -> AsyncIterator[Socket]:
     headers = {"Cookie": cookie} if cookie else {}
     async with connect(base + path, origin=origin, additional_headers=headers, proxy=None) as connection:  # type: ignore[arg-type]
         yield Socket(connection)

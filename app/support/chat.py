@@ -15,7 +15,7 @@ the ticket never reach the chat.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -250,21 +250,21 @@ async def customer_says(hub: ChatHub, customer_id: int, body: str) -> ChatLine:
     chat = await live_chat(customer_id)
     if chat is None:
         return await _start(hub, customer_id, text)
-    return await _append(hub, chat.id, customer_id, text)
+    return await _append(hub, chat, customer_id, text)
 
 
-async def _append(hub: ChatHub, chat_id: int, customer_id: int, text: str) -> ChatLine:
+async def _append(hub: ChatHub, chat: ChatView, customer_id: int, text: str) -> ChatLine:
     message = CustomerMessage(text, channel=Channel.chat)
     async with write_transaction():
-        chat, _ = await _locked_chat(chat_id)
-        if not chat.live:
-            raise ChatEnded("This chat has ended. Send your message again to start a new chat.")
-        try:
+        try:  # it takes the ticket's row lock: the chat cannot be taken or ended meanwhile
             message_id = await service.append_customer_message(hub.desk, chat.ticket_id, message,
                                                                actor=actor_for_customer(customer_id))  # fmt: skip
         except TicketClosed:
             raise ChatEnded("This conversation is closed. Send your message again to start a new chat.") from None
-        return await _publish_line(hub, chat, message_id)
+        now = await Chat.select(Chat.status, Chat.agent).where(Chat.id == chat.id).first()
+        if now is None or now["status"] not in LIVE:
+            raise ChatEnded("This chat has ended. Send your message again to start a new chat.")  # rolls it back
+        return await _publish_line(hub, replace(chat, status=now["status"], agent_id=now["agent"]), message_id)
 
 
 async def _start(hub: ChatHub, customer_id: int, text: str) -> ChatLine:
@@ -276,7 +276,7 @@ async def _start(hub: ChatHub, customer_id: int, text: str) -> ChatLine:
         if customer is None:
             raise ChatNotFound("There is no such customer.")
         if (other_tab := await live_chat(customer_id)) is not None:  # started meanwhile (another tab)
-            return await _append(hub, other_tab.id, customer_id, text)
+            return await _append(hub, other_tab, customer_id, text)
         first_line = text.split("\n", 1)[0]
         subject = "Chat: " + (first_line if len(first_line) <= SUBJECT_CHARS else first_line[:SUBJECT_CHARS] + "…")
         new = NewTicket(customer_id=customer_id, actor=actor_for_customer(customer_id), subject=subject,

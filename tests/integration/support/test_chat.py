@@ -27,7 +27,7 @@ from app.support.errors import (
     TooManyChatMessages,
 )
 from tables.support import Chat, ChatEvent, Ticket, TicketEvent, TicketMessage
-from tests.chat import agent, customer, hub  # noqa: F401 - fixture
+from tests.chat import agent, customer
 
 EVENT_TIMEOUT_S = 10.0
 
@@ -41,6 +41,14 @@ async def support_staff(username: str) -> SupportStaff:
 
 async def online(hub: ChatHub, staff: SupportStaff) -> None:
     await hub.presence.join(f"{staff.user_id}:test")
+
+
+@pytest.fixture
+async def sam(hub: ChatHub) -> SupportStaff:
+    """Sam, a support agent with the chats page open."""
+    staff = await support_staff("sam")
+    await online(hub, staff)
+    return staff
 
 
 @asynccontextmanager
@@ -60,9 +68,7 @@ async def next_event(subscriber: Subscriber, kind: str) -> dict[str, Any]:
     return await asyncio.wait_for(wait(), EVENT_TIMEOUT_S)
 
 
-async def test_a_first_message_starts_a_waiting_chat_that_is_a_ticket(hub: ChatHub) -> None:
-    sam = await support_staff("sam")
-    await online(hub, sam)
+async def test_a_first_message_starts_a_waiting_chat_that_is_a_ticket(hub: ChatHub, sam: SupportStaff) -> None:
     ada = await customer("Ada Lovelace")
     async with listening(hub, hub.queue_channel) as queue, listening(hub, hub.customer_channel(ada.id)) as mine:
         line = await chats.customer_says(hub, ada.id, "My invoice shows the wrong country.\nIt says US.")
@@ -88,9 +94,8 @@ async def test_with_no_agent_online_a_chat_does_not_start(hub: ChatHub) -> None:
     assert await Ticket.count() == 0 and await Chat.count() == 0
 
 
-async def test_one_agent_takes_a_chat_and_the_next_one_is_told_it_is_taken(hub: ChatHub) -> None:
-    sam, kim = await support_staff("sam"), await support_staff("kim")
-    await online(hub, sam)
+async def test_one_agent_takes_a_chat_and_the_next_one_is_told_it_is_taken(hub: ChatHub, sam: SupportStaff) -> None:
+    kim = await support_staff("kim")
     ada = await customer()
     await chats.customer_says(hub, ada.id, "Hello?")
     chat = await chats.live_chat(ada.id)
@@ -112,9 +117,9 @@ async def test_one_agent_takes_a_chat_and_the_next_one_is_told_it_is_taken(hub: 
     assert (await chats.lines_after(won[0], 0))[-1].body == f"{winner.username} joined the chat."
 
 
-async def test_the_transcript_is_the_thread_in_order_and_resumes_after_the_last_id(hub: ChatHub) -> None:
-    sam = await support_staff("sam")
-    await online(hub, sam)
+async def test_the_transcript_is_the_thread_in_order_and_resumes_after_the_last_id(
+    hub: ChatHub, sam: SupportStaff
+) -> None:
     ada = await customer()
     first = await chats.customer_says(hub, ada.id, "One")
     chat = await chats.take(hub, sam, first.chat_id)
@@ -137,9 +142,7 @@ async def test_the_transcript_is_the_thread_in_order_and_resumes_after_the_last_
     assert ticket.first_response_at is not None
 
 
-async def test_two_tabs_starting_at_once_make_one_chat(hub: ChatHub) -> None:
-    sam = await support_staff("sam")
-    await online(hub, sam)
+async def test_two_tabs_starting_at_once_make_one_chat(hub: ChatHub, sam: SupportStaff) -> None:
     ada = await customer()
     await asyncio.gather(chats.customer_says(hub, ada.id, "Tab one"), chats.customer_says(hub, ada.id, "Tab two"))
     [chat] = await Chat.select()
@@ -147,9 +150,9 @@ async def test_two_tabs_starting_at_once_make_one_chat(hub: ChatHub) -> None:
     assert sorted(bodies) == ["Tab one", "Tab two"]
 
 
-async def test_an_agent_ending_the_chat_solves_its_ticket_and_the_next_message_starts_another(hub: ChatHub) -> None:
-    sam = await support_staff("sam")
-    await online(hub, sam)
+async def test_an_agent_ending_the_chat_solves_its_ticket_and_the_next_message_starts_another(
+    hub: ChatHub, sam: SupportStaff
+) -> None:
     ada = await customer()
     first = await chats.customer_says(hub, ada.id, "Can I pause?")
     chat = await chats.take(hub, sam, first.chat_id)
@@ -167,9 +170,9 @@ async def test_an_agent_ending_the_chat_solves_its_ticket_and_the_next_message_s
     assert again.chat_id != chat.id and await Ticket.count() == 2
 
 
-async def test_a_customer_leaving_an_untaken_chat_leaves_its_ticket_on_the_desk(hub: ChatHub) -> None:
-    sam = await support_staff("sam")
-    await online(hub, sam)
+async def test_a_customer_leaving_an_untaken_chat_leaves_its_ticket_on_the_desk(
+    hub: ChatHub, sam: SupportStaff
+) -> None:
     ada = await customer()
     first = await chats.customer_says(hub, ada.id, "Hello")
     async with listening(hub, hub.queue_channel) as queue:
@@ -181,9 +184,8 @@ async def test_a_customer_leaving_an_untaken_chat_leaves_its_ticket_on_the_desk(
         await chats.take(hub, sam, first.chat_id)
 
 
-async def test_each_side_reaches_only_its_own_chats(hub: ChatHub) -> None:
-    sam, kim = await support_staff("sam"), await support_staff("kim")
-    await online(hub, sam)
+async def test_each_side_reaches_only_its_own_chats(hub: ChatHub, sam: SupportStaff) -> None:
+    kim = await support_staff("kim")
     ada, bob = await customer("Ada"), await customer("Bob")
     line = await chats.customer_says(hub, ada.id, "Mine")
     await chats.take(hub, sam, line.chat_id)
@@ -198,9 +200,7 @@ async def test_each_side_reaches_only_its_own_chats(hub: ChatHub) -> None:
     assert (await chats.customer_chat(ada.id, line.chat_id)).id == line.chat_id
 
 
-async def test_messages_are_limited_in_size_and_rate(hub: ChatHub) -> None:
-    sam = await support_staff("sam")
-    await online(hub, sam)
+async def test_messages_are_limited_in_size_and_rate(hub: ChatHub, sam: SupportStaff) -> None:
     ada = await customer()
     with pytest.raises(ChatMessageInvalid, match="under 2,000 characters"):
         await chats.customer_says(hub, ada.id, "x" * (chats.MAX_CHAT_MESSAGE + 1))
@@ -242,3 +242,16 @@ async def test_an_agents_presence_expires_unless_renewed(presence: Presence, hub
         assert await presence.online() == {7}
     with clock.frozen_at(start + timedelta(seconds=2 * PRESENCE_TTL_S)):
         assert await presence.online() == set()
+
+
+async def test_a_line_that_loses_the_race_with_the_end_of_its_chat_is_not_kept(
+    hub: ChatHub, sam: SupportStaff
+) -> None:
+    ada = await customer()
+    first = await chats.customer_says(hub, ada.id, "Hello")
+    seen_live = await chats.live_chat(ada.id)  # what the customer's line was decided on ...
+    assert seen_live is not None
+    await chats.end_chat(hub, first.chat_id, customer_id=ada.id)  # ... before the end committed
+    with pytest.raises(ChatEnded):
+        await chats._append(hub, seen_live, ada.id, "Still there?")
+    assert await TicketMessage.count().where(TicketMessage.body == "Still there?") == 0
