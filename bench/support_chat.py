@@ -10,9 +10,10 @@ under a fresh key prefix (removed at the end), and starts two ``python -m app se
 support agents with staff sessions, opens 2 x ``--chats`` WebSockets (agents on the second process, customers
 on the first), starts the chats (each customer's first line; each agent takes one), then sends
 ``--chats`` x ``--messages`` lines at ``--rate`` a second (open loop, as people type: 20 a second is each of 100
-customers writing every 5 seconds), each timed from the customer's send to its arrival at the agent. The clients run in this one process (on the same cores as the servers, PostgreSQL and
-Redis). The last line is JSON (bench="support_chat", sockets, messages, p50_ms, p99_ms, max_ms,
-delivered_per_s).
+customers writing every 5 seconds), each timed from the customer's send to its arrival at the agent. The
+clients run in this one process, on the same cores as the servers, PostgreSQL and Redis. The last line is JSON
+(bench="support_chat", sockets, messages, p50_ms, p99_ms, max_ms, delivered_per_s, the CPU each web process
+spent a line, the load average).
 """
 
 from __future__ import annotations
@@ -63,6 +64,12 @@ def server_env(common: dict[str, str], port: int) -> dict[str, str]:
     return {**os.environ, **common, "PORT": str(port), "BASE_URL": f"http://127.0.0.1:{port}"}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (and its finished children) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def start_server(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env, stdout=out, stderr=out)
@@ -96,7 +103,7 @@ async def seed(chats: int) -> tuple[list[str], list[str]]:
     store = LocalStore()
     for n in range(chats):
         row = await Customer.insert(
-            Customer(email=f"bench{n}@example.com", password_hash="x", name=f"Bench customer {n}", country="US")
+            Customer(email=f"bench{n}@example.com", password_hash="-", name=f"Bench customer {n}", country="US")  # noqa: S106
         ).returning(Customer.id)
         token, _ = await sessions.start_session(store, row[0]["id"], remember=False, ip="", user_agent="bench")
         customers.append(token)
@@ -134,14 +141,17 @@ class Client:
 
 
 async def open_socket(stack: AsyncExitStack, base: str, path: str, cookie: str) -> Client:
+    url = f"ws{base.removeprefix('http')}{path}"
+    headers = {"Cookie": cookie}
     connection = await stack.enter_async_context(
-        connect(f"ws{base.removeprefix('http')}{path}", origin=base, additional_headers={"Cookie": cookie},  # type: ignore[arg-type]
-                proxy=None, open_timeout=60)  # fmt: skip
+        connect(url, origin=base, additional_headers=headers, proxy=None, open_timeout=60)  # type: ignore[arg-type]
     )
     return Client(connection)
 
 
-async def run(customer_url: str, agent_url: str, chats: int, messages: int, rate: float) -> dict[str, Any]:
+async def run(
+    customer_url: str, agent_url: str, chats: int, messages: int, rate: float, pids: list[int]
+) -> dict[str, Any]:
     customers, agents = await seed(chats)
     async with AsyncExitStack() as stack:
         desks = [await open_socket(stack, agent_url, "/staff/support/chats/ws", f"id={t}") for t in agents]
@@ -179,12 +189,14 @@ async def run(customer_url: str, agent_url: str, chats: int, messages: int, rate
         # Open loop: lines leave at ``rate`` a second whatever the answers do, as people type; each chat's lines
         # are spread out (chat n's k-th line after every chat's (k-1)-th), within the per-customer rate limit.
         started = time.perf_counter()
+        cpu_before = [cpu_seconds(pid) for pid in pids]
         pending = []
         for index, (k, n) in enumerate((k, n) for k in range(messages) for n in range(chats)):
             await asyncio.sleep(max(0.0, started + index / rate - time.perf_counter()))
             pending.append(asyncio.create_task(one(n, k)))
         await asyncio.gather(*pending)
         elapsed = time.perf_counter() - started
+        cpu = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
         for client in desks + panels:
             client.reader.cancel()
     latencies.sort()
@@ -198,6 +210,10 @@ async def run(customer_url: str, agent_url: str, chats: int, messages: int, rate
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
         "max_ms": round(latencies[-1] * 1000, 1),
         "delivered_per_s": round(len(latencies) / elapsed, 1),
+        # CPU each web process spent a line: the customers' (storing it) and the agents' (passing it on)
+        "customer_process_cpu_ms_per_line": round(cpu[0] / len(latencies) * 1000, 2),
+        "agent_process_cpu_ms_per_line": round(cpu[1] / len(latencies) * 1000, 2),
+        "load_average": os.getloadavg()[0],
     }
 
 
@@ -225,10 +241,9 @@ def main() -> None:
         asyncio.run(_migrate())
         servers.append(start_server(server_env(common, customer_port), var / "customers.log"))
         servers.append(start_server(server_env(common, agent_port), var / "agents.log"))
-        result = asyncio.run(
-            _with_database(run(f"http://127.0.0.1:{customer_port}", f"http://127.0.0.1:{agent_port}", args.chats,
-                               args.messages, args.rate))  # fmt: skip
-        )
+        urls = f"http://127.0.0.1:{customer_port}", f"http://127.0.0.1:{agent_port}"
+        pids = [process.pid for process in servers]
+        result = asyncio.run(_with_database(run(*urls, args.chats, args.messages, args.rate, pids)))
     finally:
         for process in servers:
             process.terminate()

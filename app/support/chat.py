@@ -23,7 +23,7 @@ from piccolo.query import Select
 
 from app import clock
 from app.audit.service import actor_for_customer, actor_for_staff
-from app.db import locked_row, write_transaction
+from app.db import fetch, locked_row, write_transaction
 from app.statemachine import write_transition
 from app.support import service
 from app.support.access import SupportStaff
@@ -97,12 +97,18 @@ class ChatLine:
 # --- reads ------------------------------------------------------------------------------------------------
 
 
-def _chats() -> Select[Chat]:
-    return Chat.select(
-        Chat.id, Chat.ticket, Chat.status, Chat.customer, Chat.agent, Chat.started_at,
-        Chat.customer.name.as_alias("customer_name"), Chat.agent.username.as_alias("agent_username"),
-        Chat.agent.first_name.as_alias("agent_first_name"), Chat.ticket.subject.as_alias("subject"),
-    )  # fmt: skip
+# Every line a customer sends reads its chat: plain SQL, as Piccolo built this four-table select at about a
+# millisecond of CPU a time (bench/support_chat.py). Runs the same on PostgreSQL and SQLite.
+_CHATS_SQL = """
+SELECT c.id, c.ticket, c.status, c.customer, c.agent, c.started_at, cu.name AS customer_name,
+       u.username AS agent_username, u.first_name AS agent_first_name, t.subject
+FROM chat c JOIN customer cu ON cu.id = c.customer JOIN ticket t ON t.id = c.ticket
+LEFT JOIN piccolo_user u ON u.id = c.agent
+"""
+
+
+async def _chats(where: str, *args: Any) -> list[ChatView]:
+    return [_view(row) for row in await fetch(f"{_CHATS_SQL} WHERE {where} ORDER BY c.id", *args)]
 
 
 def _view(row: dict[str, Any]) -> ChatView:
@@ -115,14 +121,14 @@ def _view(row: dict[str, Any]) -> ChatView:
 
 
 async def chat_by_id(chat_id: int) -> ChatView | None:
-    row = await _chats().where(Chat.id == chat_id).first()
-    return _view(row) if row is not None else None
+    found = await _chats("c.id = {}", chat_id)
+    return found[0] if found else None
 
 
 async def live_chat(customer_id: int) -> ChatView | None:
     """The customer's waiting or active chat, if any (there is at most one)."""
-    row = await _chats().where((Chat.customer == customer_id) & Chat.status.is_in(list(LIVE))).first()
-    return _view(row) if row is not None else None
+    found = await _chats("c.customer = {} AND c.status IN ({}, {})", customer_id, *(s.value for s in LIVE))
+    return found[0] if found else None
 
 
 async def _existing(chat_id: int) -> ChatView:
@@ -150,14 +156,12 @@ async def agent_chat(user_id: int, chat_id: int) -> ChatView:
 
 async def waiting_chats() -> list[ChatView]:
     """Chats nobody has taken yet, longest waiting first."""
-    rows = await _chats().where(Chat.status == ChatStatus.waiting).order_by(Chat.id)
-    return [_view(row) for row in rows]
+    return await _chats("c.status = {}", ChatStatus.waiting.value)
 
 
 async def chats_of_agent(user_id: int) -> list[ChatView]:
     """The agent's active chats."""
-    rows = await _chats().where((Chat.agent == user_id) & (Chat.status == ChatStatus.active)).order_by(Chat.id)
-    return [_view(row) for row in rows]
+    return await _chats("c.agent = {} AND c.status = {}", user_id, ChatStatus.active.value)
 
 
 def _line_query() -> Select[TicketMessage]:
@@ -192,11 +196,12 @@ async def lines_after(chat: ChatView, after: int) -> list[ChatLine]:
     return [_line(chat.id, row) for row in rows]
 
 
-async def _one_line(chat: ChatView, message_id: int) -> ChatLine:
-    row = await _line_query().where(TicketMessage.id == message_id).first()
-    if row is None:
-        raise ChatNotFound("That message is gone.")
-    return _line(chat.id, row)
+async def _new_line(chat: ChatView, message_id: int, author: str, body: str) -> ChatLine:
+    """The line just written, named without a join: its author is the chat's customer, its agent or the desk."""
+    [row] = await fetch("SELECT created_at FROM ticket_message WHERE id = {}", message_id)
+    name = {Author.customer: chat.customer_name, Author.staff: chat.agent_name}.get(Author(author), DESK_NAME)
+    return ChatLine(id=message_id, chat_id=chat.id, author=author, name=name, body=body,
+                    at=clock.as_utc(row["created_at"]))  # fmt: skip
 
 
 # --- writes -----------------------------------------------------------------------------------------------
@@ -231,8 +236,8 @@ def _heard_by(hub: ChatHub, chat: ChatView) -> list[str]:
     return [hub.customer_channel(chat.customer_id)] + ([hub.agent_channel(chat.agent_id)] if chat.agent_id else [])
 
 
-async def _publish_line(hub: ChatHub, chat: ChatView, message_id: int) -> ChatLine:
-    line = await _one_line(chat, message_id)
+async def _publish_line(hub: ChatHub, chat: ChatView, message_id: int, author: str, body: str) -> ChatLine:
+    line = await _new_line(chat, message_id, author, body)
     await hub.publish(line.event(), _heard_by(hub, chat))
     return line
 
@@ -264,7 +269,8 @@ async def _append(hub: ChatHub, chat: ChatView, customer_id: int, text: str) -> 
         now = await Chat.select(Chat.status, Chat.agent).where(Chat.id == chat.id).first()
         if now is None or now["status"] not in LIVE:
             raise ChatEnded("This chat has ended. Send your message again to start a new chat.")  # rolls it back
-        return await _publish_line(hub, replace(chat, status=now["status"], agent_id=now["agent"]), message_id)
+        heard_by = replace(chat, status=now["status"], agent_id=now["agent"])
+        return await _publish_line(hub, heard_by, message_id, Author.customer, text)
 
 
 async def _start(hub: ChatHub, customer_id: int, text: str) -> ChatLine:
@@ -310,12 +316,12 @@ async def take(hub: ChatHub, staff: SupportStaff, chat_id: int) -> ChatView:
         if ticket["status"] != Status.open:
             await service.move(chat.ticket_id, TicketMove.open, actor=actor, reason="taken in chat")
         taken = await _existing(chat_id)
-        note = await service._add_message(chat.ticket_id, Author.system, f"{taken.agent_name} joined the chat.",
-                                          channel=Channel.chat)  # fmt: skip
+        joined = f"{taken.agent_name} joined the chat."
+        note = await service._add_message(chat.ticket_id, Author.system, joined, channel=Channel.chat)
         await hub.publish({"type": "taken", "chat": chat_id, "agent_id": staff.user_id, "agent": taken.agent_name},
                           [hub.queue_channel])  # fmt: skip
         await _publish_chat(hub, taken)
-        await _publish_line(hub, taken, note)
+        await _publish_line(hub, taken, note, Author.system, joined)
     return taken
 
 
@@ -333,7 +339,7 @@ async def agent_says(hub: ChatHub, staff: SupportStaff, chat_id: int, body: str)
                                                 staff_id=staff.user_id)  # fmt: skip
         if ticket["first_response_at"] is None:
             await Ticket.update({Ticket.first_response_at: clock.now()}).where(Ticket.id == chat.ticket_id)
-        return await _publish_line(hub, chat, message_id)
+        return await _publish_line(hub, chat, message_id, Author.staff, text)
 
 
 async def end_chat(
@@ -361,7 +367,7 @@ async def end_chat(
         ended = await _existing(chat_id)
         if chat.status == ChatStatus.waiting:
             await hub.publish({"type": "gone", "chat": chat_id}, [hub.queue_channel])
-        await _publish_line(hub, ended, note)
+        await _publish_line(hub, ended, note, Author.system, by)
         await _publish_chat(hub, ended)
     return ended
 
