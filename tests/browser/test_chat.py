@@ -68,7 +68,6 @@ async def customer_panel(browser: Browser, server: LiveServer, errors: list[str]
     await panel.get_by_label("Password").fill(PASSWORD)
     await panel.get_by_role("button", name="Log in").click()
     await panel.get_by_role("button", name="Chat with us").click()
-    await expect(panel.locator(".chat-status")).to_have_text("We are online. Ask us anything.")
     return context, panel
 
 
@@ -87,8 +86,11 @@ async def test_a_customer_and_an_agent_chat_through_two_web_processes(
 ) -> None:
     customer_server, agent_server = two_servers
     errors: list[str] = []
-    agent_context, desk = await agent_desk(browser, agent_server, errors)
     customer_context, panel = await customer_panel(browser, customer_server, errors)
+    await expect(panel.locator(".chat-offline")).to_contain_text("No one is online to chat right now.")
+    await expect(panel.get_by_role("link", name="Write to us")).to_have_attribute("href", "/support/new")
+    agent_context, desk = await agent_desk(browser, agent_server, errors)  # the agent comes online elsewhere
+    await expect(panel.locator(".chat-status")).to_have_text("We are online. Ask us anything.")
     await say(panel, "My invoice <b>is</b> wrong")
     customer_lines = panel.locator(".chat-thread .chat-body")
     await expect(customer_lines).to_have_text(["My invoice <b>is</b> wrong"])
@@ -126,6 +128,7 @@ async def test_a_dropped_connection_resumes_without_losing_or_repeating_a_line(
     agent_context, desk = await agent_desk(browser, agent_server, errors)
     with live_server(SERVE, env, var / "restarted-1.log") as customer_server:
         customer_context, panel = await customer_panel(browser, customer_server, errors)
+        await expect(panel.locator(".chat-status")).to_have_text("We are online. Ask us anything.")
         await say(panel, "Hello")
         await desk.locator(".agent-waiting li", has_text="Ada").get_by_role("button", name="Take").click()
         customer_lines = panel.locator(".chat-thread .chat-body")

@@ -244,9 +244,7 @@ async def test_an_agents_presence_expires_unless_renewed(presence: Presence, hub
         assert await presence.online() == set()
 
 
-async def test_a_line_that_loses_the_race_with_the_end_of_its_chat_is_not_kept(
-    hub: ChatHub, sam: SupportStaff
-) -> None:
+async def test_a_line_that_loses_the_race_with_the_end_of_its_chat_is_not_kept(hub: ChatHub, sam: SupportStaff) -> None:
     ada = await customer()
     first = await chats.customer_says(hub, ada.id, "Hello")
     seen_live = await chats.live_chat(ada.id)  # what the customer's line was decided on ...
