@@ -123,9 +123,29 @@
     });
   }
 
+  /* The panel is a <template> until first opened: pages carry no chat markup for anyone who never opens it. */
   function customerPanel(root) {
-    const $ = (selector) => root.querySelector(selector);
-    const panel = $(".chat-panel"), toggle = $(".chat-toggle"), status = $(".chat-status"), offline = $(".chat-offline");
+    const toggle = root.querySelector(".chat-toggle");
+    let panel = null;
+
+    function setOpen(open) {
+      if (open && !panel) panel = chatPanel(root, () => setOpen(false));
+      if (panel) panel.node.hidden = !open;
+      toggle.setAttribute("aria-expanded", String(open));
+      sessionStorage.setItem("recurra-chat-open", open ? "1" : "");
+      if (open) panel.focus();
+    }
+
+    toggle.addEventListener("click", () => setOpen(!panel || panel.node.hidden));
+    root.hidden = false;
+    if (sessionStorage.getItem("recurra-chat-open")) setOpen(true);
+  }
+
+  function chatPanel(root, hide) {
+    const node = root.querySelector(".chat-panel-template").content.firstElementChild.cloneNode(true);
+    root.append(node);
+    const $ = (selector) => node.querySelector(selector);
+    const status = $(".chat-status"), offline = $(".chat-offline");
     const error = $(".chat-error"), form = $(".chat-form"), input = $("textarea"), endButton = $(".chat-end");
     const ended = $(".chat-ended"), ticketLink = $(".chat-ticket");
     const typing = typingNote($(".chat-typing"));
@@ -195,7 +215,6 @@
     };
 
     function connect() {
-      if (link) return;
       link = new Link(root.dataset.socket, {
         event(event) { (handlers[event.type] || (() => {}))(event); },
         down() { connected = false; render(); },
@@ -205,15 +224,7 @@
       render();
     }
 
-    function setOpen(open) {
-      panel.hidden = !open;
-      toggle.setAttribute("aria-expanded", String(open));
-      sessionStorage.setItem("recurra-chat-open", open ? "1" : "");
-      if (open) { connect(); input.focus(); }
-    }
-
-    toggle.addEventListener("click", () => setOpen(panel.hidden));
-    $(".chat-hide").addEventListener("click", () => setOpen(false));
+    $(".chat-hide").addEventListener("click", hide);
     form.addEventListener("submit", (submit) => {
       submit.preventDefault();
       const body = input.value.trim();
@@ -225,8 +236,8 @@
     typingSender(input, () => { if (live(chat)) link.send({ type: "typing" }); });
     endButton.addEventListener("click", () => { if (chat) link.send({ type: "end", chat: chat.id }); });
     $(".chat-new").addEventListener("click", () => { chat = null; thread.clear(); render(); input.focus(); });
-    root.hidden = false;
-    if (sessionStorage.getItem("recurra-chat-open")) setOpen(true);
+    connect();
+    return { node, focus() { input.focus(); } };
   }
 
   function agentPage(root) {

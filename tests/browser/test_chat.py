@@ -108,6 +108,9 @@ async def test_a_customer_and_an_agent_chat_through_two_web_processes(
     await panel.get_by_label("Your message").fill("Thanks!")
     await panel.get_by_role("button", name="Send").click()  # the button as well as Enter
     await expect(agent_lines.last).to_have_text("Thanks!")
+    await panel.goto(customer_server.url + "/support")  # the open panel follows the customer to the next page
+    await expect(customer_lines).to_have_text(["My invoice <b>is</b> wrong", "sam joined the chat.", "Let me check",
+                                               "Thanks!"])  # fmt: skip
 
     ticket = await Ticket.objects().get(Ticket.channel == "chat")
     thread = await TicketMessage.select(TicketMessage.body).where(TicketMessage.ticket == ticket.id)
