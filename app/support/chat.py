@@ -19,8 +19,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from piccolo.query import Select
-
 from app import clock
 from app.audit.service import actor_for_customer, actor_for_staff
 from app.db import fetch, locked_row, write_transaction
@@ -108,6 +106,7 @@ LEFT JOIN piccolo_user u ON u.id = c.agent
 
 
 async def _chats(where: str, *args: Any) -> list[ChatView]:
+    """``where``: a condition written here, never input; the values go as parameters."""
     return [_view(row) for row in await fetch(f"{_CHATS_SQL} WHERE {where} ORDER BY c.id", *args)]
 
 
@@ -164,15 +163,6 @@ async def chats_of_agent(user_id: int) -> list[ChatView]:
     return await _chats("c.agent = {} AND c.status = {}", user_id, ChatStatus.active.value)
 
 
-def _line_query() -> Select[TicketMessage]:
-    return TicketMessage.select(
-        TicketMessage.id, TicketMessage.author_kind, TicketMessage.body, TicketMessage.created_at,
-        TicketMessage.staff_author.username.as_alias("staff_username"),
-        TicketMessage.staff_author.first_name.as_alias("staff_first_name"),
-        TicketMessage.ticket._.customer._.name.as_alias("customer_name"),
-    ).where(TicketMessage.internal.eq(False))  # fmt: skip
-
-
 def _line(chat_id: int, row: dict[str, Any]) -> ChatLine:
     if row["author_kind"] == Author.customer:
         name = row["customer_name"] or "Customer"
@@ -188,11 +178,16 @@ async def lines_after(chat: ChatView, after: int) -> list[ChatLine]:
     """The chat's transcript after message id ``after`` (0: from the start), oldest first, at most RESUME_PAGE
     lines: the whole public thread of its ticket, so staff replies by e-mail show too."""
     rows = await (
-        _line_query()
-        .where((TicketMessage.ticket == chat.ticket_id) & (TicketMessage.id > after))
+        TicketMessage.select(
+            TicketMessage.id, TicketMessage.author_kind, TicketMessage.body, TicketMessage.created_at,
+            TicketMessage.staff_author.username.as_alias("staff_username"),
+            TicketMessage.staff_author.first_name.as_alias("staff_first_name"),
+            TicketMessage.ticket._.customer._.name.as_alias("customer_name"),
+        )
+        .where((TicketMessage.ticket == chat.ticket_id) & (TicketMessage.id > after) & TicketMessage.internal.eq(False))
         .order_by(TicketMessage.id)
         .limit(RESUME_PAGE)
-    )
+    )  # fmt: skip
     return [_line(chat.id, row) for row in rows]
 
 
