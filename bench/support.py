@@ -15,7 +15,7 @@ Help search (``help_*`` figures):
   the page;
 - baseline: ``/_bench/constant`` answering as many bytes as a warm search page (the target: warm >= 0.5x).
 
-Live chat (the desk's second part: WebSockets across two web processes) adds its own runner to PARTS.
+Live chat (WebSockets across two web processes) is measured by bench/support_chat.py.
 """
 
 from __future__ import annotations

@@ -230,3 +230,40 @@ class TicketRating(Table):
     comment = Text(default="")
     rated_at = Timestamptz(null=True, default=None, index=True)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Chat(Table):
+    """A live chat with a customer. Its ticket holds the transcript (TicketMessage rows, channel ``chat``), so a
+    chat is read, answered and kept like any ticket; this row holds who is talking: one agent per chat.
+
+    ``status`` moves only through app.support.chat_states (waiting -> active -> ended), each move a ChatEvent."""
+
+    id = Serial(primary_key=True)
+
+    class Status(StrEnum):
+        waiting = "waiting"  # the customer wrote; no agent has taken it yet
+        active = "active"  # an agent took it
+        ended = "ended"
+
+    ticket = ForeignKey(references=Ticket, unique=True, on_delete=OnDelete.cascade)
+    # One waiting or active chat per customer: a partial unique index (migration chat_live_customer_uniq).
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    status = Varchar(length=10, choices=Status, default=Status.waiting, index=True)
+    agent = ForeignKey(references=BaseUser, null=True, default=None, on_delete=OnDelete.set_null,
+                       help_text="The staff member who took the chat; only they answer in it.")  # fmt: skip
+    started_at = Timestamptz(default=TimestamptzNow())
+    taken_at = Timestamptz(null=True, default=None)
+    ended_at = Timestamptz(null=True, default=None)
+
+
+class ChatEvent(Table):
+    """What happened to a chat: each state transition (taken, ended), by whom."""
+
+    id = Serial(primary_key=True)
+    chat = ForeignKey(references=Chat, on_delete=OnDelete.cascade)
+    event = Varchar(length=30)
+    from_status = Varchar(length=10)
+    to_status = Varchar(length=10)
+    actor = Varchar(length=100)
+    reason = Text(default="")
+    occurred_at = Timestamptz(default=TimestamptzNow())

@@ -42,3 +42,37 @@ class StaffOnly(InvalidInput):
     """A staff action named something that is not a staff member who may work tickets."""
 
     code = "not_support_staff"
+
+
+class ChatNotFound(NotFound):
+    """No such chat, or not the asker's (a customer's own; an agent's taken ones): the two look the same."""
+
+    code = "chat_not_found"
+
+
+class ChatTaken(Conflict):
+    """Another agent took the chat first: one agent per chat."""
+
+    code = "chat_taken"
+
+
+class ChatEnded(Conflict):
+    code = "chat_ended"
+
+
+class NoAgentOnline(Conflict):
+    """Nobody has the chats page open: the customer is offered the ticket form instead."""
+
+    code = "no_agent_online"
+
+
+class ChatMessageInvalid(InvalidInput):
+    code = "invalid_chat_message"
+
+
+class TooManyChatMessages(RateLimited):
+    code = "too_many_chat_messages"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"You are sending messages very fast. Wait {retry_after_s} s, then send again.",
+                         headers={"Retry-After": str(retry_after_s)})  # fmt: skip

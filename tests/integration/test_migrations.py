@@ -21,7 +21,7 @@ RECURRA_TABLES = {t._meta.tablename for t in APP_CONFIG.table_classes}
 RAW_INDEXES = {"invoice_renewal_period_uniq", "number_sequence_series_year_uniq", "webhook_event_gateway_event_uniq",
                   "idempotency_record_partner_key_uniq", "subscription_incomplete_customer_plan_uniq",
                   "payment_claim_invoice_uniq", "ticket_message_email_message_id_idx", "plan_family_version_uniq",
-                  "price_move_open_uniq"}  # fmt: skip
+                  "price_move_open_uniq", "chat_live_customer_uniq"}  # fmt: skip
 
 
 def piccolo(database_url_: str, *args: str) -> None:

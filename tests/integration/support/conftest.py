@@ -20,6 +20,7 @@ from app.support.service import SupportDesk
 from tables.accounts import Customer
 from tables.support import KnowledgeBaseArticle
 from tasks import worker as tasks_worker
+from tests.chat import hub, served  # noqa: F401 - fixtures of the chat tests
 from tests.portal import PASSWORD, sign_up
 from tests.support import inbound_listener
 
