@@ -37,6 +37,8 @@ from tables.payments import Payment, PaymentEvent, PaymentMethod, Refund, Webhoo
 from tables.subscriptions import Subscription, SubscriptionEvent
 from tables.support import (
     CannedReply,
+    Chat,
+    ChatEvent,
     HelpCategory,
     HelpDeflection,
     KnowledgeBaseArticle,
@@ -221,6 +223,8 @@ def table_configs(content: ContentRuntime | None = None) -> list[TableConfig]:
         _config(TicketEvent, "Support", newest_first=True),
         _config(TicketAttachment, "Support", newest_first=True),
         _config(HelpDeflection, "Support", newest_first=True),
+        _config(Chat, "Support", newest_first=True),
+        _config(ChatEvent, "Support", newest_first=True),
         _config(
             KnowledgeBaseArticle,
             "Support",

@@ -34,6 +34,8 @@ from tables.payments import Payment, PaymentEvent, PaymentMethod, Refund, Webhoo
 from tables.subscriptions import Subscription, SubscriptionEvent
 from tables.support import (
     CannedReply,
+    Chat,
+    ChatEvent,
     HelpCategory,
     HelpDeflection,
     KnowledgeBaseArticle,
@@ -110,6 +112,8 @@ ROLE_GRANTS: dict[str, Grant] = {
                 TicketAttachment,
                 HelpDeflection,
                 HelpArticleRating,
+                Chat,
+                ChatEvent,
                 TicketRating,
             }
         ),
@@ -153,6 +157,8 @@ TABLE_LIMITS: dict[type[Table], frozenset[Action]] = {
     TicketEvent: READ_ONLY,
     TicketAttachment: READ_ONLY,
     HelpDeflection: READ_ONLY,
+    Chat: READ_ONLY,  # chats move through app.support.chat (take, end), their lines are the ticket's messages
+    ChatEvent: READ_ONLY,
     TicketRating: READ_ONLY,  # the customers' own words (app.support.csat)
     Ticket: frozenset({Action.read, Action.update}),
     HelpArticleRating: READ_ONLY,  # a view: counted from the votes

@@ -22,6 +22,7 @@ class NavItem:
 NAV: list[NavItem] = [
     NavItem("Home", "/staff/"),
     NavItem("Support queue", "/staff/support", Ticket),
+    NavItem("Live chats", "/staff/support/chats", Ticket),
     NavItem("Satisfaction", "/staff/support/satisfaction", Ticket),
 ]
 

@@ -1,5 +1,5 @@
-"""Live chat's doors: the customer's WebSocket behind the chat panel of every portal page, and the agents' chats
-page with its WebSocket (staff sign in at /admin/; the piccolo session opens this page too).
+"""Live chat's doors: the customer's WebSocket behind the chat panel of every portal page, and the WebSocket of
+the agents' chats page (the page itself is the staff area's: app.staff.chats).
 
 A WebSocket is opened only from a page of this site (Origin equal to BASE_URL's; anything else is refused at the
 handshake) and only with a live session: the customer's (``recurra_auth``) or a support staff member's (the
@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, WebSocket, get, websocket
-from litestar.response import Template
+from litestar import WebSocket, websocket
 
 from app.accounts import sessions
 from app.accounts.auth import AUTH_STORE
-from app.errors import PermissionDenied
 from app.support.access import STAFF_SESSION_COOKIE, support_staff
 from app.support.chat_hub import ChatHub
 from app.support.chat_socket import CLOSE_NOT_ALLOWED, CLOSE_NOT_LOGGED_IN, AgentConnection, CustomerConnection
@@ -78,18 +76,4 @@ async def agent_chat_socket(socket: AnySocket) -> None:
     await AgentConnection(hub, socket, staff, staff_ok).serve()
 
 
-class AgentChatsPage(Controller):
-    """The agent's side: waiting chats to take, the chats they hold, live. Having it open is being online."""
-
-    path = AGENT_PAGE
-    include_in_schema = False
-
-    @get("/", name="support:agent-chats")
-    async def page(self, request: Request[Any, Any, Any]) -> Template:
-        staff = await support_staff(request.cookies.get(STAFF_SESSION_COOKIE))
-        if staff is None:
-            raise PermissionDenied("Sign in at /admin/ as support staff to answer chats.")
-        return Template("support/agent_chats.html", context={"staff": staff, "socket_path": f"{AGENT_PAGE}/ws"})
-
-
-CHAT_ROUTES = [customer_chat_socket, agent_chat_socket, AgentChatsPage]
+CHAT_ROUTES = [customer_chat_socket, agent_chat_socket]  # the agents' page is the staff area's (app.staff.chats)

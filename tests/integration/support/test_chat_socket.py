@@ -161,12 +161,14 @@ async def test_frames_are_limited_in_size_kind_and_pace(served: str, app: Litest
 
 
 async def test_the_agents_page_is_for_support_staff(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/staff/support/chats")).status_code == 403
+    anonymous = await client.get("/staff/support/chats")
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/staff/login?")
     _, token = await agent("sam")
     client.cookies.set("id", token)
     page = await client.get("/staff/support/chats")
     assert page.status_code == 200
     assert 'data-socket="/staff/support/chats/ws"' in page.text and 'src="/static/chat.js"' in page.text
+    assert '<a href="/staff/support/chats" aria-current="page">Live chats</a>' in page.text  # in the staff area
 
 
 async def test_logged_in_customers_get_the_chat_panel_on_portal_pages(client: httpx.AsyncClient) -> None:
