@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.accounts.errors import FormError
-from app.errors import Conflict, InvalidInput, NotFound, RateLimited
+from app.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RateLimited
 
 
 class TicketNotFound(NotFound):
@@ -42,3 +42,19 @@ class StaffOnly(InvalidInput):
     """A staff action named something that is not a staff member who may work tickets."""
 
     code = "not_support_staff"
+
+
+class BillingRequestNotFound(NotFound):
+    code = "billing_request_not_found"
+
+
+class RequestDecided(Conflict):
+    """A billing action request is decided once: a second approval (or a rejection after it) changes nothing."""
+
+    code = "request_decided"
+
+
+class OwnRequest(PermissionDenied):
+    """Nobody approves or rejects the billing action they asked for, whatever their role is now."""
+
+    code = "own_request"
