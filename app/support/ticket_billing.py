@@ -46,6 +46,7 @@ from tables.support import BillingActionRequest, BillingActionRequestEvent, Tick
 MAX_REASON = 500
 NO_REASON_NEEDED = {Kind.resend_receipt}  # run at once: the receipt itself says what was done
 REQUESTS_SHOWN = 50
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers: a longer number names nothing (and must not reach the query)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,7 @@ async def _checked(form: ActionForm, ticket_id: int, zone: ZoneInfo) -> tuple[Bi
     if form.kind not in Kind.__members__:
         raise InvalidInput("Choose a billing action.", code="action_unknown")
     kind = Kind(form.kind)
-    if not form.target.strip().isdigit():
+    if not form.target.strip().isdigit() or int(form.target) > MAX_ID:
         raise InvalidInput("Choose what to act on.", code="target_missing")
     ticket = await Ticket.select(Ticket.customer, Ticket.status).where(Ticket.id == ticket_id).first()
     if ticket is None:

@@ -405,6 +405,7 @@ async def test_refusals_are_shown_in_the_panel_in_plain_words(
         ({"kind": "pause", "target": str(paying.subscription.id), "reason": "again"},
          "A subscription that is paused cannot pause."),
         ({"kind": "launder", "target": payment, "reason": "x"}, "Choose a billing action."),
+        ({"kind": "refund", "target": "9" * 30, "reason": "x"}, "Choose what to act on."),
     ]  # fmt: skip
     async with console("superuser", "sue") as sue:
         for fields, refusal in cases:
