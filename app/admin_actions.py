@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import InvalidOperation
 from typing import Any
 
 from litestar.stores.base import Store
@@ -22,10 +20,11 @@ from starlette.requests import Request
 from app.accounts.auth import AUTH_STORE
 from app.accounts.service import AccountsContext
 from app.admin_audit import ActorFields, actor_fields
+from app.billing import staff_actions
+from app.billing.staff_actions import Done
 from app.errors import DomainError
 from app.jobs import JobQueue
 from app.mail import OutgoingMail
-from app.money import CurrencyError, Money
 from app.payments.gateway import PaymentGateway
 from app.ratelimit import RateLimiter
 from app.settings import Settings
@@ -63,6 +62,13 @@ class StaffRequest:
     async def send(self, mail: OutgoingMail) -> None:
         await self.queue.enqueue("send_email", mail.to_job())
 
+    def means(self) -> staff_actions.Means:
+        """What the billing actions (``app.billing.staff_actions``, shared with the support console) reach."""
+        return staff_actions.Means(self.settings, self.gateway, self.queue)
+
+    async def audit(self, done: Done) -> None:
+        await staff_actions.record(done, **self.actor)
+
 
 @contextmanager
 def explained() -> Iterator[None]:
@@ -71,20 +77,6 @@ def explained() -> Iterator[None]:
         yield
     except DomainError as exc:
         raise ValueError(exc.detail) from exc
-
-
-def amount(text: str, currency: str) -> Money | None:
-    """An amount typed like 4.00 in ``currency``; None when left empty."""
-    if not text.strip():
-        return None
-    try:
-        return Money.from_decimal_string(text.strip(), currency)
-    except (InvalidOperation, CurrencyError) as exc:
-        raise ValueError(f"Enter the amount like 4.00, in {currency}.") from exc
-
-
-def when(at: datetime | None) -> str:
-    return f"{at:%Y-%m-%d %H:%M} UTC" if at is not None else "never"
 
 
 Endpoint = Callable[[Request, Any], Coroutine[None, None, str]]

@@ -1,5 +1,6 @@
 """Billing in the admin: finalized invoices refuse edits, and staff actions (forms) that call the services:
-refund a payment (the credit note follows the ``payment.refunded`` event), create a test clock, create a test
+refund a payment (through ``app.billing.staff_actions``, which the support console runs too; the credit note
+follows the ``payment.refunded`` event), create a test clock, create a test
 customer on it (only test customers live on a clock), advance a test clock (everything that falls due on the
 way runs in time order, charged through the billing run's charger: renewals, dunning retries, expiries,
 reminders), and delete a test clock with its customers and all they own.
@@ -10,7 +11,6 @@ Forms are not table endpoints: each checks the staff role itself and writes its 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import InvalidOperation
 from typing import Any
 
 from piccolo.table import Table
@@ -20,19 +20,18 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from app.admin_actions import StaffRequest, explained
 from app.admin_audit import REDACTED, actor_fields
 from app.admin_permissions import StaffAction, require_action
 from app.audit.service import record_audit
 from app.billing import service as invoices
-from app.billing import testclocks, timetravel
+from app.billing import staff_actions, testclocks, timetravel
 from app.billing.charger import InvoiceCharger
+from app.billing.staff_actions import Kind
 from app.errors import DomainError
-from app.money import Money
-from app.payments import refunds
 from app.payments.service import gateway_for
 from app.settings import Settings
 from tables.billing import Invoice, InvoiceLine
-from tables.payments import Payment, Refund
 
 FORM_GROUP = "Billing"
 STEPS_SHOWN = 12  # of an advance's steps, in the form's answer (the audit entry counts them all)
@@ -119,7 +118,7 @@ class BillingForms:
         self.settings = settings
 
     async def refund_payment(self, request: Request, data: RefundPaymentForm) -> str:
-        return await refund_payment(request, data, self.settings)
+        return await refund_payment(request, data)
 
     async def create_test_clock(self, request: Request, data: CreateTestClockForm) -> str:
         return await create_test_clock(request, data, self.settings)
@@ -134,29 +133,14 @@ class BillingForms:
         return await advance_test_clock(request, data, self.settings)
 
 
-async def refund_payment(request: Request, data: RefundPaymentForm, settings: Settings) -> str:
+async def refund_payment(request: Request, data: RefundPaymentForm) -> str:
     await require_action(request, StaffAction.money)
-    payment = await Payment.select(Payment.currency).where(Payment.id == data.payment_id).first()
-    if payment is None:
-        raise ValueError(f"There is no payment #{data.payment_id}.")
-    try:
-        amount = Money.from_decimal_string(data.amount.strip(), payment["currency"]) if data.amount.strip() else None
-    except (InvalidOperation, ValueError) as exc:
-        raise ValueError(f"Enter the amount like 4.00 ({exc}).") from exc
-    actor = actor_fields(request)
-    try:
-        outcome = await refunds.refund(
-            gateway_for(settings), data.payment_id, amount, actor=actor["actor"], reason=data.reason
-        )
-    except DomainError as exc:
-        raise _refusal(exc) from exc
-    await record_audit(
-        "billing.refund_requested", **actor, target_type="refund", target_id=outcome.refund_id,
-        after={"payment_id": data.payment_id, "amount": data.amount or "all", "status": outcome.status},
-    )  # fmt: skip
-    if outcome.status == Refund.Status.failed:
-        return f"PayPal refused the refund: {outcome.failure_message or outcome.failure_code}."
-    return f"Refund #{outcome.refund_id} is {outcome.status}; its credit note follows within seconds."
+    staff = StaffRequest.of(request)
+    with explained():
+        amount = await staff_actions.amount_for(Kind.refund, data.payment_id, data.amount)
+        done = await staff_actions.refund(staff.means(), data.payment_id, amount, actor=staff.who, reason=data.reason)
+    await staff.audit(done)
+    return done.message
 
 
 async def create_test_clock(request: Request, data: CreateTestClockForm, settings: Settings) -> str:

@@ -2,7 +2,8 @@
 credit without a refund, resend a receipt. ("Refund a payment" is in app/admin_billing.py.)
 
 Each calls the code the billing run, the portal and the worker use: the charger that collects invoices, the
-invoice lifecycle, credit notes, the receipt e-mail. Money actions: billing staff and superusers; resending a
+invoice lifecycle, credit notes, the receipt e-mail (retry, credit and resend through ``app.billing.staff_actions``,
+which the support console's ticket panel runs too). Money actions: billing staff and superusers; resending a
 receipt: support too.
 """
 
@@ -14,12 +15,11 @@ from piccolo_admin.endpoints import FormConfig
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 
-from app.admin_actions import StaffRequest, amount, explained, form_group, when
+from app.admin_actions import StaffRequest, explained, form_group
 from app.admin_permissions import StaffAction, require_action
 from app.audit.service import record_audit
-from app.billing import adjustments, mails
-from app.billing.charger import InvoiceCharger
-from tables.billing import Invoice
+from app.billing import adjustments, staff_actions
+from app.billing.staff_actions import Kind
 
 FORM_GROUP = "Billing"
 REASON = Field(min_length=1, max_length=500, description="Why: kept on the invoice's history and in the audit log.")
@@ -48,23 +48,10 @@ async def retry_payment(request: Request, data: InvoiceForm) -> str:
     """The collection's next attempt, now: the customer's saved method is charged for what the invoice owes."""
     await require_action(request, StaffAction.money)
     staff = StaffRequest.of(request)
-    charger = InvoiceCharger(staff.gateway, staff.settings.billing, actor=staff.who)
     with explained():
-        attempt = await charger.retry_now(data.invoice_id)
-    payment = attempt.payment
-    await record_audit(
-        "billing.payment_retried", **staff.actor, target_type="invoice", target_id=data.invoice_id,
-        after={"payment_id": payment.payment_id if payment else None, "status": payment.status if payment else "",
-               "failure": attempt.failure},
-    )  # fmt: skip
-    if payment is not None and payment.status == "succeeded":
-        return f"Invoice #{data.invoice_id} is paid (payment #{payment.payment_id})."
-    if attempt.failure:
-        after = f"the next attempt is {when(attempt.next_attempt_at)}" if attempt.next_attempt_at else (
-            "that was the last attempt: dunning's final action applies")  # fmt: skip
-        return f"The charge failed: {attempt.failure}. It counts as a failed attempt; {after}."
-    assert payment is not None  # noqa: S101 - no failure means PayPal was asked
-    return f"Payment #{payment.payment_id} is {payment.status}: PayPal's answer is awaited and recorded when it comes."
+        done = await staff_actions.retry_payment(staff.means(), data.invoice_id, actor=staff.who)
+    await staff.audit(done)
+    return done.message
 
 
 async def close_invoice(request: Request, data: CloseInvoiceForm) -> str:
@@ -88,34 +75,20 @@ async def close_invoice(request: Request, data: CloseInvoiceForm) -> str:
 async def credit_invoice(request: Request, data: GoodwillCreditForm) -> str:
     await require_action(request, StaffAction.money)
     staff = StaffRequest.of(request)
-    invoice = await Invoice.select(Invoice.currency).where(Invoice.id == data.invoice_id).first()
-    if invoice is None:
-        raise ValueError(f"There is no invoice #{data.invoice_id}.")
     with explained():
-        credit = await adjustments.goodwill_credit(
-            data.invoice_id, amount(data.amount, invoice["currency"]), actor=staff.who, reason=data.reason
-        )
-    await record_audit(
-        "billing.goodwill_credit", **staff.actor, target_type="invoice", target_id=data.invoice_id,
-        after={"credit_note": credit.credit_note_number, "amount_minor": credit.credited.amount_minor,
-               "currency": credit.credited.currency, "reason": data.reason, "settled": credit.settled},
-    )  # fmt: skip
-    settled = "nothing is left to pay: it is paid" if credit.settled else f"{credit.still_due.format()} is still due"
-    return (
-        f"Credit note {credit.credit_note_number} takes {credit.credited.format()} off invoice "
-        f"{credit.invoice_number}; {settled}."
-    )
+        amount = await staff_actions.amount_for(Kind.goodwill_credit, data.invoice_id, data.amount)
+        done = await staff_actions.goodwill_credit(data.invoice_id, amount, actor=staff.who, reason=data.reason)
+    await staff.audit(done)
+    return done.message
 
 
 async def resend_receipt(request: Request, data: InvoiceForm) -> str:
     await require_action(request, StaffAction.receipts)
     staff = StaffRequest.of(request)
     with explained():
-        mail = await mails.receipt_again(staff.settings, data.invoice_id)
-    await staff.send(mail)
-    await record_audit("billing.receipt_resent", **staff.actor, target_type="invoice", target_id=data.invoice_id,
-                       after={"to": mail.to})  # fmt: skip
-    return f"The receipt is on its way to {mail.to}."
+        done = await staff_actions.resend_receipt(staff.means(), data.invoice_id)
+    await staff.audit(done)
+    return done.message
 
 
 def invoice_forms() -> list[FormConfig]:

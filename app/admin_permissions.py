@@ -33,6 +33,7 @@ from tables.partners import ApiKey
 from tables.payments import Payment, PaymentEvent, PaymentMethod, Refund, WebhookEvent
 from tables.subscriptions import Subscription, SubscriptionEvent
 from tables.support import (
+    BillingActionRequest,
     CannedReply,
     Chat,
     ChatEvent,
@@ -79,8 +80,9 @@ class Grant:
 # What each role may touch beyond nothing. A superuser may touch every table (within TABLE_LIMITS).
 ROLE_GRANTS: dict[str, Grant] = {
     Role.billing: Grant(
-        # Invoice lines: of drafts only (app.admin_billing's guard); plans: not their price (FIXED_COLUMNS).
-        write=frozenset({Plan, PlanFeature, InvoiceLine}),
+        # Invoice lines: of drafts only (app.admin_billing's guard); plans: not their price (FIXED_COLUMNS);
+        # billing action requests: decided in the staff console (/staff/billing/requests).
+        write=frozenset({Plan, PlanFeature, InvoiceLine, BillingActionRequest}),
         read=frozenset(
             {
                 Customer,
@@ -161,6 +163,9 @@ TABLE_LIMITS: dict[type[Table], frozenset[Action]] = {
     ChatEvent: READ_ONLY,
     TicketRating: READ_ONLY,  # the customers' own words (app.support.csat)
     Ticket: frozenset({Action.read, Action.update}),
+    # Requested from a ticket, approved or rejected in the staff console (app.support.ticket_billing), which
+    # runs the action: never created, edited or deleted as a row (the table is not among the admin's views).
+    BillingActionRequest: frozenset({Action.read, Action.update}),
     HelpArticleRating: READ_ONLY,  # a view: counted from the votes
     ApiKey: frozenset({Action.read, Action.update}),
     # piccolo_api creates users through BaseUser.create_user, which runs no hooks (so no audit entry) and
@@ -174,6 +179,7 @@ TABLE_LIMITS: dict[type[Table], frozenset[Action]] = {
 EDITABLE_COLUMNS: dict[type[Table], frozenset[str]] = {
     ApiKey: frozenset({"name", "expires_at", "revoked_at"}),
     Ticket: frozenset({"subject", "category"}),  # status, assignee, priority: the support forms
+    BillingActionRequest: frozenset(),  # decided only through the console (app.support.ticket_billing)
     InvoiceLine: frozenset(
         {"kind", "description", "plan", "quantity", "unit_amount_minor", "amount_minor", "period_start", "period_end"}
     ),

@@ -1,7 +1,8 @@
 """Staff actions on subscriptions (admin forms, Subscriptions group): cancel (at the period end or now) and keep,
 pause and resume, change plan (previewed first, then confirmed), extend a trial.
 
-Each calls the service the customer's own portal calls (``app.subscriptions``), so the events, outbox events,
+Each calls the service the customer's own portal calls (``app.subscriptions``; pause, resume and extending a
+trial through ``app.billing.staff_actions``, which the support console runs too), so the events, outbox events,
 entitlement invalidation and e-mails are the same; staff appear as ``staff:<id>`` in the trail. Billing staff
 (and superusers) only.
 """
@@ -15,9 +16,11 @@ from piccolo_admin.endpoints import FormConfig
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 
-from app.admin_actions import StaffRequest, explained, form_group, when
+from app.admin_actions import StaffRequest, explained, form_group
 from app.admin_permissions import StaffAction, require_action
 from app.audit.service import record_audit
+from app.billing import staff_actions
+from app.billing.staff_actions import when
 from app.money import format_money
 from app.subscriptions import manage, service
 from app.subscriptions.manage import ChangePreview
@@ -90,17 +93,11 @@ async def keep_subscription(request: Request, data: KeepForm) -> str:
 async def pause_or_resume(request: Request, data: PauseResumeForm) -> str:
     await require_action(request, StaffAction.subscriptions)
     staff = StaffRequest.of(request)
+    change = staff_actions.pause if data.action == "pause" else staff_actions.resume
     with explained():
-        if data.action == "pause":
-            await service.pause(data.subscription_id, actor=staff.who, reason=data.reason or "paused by staff")
-        else:
-            await service.resume(data.subscription_id, actor=staff.who)
-        sub = await service.load(data.subscription_id)
-    await _audit(staff, f"subscription.{data.action}", data.subscription_id, reason=data.reason)
-    if data.action == "pause":
-        return f"Subscription #{data.subscription_id} is paused: no access and no bills until it is resumed."
-    ends = when(sub["current_period_end"])
-    return f"Subscription #{data.subscription_id} is active again; its period now ends {ends}."
+        done = await change(data.subscription_id, actor=staff.who, reason=data.reason)
+    await staff.audit(done)
+    return done.message
 
 
 async def change_plan(request: Request, data: ChangePlanForm) -> str:
@@ -160,13 +157,10 @@ async def extend_trial(request: Request, data: ExtendTrialForm) -> str:
     await require_action(request, StaffAction.subscriptions)
     staff = StaffRequest.of(request)
     with explained():
-        before = (await service.load(data.subscription_id))["trial_end"]
-        trial_end = await service.extend_trial(
-            data.subscription_id, data.trial_end, actor=staff.who, reason=data.reason
-        )
-    await _audit(staff, "subscription.trial_extended", data.subscription_id, before={"trial_end": before},
-                 trial_end=trial_end, reason=data.reason)  # fmt: skip
-    return f"Subscription #{data.subscription_id}'s trial now ends {when(trial_end)}; the first bill follows then."
+        done = await staff_actions.extend_trial(data.subscription_id, data.trial_end, actor=staff.who,
+                                                reason=data.reason)  # fmt: skip
+    await staff.audit(done)
+    return done.message
 
 
 async def _audit(staff: StaffRequest, action: str, subscription_id: int, *, before: dict[str, object] | None = None,

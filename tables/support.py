@@ -1,7 +1,7 @@
 from enum import StrEnum
 
 from piccolo.apps.user.tables import BaseUser
-from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.readable import Readable
 from piccolo.table import Table
@@ -261,6 +261,48 @@ class ChatEvent(Table):
 
     id = Serial(primary_key=True)
     chat = ForeignKey(references=Chat, on_delete=OnDelete.cascade)
+    event = Varchar(length=30)
+    from_status = Varchar(length=10)
+    to_status = Varchar(length=10)
+    actor = Varchar(length=100)
+    reason = Text(default="")
+    occurred_at = Timestamptz(default=TimestamptzNow())
+
+
+class BillingActionRequest(Table):
+    """A billing action (a refund, a goodwill credit, a pause...) a support agent asked for from a ticket, for
+    billing staff to approve or reject in the console (/staff/billing/requests).
+
+    ``status`` moves only through app.support.request_states (each move a BillingActionRequestEvent row): requested
+    -> approved (the action then runs, as the approver) -> failed when it was refused; or requested -> rejected."""
+
+    id = Serial(primary_key=True)
+
+    class Status(StrEnum):
+        requested = "requested"
+        approved = "approved"
+        rejected = "rejected"
+        failed = "failed"
+
+    ticket = ForeignKey(references=Ticket, on_delete=OnDelete.cascade)
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.cascade)
+    kind = Varchar(length=30, help_text="The action: refund, goodwill_credit, retry_payment, pause, ... "
+                   "(app.billing.staff_actions.Kind).")  # fmt: skip
+    params = JSON(default={}, help_text="What it acts on and how much: ids, amount in minor units and currency, dates.")
+    reason = Text(help_text="Why, in the requester's words: shown to the approver and kept with the action.")
+    status = Varchar(length=10, choices=Status, default=Status.requested, index=True)
+    requested_by = ForeignKey(references=BaseUser, null=True, default=None, on_delete=OnDelete.set_null)
+    decided_by = ForeignKey(references=BaseUser, null=True, default=None, on_delete=OnDelete.set_null)
+    decided_at = Timestamptz(null=True, default=None)
+    result = Text(default="", help_text="What running it came to, or why it was rejected.")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class BillingActionRequestEvent(Table):
+    """What happened to a billing action request: each state transition (from, to), by whom and why."""
+
+    id = Serial(primary_key=True)
+    billing_action_request = ForeignKey(references=BillingActionRequest, on_delete=OnDelete.cascade)
     event = Varchar(length=30)
     from_status = Varchar(length=10)
     to_status = Varchar(length=10)

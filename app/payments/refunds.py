@@ -53,7 +53,7 @@ async def refund(
     async with write_transaction():
         payment = await lock_payment(payment_id)
         if payment["status"] not in {S.succeeded, S.partially_refunded} or not payment["gateway_capture_id"]:
-            raise Conflict(f"payment {payment_id} is {payment['status']}: nothing to refund", code="not_refundable")
+            raise Conflict(f"Payment #{payment_id} is {payment['status']}: nothing to refund.", code="not_refundable")
         refundable = await _refundable(payment)
         value = amount or Money(refundable, payment["currency"])
         if value.currency != payment["currency"] or not 0 < value.amount_minor <= refundable:

@@ -28,6 +28,7 @@ from piccolo_api.session_auth.tables import SessionsBase
 from app.admin_permissions import Action, allowed, role_of
 from app.errors import NotAuthenticated, PermissionDenied
 from app.support.access import STAFF_SESSION_COOKIE
+from app.support.agent import Agent
 
 # piccolo-admin's own default: a session in use is extended by this much when it gets close to expiring (never
 # past its maximum of 7 days), so an hour of work in the console does not end the session under the agent's feet.
@@ -71,6 +72,12 @@ def staff_of(connection: ASGIConnection[Any, Any, Any, Any]) -> StaffMember:
     """The staff member the staff guard let in (every non-public /staff page has one)."""
     member: StaffMember = connection.state.staff
     return member
+
+
+def acting(connection: ASGIConnection[Any, Any, Any, Any]) -> Agent:
+    """The staff member behind this request as the changes they make record them (event trails, audit log)."""
+    member = staff_of(connection)
+    return Agent(member.user_id, member.username, connection.client.host if connection.client else "")
 
 
 async def staff_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:

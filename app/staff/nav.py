@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from piccolo.table import Table
 
 from app.staff.auth import StaffMember
-from tables.support import Ticket
+from tables.support import BillingActionRequest, Ticket
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +24,7 @@ NAV: list[NavItem] = [
     NavItem("Support queue", "/staff/support", Ticket),
     NavItem("Live chats", "/staff/support/chats", Ticket),
     NavItem("Satisfaction", "/staff/support/satisfaction", Ticket),
+    NavItem("Billing requests", "/staff/billing/requests", BillingActionRequest),
 ]
 
 

@@ -12,6 +12,11 @@ from app.staff.nav import nav_for
 from app.web import AnyRequest, app_settings
 
 
+def desk_zone(request: AnyRequest) -> ZoneInfo:
+    """Staff read times on the desk's clock (the one its business hours are kept in)."""
+    return ZoneInfo(app_settings(request).sla.timezone)
+
+
 def staff_page(
     request: AnyRequest,
     template: str,
@@ -21,12 +26,10 @@ def staff_page(
     headers: dict[str, str] | None = None,
 ) -> Template:
     member = staff_of(request)
-    settings = app_settings(request)
     layout = {
         "staff": member,
         "nav": nav_for(member),
         "current_path": request.url.path,
-        # Staff read times on the desk's clock (the one its business hours are kept in).
-        "desk_zone": ZoneInfo(settings.sla.timezone),
+        "desk_zone": desk_zone(request),
     }
     return Template(template, context={**layout, **context}, status_code=status_code, headers=headers)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from litestar import Router
 
 from app.staff.auth import StaffLoginRequired, staff_guard, to_login
+from app.staff.billing import BillingRequests
 from app.staff.chats import AgentChats
 from app.staff.portal import StaffDoor, StaffHome
 from app.staff.support import SupportConsole
@@ -14,7 +15,7 @@ from app.staff.support import SupportConsole
 def staff_router() -> Router:
     return Router(
         path="/staff",
-        route_handlers=[StaffDoor, StaffHome, SupportConsole, AgentChats],
+        route_handlers=[StaffDoor, StaffHome, SupportConsole, AgentChats, BillingRequests],
         guards=[staff_guard],
         exception_handlers={StaffLoginRequired: to_login},
         include_in_schema=False,

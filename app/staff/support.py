@@ -21,12 +21,13 @@ from litestar.response import Redirect, Template
 from app import clock
 from app.admin_permissions import Action
 from app.errors import DomainError
-from app.staff.auth import staff_of, works_on
-from app.staff.pages import staff_page
-from app.support import agent, canned, csat, staff_views
+from app.staff.auth import acting, staff_of, works_on
+from app.staff.billing import billing_means
+from app.staff.pages import desk_zone, staff_page
+from app.support import agent, canned, csat, staff_views, ticket_billing
 from app.support.access import support_team
-from app.support.agent import UNCHANGED, Agent, Unchanged
-from app.support.errors import StaffOnly, TicketFormError
+from app.support.agent import UNCHANGED, Unchanged
+from app.support.errors import StaffOnly, TicketFormError, TicketNotFound
 from app.support.help import service as help_centre
 from app.support.service import AFTER_REPLY, MAX_MESSAGE
 from app.support.sla import SlaPolicy
@@ -42,11 +43,6 @@ def _policy(request: AnyRequest) -> SlaPolicy:
     return SlaPolicy.from_settings(app_settings(request).sla)
 
 
-def _agent(request: AnyRequest) -> Agent:
-    member = staff_of(request)
-    return Agent(member.user_id, member.username, request.client.host if request.client else "")
-
-
 async def _workspace_context(request: AnyRequest, ticket_id: int, **extra: Any) -> dict[str, Any]:
     settings = app_settings(request)
     workspace = await staff_views.staff_ticket(ticket_id, policy=_policy(request), billing=settings.billing,
@@ -60,9 +56,14 @@ async def _workspace_context(request: AnyRequest, ticket_id: int, **extra: Any) 
         "max_message": MAX_MESSAGE,
         "scores": csat.SCORES,
         "may_write": staff_of(request).may(Ticket, Action.update),
+        "runs_at_once": ticket_billing.runs_at_once(staff_of(request).role),
         "values": {},
         "errors": {},
         "form_error": "",
+        "billing_done": "",
+        "billing_ok": True,
+        "billing_error": "",
+        "billing_values": {},
         **extra,
     }
 
@@ -103,17 +104,21 @@ class SupportConsole(Controller):
         return staff_page(request, "staff/support/ticket.html", context)
 
     async def _answer(
-        self, request: HTMXRequest, ticket_id: int, done: str, error: DomainError | None, values: dict[str, str]
-    ) -> Template | Redirect:
-        """The workspace after a change (htmx), or the ticket page: redirected after a change, with the refusal."""
-        if error is not None and error.status == 404:
+        self, request: HTMXRequest, ticket_id: int, done: str, error: DomainError | None, values: dict[str, str],
+        *, billing: dict[str, Any] | None = None,
+    ) -> Template | Redirect:  # fmt: skip
+        """The workspace after a change (htmx), or the ticket page: redirected after a change, with the refusal.
+        ``billing``: the billing panel's answer (shown there, not at the top: a missing payment is its refusal)."""
+        if error is not None and (error.status == 404 if billing is None else isinstance(error, TicketNotFound)):
             raise error
         extra = {"values": values, **_refusal(error)} if error else {"done": done}
+        if billing is not None:
+            extra = billing
         context = await _workspace_context(request, ticket_id, **extra)
         if request.htmx:
             return staff_page(request, "staff/support/_workspace.html", context)
         if error is None:
-            flash(request, done, category="success")
+            flash(request, done, category="success" if (billing or {}).get("billing_ok", True) else "warning")
             return see_other(f"/staff/support/tickets/{ticket_id}")
         return staff_page(request, "staff/support/ticket.html", context, status_code=error.status)
 
@@ -123,7 +128,7 @@ class SupportConsole(Controller):
         internal = data.get("kind") == "note"
         then = data.get("then", "pending")
         try:
-            await agent.reply(_agent(request), ticket_id, data.get("body", ""), internal=internal, then=then)
+            await agent.reply(acting(request), ticket_id, data.get("body", ""), internal=internal, then=then)
         except DomainError as error:
             return await self._answer(request, ticket_id, "", error, {"body": data.get("body", ""), "then": then})
         done = "Internal note added." if internal else f"Reply sent to the customer; the ticket is {then}."
@@ -134,7 +139,7 @@ class SupportConsole(Controller):
         priority: str = "", move: Event | None = None,
     ) -> Template | Redirect:  # fmt: skip
         try:
-            done = await agent.update(_agent(request), ticket_id, assign_to=assign_to, priority=priority, move=move)
+            done = await agent.update(acting(request), ticket_id, assign_to=assign_to, priority=priority, move=move)
         except DomainError as error:
             return await self._answer(request, ticket_id, "", error, {})
         return await self._answer(
@@ -169,6 +174,22 @@ class SupportConsole(Controller):
         if chosen not in staff_views.STAFF_MOVES:
             return await self._answer(request, ticket_id, "", TicketFormError({"event": "Choose a status."}), {})
         return await self._update(request, ticket_id, move=Event(chosen))
+
+    @post("/tickets/{ticket_id:int}/billing")
+    async def billing_action(self, request: HTMXRequest, ticket_id: FromPath[int], data: Form) -> Template | Redirect:
+        """A billing action from the panel beside the thread: run at once, or requested for billing staff
+        (``app.support.ticket_billing``); the outcome and refusals are shown in the panel."""
+        form = ticket_billing.ActionForm(kind=data.get("kind", ""), target=data.get("target", ""),
+                                         amount=data.get("amount", ""), trial_end=data.get("trial_end", ""),
+                                         reason=data.get("reason", ""))  # fmt: skip
+        try:
+            outcome = await ticket_billing.act(acting(request), staff_of(request).role, ticket_id, form,
+                                               means=billing_means(request), zone=desk_zone(request))  # fmt: skip
+        except DomainError as error:
+            refused = {"billing_error": error.detail, "billing_values": data}
+            return await self._answer(request, ticket_id, "", error, {}, billing=refused)
+        answer = {"billing_done": outcome.message, "billing_ok": outcome.ok}
+        return await self._answer(request, ticket_id, outcome.message, None, {}, billing=answer)
 
     @get("/tickets/{ticket_id:int}/canned/{canned_id:int}", name="staff:canned")
     async def canned_reply(self, request: AnyRequest, ticket_id: FromPath[int], canned_id: FromPath[int]) -> Template:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.accounts.errors import FormError
-from app.errors import Conflict, InvalidInput, NotFound, RateLimited
+from app.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RateLimited
 
 
 class TicketNotFound(NotFound):
@@ -76,3 +76,19 @@ class TooManyChatMessages(RateLimited):
     def __init__(self, retry_after_s: int) -> None:
         super().__init__(f"You are sending messages very fast. Wait {retry_after_s} s, then send again.",
                          headers={"Retry-After": str(retry_after_s)})  # fmt: skip
+
+
+class BillingRequestNotFound(NotFound):
+    code = "billing_request_not_found"
+
+
+class RequestDecided(Conflict):
+    """A billing action request is decided once: a second approval (or a rejection after it) changes nothing."""
+
+    code = "request_decided"
+
+
+class OwnRequest(PermissionDenied):
+    """Nobody approves or rejects the billing action they asked for, whatever their role is now."""
+
+    code = "own_request"

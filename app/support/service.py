@@ -336,6 +336,16 @@ async def staff_reply(
     return message_id
 
 
+async def record_note(ticket_id: int, body: str, *, staff_user_id: int | None = None) -> int:
+    """An internal note of what was done for the ticket elsewhere (a billing action run from it): by the staff
+    member who did it, else by the system. Kept on a closed ticket too: it is its history, not a conversation."""
+    text = body.strip()[:MAX_MESSAGE]
+    if not await Ticket.exists().where(Ticket.id == ticket_id):
+        raise TicketNotFound(f"There is no ticket #{ticket_id}.")
+    author = Author.staff if staff_user_id is not None else Author.system
+    return await _add_message(ticket_id, author, text, channel=Channel.web, staff_id=staff_user_id, internal=True)
+
+
 async def assign(ticket_id: int, staff_user_id: int | None, *, actor: str) -> bool:
     """Give the ticket to a support staff member (None: to nobody); False when it was theirs already."""
     staff = await staff_by_id(staff_user_id) if staff_user_id is not None else None

@@ -1,5 +1,5 @@
 """What the support console reads: the queue (filters, SLA, pages) and a whole ticket for staff (thread, history,
-SLA, the moves its state allows, the customer's rating and their billing).
+SLA, the moves its state allows, the customer's rating, their billing and the billing actions asked for).
 
 The caller checks the staff member first (``app.support.access``). The time and the service-level policy are
 arguments, so the same moment is used for every row of a page.
@@ -23,7 +23,7 @@ from app import clock
 from app.audit.service import actor_for_staff
 from app.billing.overview import BillingOverview, customer_overview
 from app.settings import BillingSettings
-from app.support import csat, views
+from app.support import csat, ticket_billing, views
 from app.support.errors import TicketNotFound
 from app.support.sla import SlaPolicy, TicketSla, breach_cutoffs, ticket_sla
 from app.support.states import MACHINE, Event, Status
@@ -224,6 +224,7 @@ class StaffTicket:
     history: list[HistoryItem]
     rating: csat.RatingView | None
     billing: BillingOverview | None  # None: no customer account (an unverified sender)
+    billing_requests: list[ticket_billing.RequestView]  # billing actions asked for from this ticket, newest first
 
     @property
     def requester_email(self) -> str:
@@ -268,4 +269,5 @@ async def staff_ticket(ticket_id: int, *, policy: SlaPolicy, billing: BillingSet
         ],
         rating=await csat.latest_rating(ticket_id),
         billing=await customer_overview(customer.id, billing) if customer else None,
+        billing_requests=await ticket_billing.requests_on(ticket_id),
     )
