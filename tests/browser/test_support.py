@@ -1,7 +1,10 @@
 """A customer asks for help with a screenshot, staff answer, the answer arrives by e-mail, the customer answers
-that e-mail (real SMTP to `python -m app inbound-mail`), sees it in the thread and says it is solved."""
+that e-mail (real SMTP to `python -m app inbound-mail`), sees it in the thread, says it is solved and rates the
+answer from the satisfaction e-mail."""
 
 from __future__ import annotations
+
+import re
 
 from playwright.async_api import Page, expect
 
@@ -9,7 +12,7 @@ from app import clock
 from app.accounts.passwords import hash_password
 from app.accounts.staff import create_staff
 from app.support import service
-from tables.support import KnowledgeBaseArticle, Ticket
+from tables.support import KnowledgeBaseArticle, Ticket, TicketRating
 from tests import factories
 from tests.portal import PASSWORD
 from tests.servers import LiveServer
@@ -67,4 +70,16 @@ async def test_ask_get_an_answer_by_mail_reply_by_mail_and_solve(
     await page.get_by_role("button", name="This is solved").click()
     await expect(page.locator(".flash-success")).to_contain_text("Glad it is sorted")
     await expect(page.locator(".ticket-status")).to_have_text("Solved")
+
+    # The solve asks how we did, by e-mail: its "4" link opens the rating with 4 chosen; sending it records it.
+    [csat] = await mailbox.wait_for("support_csat")
+    link = re.search(r"^4 - [^:]+: (\S+)", Mailbox.text(csat), re.MULTILINE)
+    assert link, Mailbox.text(csat)
+    await page.goto(link.group(1))
+    await expect(page.get_by_role("radio", name=re.compile("^4"))).to_be_checked()
+    await page.get_by_label("Anything to add? (optional)").fill("Quick and kind.")
+    await page.get_by_role("button", name="Send rating").click()
+    await expect(page.locator(".flash-success")).to_contain_text("you rated us 4 of 5")
+    rating = await TicketRating.objects().first()
+    assert rating is not None and (rating.score, rating.comment) == (4, "Quick and kind.")
     assert not [e for e in errors if "Content Security Policy" in e], errors
