@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from piccolo.apps.user.tables import BaseUser
 
+from app.db import write_transaction
 from app.errors import Conflict, InvalidInput
 from tables.accounts import StaffRole
 
@@ -18,7 +19,7 @@ async def create_staff(username: str, email: str, password: str, role: str = Sta
         raise InvalidInput(f"the password must have at least {MIN_STAFF_PASSWORD} characters", code="weak_password")
     if await BaseUser.exists().where(BaseUser.username == username):
         raise Conflict(f"a staff user named {username!r} exists already", code="staff_exists")
-    async with BaseUser._meta.db.transaction():
+    async with write_transaction():
         user = await BaseUser.create_user(
             username=username,
             password=password,

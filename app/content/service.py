@@ -19,6 +19,7 @@ from typing import Any
 from app import clock
 from app.content.search import CatalogFilter, as_datetime, find
 from app.content.storage import COVER_TYPES
+from app.db import write_transaction
 from app.errors import InvalidInput, NotFound
 from app.subscriptions.access import Entitlements
 from tables.accounts import Customer
@@ -345,7 +346,7 @@ async def after_staff_edit(item_id: int, changed: set[str], media_size: int | No
 async def publish_due(at: datetime | None = None) -> list[int]:
     """Publish every scheduled item whose ``publish_at`` has come. Idempotent: a second run finds none."""
     at = at or clock.now()
-    async with ContentItem._meta.db.transaction():
+    async with write_transaction():
         due = await ContentItem.select(ContentItem.id, ContentItem.title, ContentItem.publish_at).where(
             ContentItem.publish_state == PublishState.scheduled, ContentItem.publish_at <= at
         )

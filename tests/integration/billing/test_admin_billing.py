@@ -77,8 +77,7 @@ async def test_staff_create_a_test_clock_attach_a_customer_and_advance_it(
 ) -> None:
     start = datetime(2026, 5, 1, 12, tzinfo=UTC)
     customer = await factories.customer()
-    sub = await factories.subscription(customer=customer.id, current_period_start=start - timedelta(days=30),
-                                       current_period_end=start + timedelta(days=2), billing_anchor=start)  # fmt: skip
+    sub = await factories.subscription(customer=customer.id, ends_at=start + timedelta(days=2))
     async with staff_session(app, "billing") as staff:
         created = await staff.post(
             FORMS + "create-test-clock/",
@@ -140,9 +139,7 @@ async def test_advancing_a_test_clock_runs_the_renewal_its_dunning_retries_and_t
     await attach_test_clock(customer.id, test_clock.id)
     method = await vaulted(customer.id, "late@example.com")
     plan = await factories.plan(name="Standard", amount_minor=1500, interval="month")
-    sub = await factories.subscription(customer=customer.id, plan=plan.id, payment_method=method.id,
-                                       current_period_start=day[8] - timedelta(days=30), current_period_end=day[8],
-                                       billing_anchor=day[8])  # fmt: skip
+    sub = await factories.subscription(customer=customer.id, plan=plan.id, payment_method=method.id, ends_at=day[8])
     await sandbox.arm("instrument_declined", payer_email="late@example.com")
 
     async with staff_session(app, "billing") as staff:
