@@ -1,4 +1,4 @@
-"""Command line: python -m app {run,serve,migrate,seed-demo,create-staff,worker}."""
+"""Command line: python -m app {run,serve,migrate,seed-demo,create-staff,worker,inbound-mail}."""
 
 from __future__ import annotations
 
@@ -40,9 +40,12 @@ def _print_login(settings: Settings, username: str, password: str) -> None:
         f"\n  Recurra is starting on {settings.base_url}\n"
         f"    portal       {settings.base_url}/\n"
         f"    staff admin  {settings.base_url}/admin/   (user {username!r}, password {password!r})\n"
+        f"    staff area   {settings.base_url}/staff/   (the same log-in: the support console)\n"
         f"    API docs     {settings.base_url}/schema/swagger\n"
         f"    health       {settings.base_url}/health/ready\n"
-        + (f"    dev mail     {settings.base_url}/dev/mail\n" if settings.dev_mail_enabled else ""),
+        + (f"    dev mail     {settings.base_url}/dev/mail\n" if settings.dev_mail_enabled else "")
+        + f"    support mail smtp://{settings.support.inbound_smtp_host}:{settings.support.inbound_smtp_port}"
+        f" (to {settings.support.support_email})\n",
         flush=True,
     )
 
@@ -76,8 +79,19 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> None:
     run_worker(WorkerSettings)  # type: ignore[arg-type]
 
 
+def cmd_inbound_mail(settings: Settings, _: argparse.Namespace) -> None:
+    from app.support.smtp import serve_inbound_mail
+
+    try:
+        _run_async(lambda: serve_inbound_mail(settings))
+    except OSError as exc:  # the port is taken, or not ours to bind
+        sys.exit(f"error: cannot listen for support mail on {settings.support.inbound_smtp_host}:"
+                 f"{settings.support.inbound_smtp_port}: {exc}")  # fmt: skip
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
-    """Migrate, seed the demo, then serve; with REDIS_URL an arq worker process runs beside the web app."""
+    """Migrate, seed the demo, then serve; the support mail listener runs beside the web app, and with
+    REDIS_URL an arq worker process too."""
     from app.db import migrate
     from app.demo import seed_demo
 
@@ -86,16 +100,17 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
         return await seed_demo(settings)
 
     login = _run_async(prepare)
-    worker = None
+    companions = [subprocess.Popen([sys.executable, "-m", "app", "inbound-mail"])]
     if settings.redis.enabled:
-        worker = subprocess.Popen([sys.executable, "-m", "app", "worker"])
+        companions.append(subprocess.Popen([sys.executable, "-m", "app", "worker"]))
     _print_login(settings, login.username, login.password)
     try:
         serve(settings, workers=args.workers)
     finally:
-        if worker is not None:
-            worker.send_signal(signal.SIGINT)
-            worker.wait(timeout=15)
+        for process in companions:
+            process.send_signal(signal.SIGINT)
+        for process in companions:
+            process.wait(timeout=15)
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
@@ -121,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     staff.add_argument("--email", required=True)
     staff.add_argument("--role", default="superuser", choices=["superuser", "billing", "support", "content"])
     commands.add_parser("worker", help="run the arq worker (needs REDIS_URL)")
+    commands.add_parser("inbound-mail", help="receive support mail over SMTP on INBOUND_SMTP_HOST:INBOUND_SMTP_PORT")
     args = parser.parse_args(argv)
     try:
         settings = get_settings()
@@ -133,6 +149,7 @@ def main(argv: list[str] | None = None) -> None:
         "seed-demo": cmd_seed_demo,
         "create-staff": cmd_create_staff,
         "worker": cmd_worker,
+        "inbound-mail": cmd_inbound_mail,
     }
     handlers[args.command](settings, args)
 

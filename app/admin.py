@@ -12,13 +12,19 @@ from piccolo_api.crud.hooks import Hook, HookType
 from piccolo_api.session_auth.tables import SessionsBase
 
 from app.accounts.staff_mfa import staff_mfa_provider
+from app.admin_accounts import account_forms
 from app.admin_audit import audit_hooks
 from app.admin_billing import billing_forms, invoice_guard_hooks
 from app.admin_forms import admin_forms
+from app.admin_invoices import invoice_forms
 from app.admin_permissions import TABLE_LIMITS, Action, table_validators
+from app.admin_prices import plan_guard_hooks, price_forms
+from app.admin_subscriptions import subscription_forms
 from app.content.admin import content_guards, content_hooks, media_storages
 from app.content.runtime import ContentRuntime
 from app.settings import Settings
+from app.support.admin import support_forms
+from app.support.help.admin import help_guards, help_hooks
 from tables.accounts import Customer, CustomerSession, StaffRole
 from tables.audit import AuditLog, DataRequest
 from tables.billing import CreditNote, Invoice, InvoiceEvent, InvoiceLine
@@ -29,7 +35,20 @@ from tables.outbox import OutboxEvent
 from tables.partners import ApiKey, Partner, WebhookDelivery, WebhookEndpoint
 from tables.payments import Payment, PaymentEvent, PaymentMethod, Refund, WebhookEvent
 from tables.subscriptions import Subscription, SubscriptionEvent
-from tables.support import KnowledgeBaseArticle, Ticket, TicketMessage
+from tables.support import (
+    CannedReply,
+    Chat,
+    ChatEvent,
+    HelpCategory,
+    HelpDeflection,
+    KnowledgeBaseArticle,
+    Ticket,
+    TicketAttachment,
+    TicketEvent,
+    TicketMessage,
+    TicketRating,
+)
+from tables.views import HelpArticleRating
 
 
 def _grouped(hooks: list[Hook]) -> list[Hook]:
@@ -45,6 +64,7 @@ def _config(
     columns: list[Any] | None = None,
     *,
     newest_first: bool = False,
+    order_by: list[OrderBy] | None = None,
     extra_hooks: dict[type[Table], list[Hook]] | None = None,
     guard_hooks: dict[type[Table], list[Hook]] | None = None,
     media_storage: list[Any] | None = None,
@@ -53,7 +73,8 @@ def _config(
     ``extra_hooks`` (a domain's, e.g. content's cache invalidation) run after the audit hooks' write. Invoices
     and their lines first refuse changes once finalized, and ``guard_hooks`` (e.g. content's slug check) refuse
     what may not be written: the audit hooks write, so guards go first."""
-    order_by = [OrderBy(column=table._meta.primary_key, ascending=False)] if newest_first else None
+    if newest_first:
+        order_by = [OrderBy(column=table._meta.primary_key, ascending=False)]
     writable = TABLE_LIMITS.get(table, frozenset(Action)) != {Action.read}
     guards = invoice_guard_hooks(table) if table in (Invoice, InvoiceLine) else []
     guards += (guard_hooks or {}).get(table, [])
@@ -70,9 +91,10 @@ def _config(
 
 def table_configs(content: ContentRuntime | None = None) -> list[TableConfig]:
     """Every table staff work with, grouped as the sidebar shows them. Secrets (token hashes, recovery
-    codes, idempotency records) are deliberately absent. With ``content``, catalog edits refresh what
-    customers see (app.content.admin) and item files are uploaded to its media storage."""
-    hooks = content_hooks(content) if content else {}
+    codes, idempotency records) are deliberately absent. With ``content``, catalog and help edits refresh what
+    customers see (app.content.admin, app.support.help.admin) and item files are uploaded to its media storage."""
+    hooks = {**content_hooks(content), **help_hooks(content)} if content else {}
+    guards = {**content_guards(), **help_guards()}
     storages = media_storages(content) if content else None
     return [
         _config(
@@ -106,6 +128,7 @@ def table_configs(content: ContentRuntime | None = None) -> list[TableConfig]:
                 Plan.status,
             ],
             extra_hooks=hooks,
+            guard_hooks=plan_guard_hooks(),
         ),
         _config(Feature, "Catalog", extra_hooks=hooks),
         _config(PlanFeature, "Catalog", extra_hooks=hooks),
@@ -121,7 +144,7 @@ def table_configs(content: ContentRuntime | None = None) -> list[TableConfig]:
                 ContentItem.updated_at,
             ],
             extra_hooks=hooks,
-            guard_hooks=content_guards(),
+            guard_hooks=guards,
             media_storage=storages,
         ),
         _config(ContentItemFeature, "Content", extra_hooks=hooks),
@@ -179,9 +202,50 @@ def table_configs(content: ContentRuntime | None = None) -> list[TableConfig]:
         _config(Refund, "Billing", newest_first=True),
         _config(PaymentMethod, "Billing"),
         _config(TestClock, "Billing"),
-        _config(Ticket, "Support", newest_first=True),
-        _config(TicketMessage, "Support"),
-        _config(KnowledgeBaseArticle, "Support"),
+        _config(
+            Ticket,
+            "Support",
+            [
+                Ticket.id,
+                Ticket.subject,
+                Ticket.customer,
+                Ticket.requester_email,
+                Ticket.status,
+                Ticket.priority,
+                Ticket.assignee,
+                Ticket.channel,
+                Ticket.verified,
+                Ticket.updated_at,
+            ],
+            newest_first=True,
+        ),
+        _config(TicketMessage, "Support", newest_first=True),
+        _config(TicketEvent, "Support", newest_first=True),
+        _config(TicketAttachment, "Support", newest_first=True),
+        _config(HelpDeflection, "Support", newest_first=True),
+        _config(Chat, "Support", newest_first=True),
+        _config(ChatEvent, "Support", newest_first=True),
+        _config(
+            KnowledgeBaseArticle,
+            "Support",
+            [
+                KnowledgeBaseArticle.id,
+                KnowledgeBaseArticle.title,
+                KnowledgeBaseArticle.category,
+                KnowledgeBaseArticle.publish_state,
+                KnowledgeBaseArticle.publish_at,
+                KnowledgeBaseArticle.updated_at,
+            ],
+            extra_hooks=hooks,
+            guard_hooks=guards,
+        ),
+        _config(HelpCategory, "Support", extra_hooks=hooks, guard_hooks=guards),
+        # Read-only: each article's votes counted (a view); worst-rated first.
+        _config(HelpArticleRating, "Support", order_by=[OrderBy(column=HelpArticleRating.rating)]),
+        _config(
+            CannedReply, "Support", [CannedReply.id, CannedReply.title, CannedReply.active, CannedReply.updated_at]
+        ),
+        _config(TicketRating, "Support", newest_first=True),
         _config(Partner, "Partners"),
         _config(
             ApiKey,
@@ -225,7 +289,13 @@ def table_configs(content: ContentRuntime | None = None) -> list[TableConfig]:
 def build_admin(settings: Settings, content: ContentRuntime | None = None) -> Any:
     return create_admin(
         tables=table_configs(content),
-        forms=admin_forms() + billing_forms(settings),
+        forms=admin_forms()
+        + billing_forms(settings)
+        + price_forms(settings)
+        + subscription_forms()
+        + invoice_forms()
+        + account_forms()
+        + support_forms(),
         auth_table=BaseUser,
         session_table=SessionsBase,
         site_name=f"{settings.site_name} admin",

@@ -20,7 +20,7 @@ from piccolo_api.crud.hooks import Hook, HookType
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from app.admin_permissions import EDITABLE_COLUMNS
+from app.admin_permissions import refused_columns
 from app.audit.service import actor_for_staff, record_audit
 from app.db import write_transaction
 
@@ -53,9 +53,9 @@ def _redacted(table: type[Table], values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: REDACTED if k in secret else v for k, v in values.items()}
 
 
-def _check_editable(table: type[Table], names: set[str]) -> None:
-    editable = EDITABLE_COLUMNS.get(table)
-    if editable is not None and (refused := sorted(names - editable)):
+def _check_editable(table: type[Table], changed: list[str]) -> None:
+    """Only what changes counts: the admin UI sends every field of the row it edits."""
+    if refused := refused_columns(table, set(changed)):
         raise HTTPException(status_code=403, detail=f"These fields cannot be changed here: {', '.join(refused)}.")
 
 
@@ -79,17 +79,17 @@ def audit_hooks(table: type[Table]) -> list[Hook]:
 
     async def on_patch(row_id: Any, values: dict[Any, Any], request: Request) -> dict[Any, Any]:
         by_name = {_name(column): value for column, value in values.items()}
-        _check_editable(table, set(by_name))
         async with write_transaction():
             columns = [table._meta.get_column_by_name(n) for n in by_name]
             before = await table.select(*columns).where(pk == row_id).first()
             if before is None:
                 return values  # piccolo_api answers for the missing row
+            changed = [n for n, v in by_name.items() if before.get(n) != v]
+            _check_editable(table, changed)
             # BaseUser hashes a new password after the hooks run; leave that one to piccolo_api.
             to_apply = {k: v for k, v in values.items() if not (table is BaseUser and _name(k) == "password")}
             if to_apply:
                 await table.update(to_apply).where(pk == row_id)
-            changed = [n for n, v in by_name.items() if before.get(n) != v]
             if changed:
                 await record_audit(
                     f"admin.{tablename}.update",

@@ -1,7 +1,9 @@
 """Billing in the admin: finalized invoices refuse edits, and staff actions (forms) that call the services:
-refund a payment (the credit note follows the ``payment.refunded`` event), create a test clock and attach a
-customer, advance a test clock (everything that falls due on the way runs in time order, charged through the
-billing run's charger: renewals, dunning retries, expiries, reminders).
+refund a payment (through ``app.billing.staff_actions``, which the support console runs too; the credit note
+follows the ``payment.refunded`` event), create a test clock, create a test
+customer on it (only test customers live on a clock), advance a test clock (everything that falls due on the
+way runs in time order, charged through the billing run's charger: renewals, dunning retries, expiries,
+reminders), and delete a test clock with its customers and all they own.
 
 Forms are not table endpoints: each checks the staff role itself and writes its own audit entry.
 """
@@ -9,7 +11,6 @@ Forms are not table endpoints: each checks the staff role itself and writes its 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import InvalidOperation
 from typing import Any
 
 from piccolo.table import Table
@@ -19,20 +20,18 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from app.admin_audit import actor_fields
-from app.admin_permissions import Action, require
+from app.admin_actions import StaffRequest, explained
+from app.admin_audit import REDACTED, actor_fields
+from app.admin_permissions import StaffAction, require_action
 from app.audit.service import record_audit
 from app.billing import service as invoices
-from app.billing import testclocks, timetravel
+from app.billing import staff_actions, testclocks, timetravel
 from app.billing.charger import InvoiceCharger
+from app.billing.staff_actions import Kind
 from app.errors import DomainError
-from app.money import Money
-from app.payments import refunds
 from app.payments.service import gateway_for
 from app.settings import Settings
 from tables.billing import Invoice, InvoiceLine
-from tables.clocks import TestClock
-from tables.payments import Payment, Refund
 
 FORM_GROUP = "Billing"
 STEPS_SHOWN = 12  # of an advance's steps, in the form's answer (the audit entry counts them all)
@@ -88,7 +87,19 @@ class RefundPaymentForm(BaseModel):
 class CreateTestClockForm(BaseModel):
     name: str = Field(max_length=100)
     frozen_time: datetime | None = Field(default=None, description="UTC; empty: now.")
-    customer_id: int | None = Field(default=None, description="A test customer to attach to the new clock.")
+
+
+class CreateTestCustomerForm(BaseModel):
+    test_clock_id: int
+    email: str = Field(max_length=320, description="A new address (e.g. you+test1@...): test customers get e-mail.")
+    name: str = Field(max_length=200)
+    country: str = Field(default="US", max_length=2, description="Two letters, e.g. US.")
+    password: str = Field(default="", description="To log in to the portal as this customer; empty: no log-in.")
+
+
+class DeleteTestClockForm(BaseModel):
+    test_clock_id: int
+    confirm_name: str = Field(description="The clock's name, to confirm: its customers and all their data go too.")
 
 
 class AdvanceTestClockForm(BaseModel):
@@ -107,63 +118,91 @@ class BillingForms:
         self.settings = settings
 
     async def refund_payment(self, request: Request, data: RefundPaymentForm) -> str:
-        return await refund_payment(request, data, self.settings)
+        return await refund_payment(request, data)
 
     async def create_test_clock(self, request: Request, data: CreateTestClockForm) -> str:
-        return await create_test_clock(request, data)
+        return await create_test_clock(request, data, self.settings)
+
+    async def create_test_customer(self, request: Request, data: CreateTestCustomerForm) -> str:
+        return await create_test_customer(request, data, self.settings)
+
+    async def delete_test_clock(self, request: Request, data: DeleteTestClockForm) -> str:
+        return await delete_test_clock(request, data)
 
     async def advance_test_clock(self, request: Request, data: AdvanceTestClockForm) -> str:
         return await advance_test_clock(request, data, self.settings)
 
 
-async def refund_payment(request: Request, data: RefundPaymentForm, settings: Settings) -> str:
-    await require(request, Refund, Action.create)
-    payment = await Payment.select(Payment.currency).where(Payment.id == data.payment_id).first()
-    if payment is None:
-        raise ValueError(f"There is no payment #{data.payment_id}.")
+async def refund_payment(request: Request, data: RefundPaymentForm) -> str:
+    await require_action(request, StaffAction.money)
+    staff = StaffRequest.of(request)
+    with explained():
+        amount = await staff_actions.amount_for(Kind.refund, data.payment_id, data.amount)
+        done = await staff_actions.refund(staff.means(), data.payment_id, amount, actor=staff.who, reason=data.reason)
+    await staff.audit(done)
+    return done.message
+
+
+async def create_test_clock(request: Request, data: CreateTestClockForm, settings: Settings) -> str:
+    await require_action(request, StaffAction.test_clocks)
     try:
-        amount = Money.from_decimal_string(data.amount.strip(), payment["currency"]) if data.amount.strip() else None
-    except (InvalidOperation, ValueError) as exc:
-        raise ValueError(f"Enter the amount like 4.00 ({exc}).") from exc
-    actor = actor_fields(request)
+        testclocks.refuse_real_money(settings.paypal.mode)
+    except DomainError as exc:
+        raise _refusal(exc) from exc
+    view = await testclocks.create_test_clock(data.name, data.frozen_time)
+    await record_audit(
+        "billing.test_clock_created", **actor_fields(request), target_type="test_clock", target_id=view.id,
+        after={"name": view.name, "frozen_time": view.frozen_time},
+    )  # fmt: skip
+    return (
+        f"Test clock #{view.id} at {view.frozen_time:%Y-%m-%d %H:%M} UTC. Add customers to it with "
+        "'Create test customer on a clock'."
+    )
+
+
+async def create_test_customer(request: Request, data: CreateTestCustomerForm, settings: Settings) -> str:
+    """A new test customer on the clock: real customers are never put on a clock's time."""
+    await require_action(request, StaffAction.test_clocks)
     try:
-        outcome = await refunds.refund(
-            gateway_for(settings), data.payment_id, amount, actor=actor["actor"], reason=data.reason
+        testclocks.refuse_real_money(settings.paypal.mode)
+        customer_id = await testclocks.create_test_customer(
+            data.test_clock_id, email=data.email, name=data.name, country=data.country.upper(), password=data.password
         )
     except DomainError as exc:
         raise _refusal(exc) from exc
     await record_audit(
-        "billing.refund_requested", **actor, target_type="refund", target_id=outcome.refund_id,
-        after={"payment_id": data.payment_id, "amount": data.amount or "all", "status": outcome.status},
+        "billing.test_customer_created", **actor_fields(request), target_type="customer", target_id=customer_id,
+        after={"test_clock_id": data.test_clock_id, "email": data.email, "password": REDACTED if data.password else ""},
     )  # fmt: skip
-    if outcome.status == Refund.Status.failed:
-        return f"PayPal refused the refund: {outcome.failure_message or outcome.failure_code}."
-    return f"Refund #{outcome.refund_id} is {outcome.status}; its credit note follows within seconds."
+    return f"Test customer #{customer_id} ({data.email}) lives on test clock #{data.test_clock_id}."
 
 
-async def create_test_clock(request: Request, data: CreateTestClockForm) -> str:
-    await require(request, TestClock, Action.create)
+async def delete_test_clock(request: Request, data: DeleteTestClockForm) -> str:
+    """The clock, its test customers and everything they own; refused if any customer on it is a real one."""
+    await require_action(request, StaffAction.test_clocks)
     try:
-        view = await testclocks.create_test_clock(data.name, data.frozen_time)
-        if data.customer_id is not None:
-            await testclocks.attach_test_clock(data.customer_id, view.id)
+        view = await testclocks.get_test_clock(data.test_clock_id)
+        if data.confirm_name.strip() != view.name:
+            raise ValueError(f"Type the clock's name ({view.name!r}) to confirm; nothing was deleted.")
+        deleted = await testclocks.delete_test_clock(data.test_clock_id)
     except DomainError as exc:
         raise _refusal(exc) from exc
     await record_audit(
-        "billing.test_clock_created", **actor_fields(request), target_type="test_clock", target_id=view.id,
-        after={"name": view.name, "frozen_time": view.frozen_time, "customer_id": data.customer_id},
+        "billing.test_clock_deleted", **actor_fields(request), target_type="test_clock",
+        target_id=data.test_clock_id, before={"name": deleted.name}, after={"deleted": deleted.rows},
     )  # fmt: skip
-    attached = f", customer #{data.customer_id} attached" if data.customer_id is not None else ""
-    return f"Test clock #{view.id} at {view.frozen_time:%Y-%m-%d %H:%M} UTC{attached}."
+    rows = ", ".join(f"{count} {table}" for table, count in sorted(deleted.rows.items())) or "no customers"
+    return f"Test clock {deleted.name!r} is deleted, with {rows}."
 
 
 async def advance_test_clock(request: Request, data: AdvanceTestClockForm, settings: Settings) -> str:
     """Advance, running on the way everything that falls due, in time order (``app.billing.timetravel``):
     renewals charged, dunning retries and their final action, expiries, reminders."""
-    await require(request, TestClock, Action.update)
+    await require_action(request, StaffAction.test_clocks)
     actor = actor_fields(request)
     charger = InvoiceCharger(gateway_for(settings), settings.billing)
     try:
+        testclocks.refuse_real_money(settings.paypal.mode)
         run = await timetravel.advance_and_run(
             data.test_clock_id, data.to, actor=actor["actor"], charge=charger, policy=settings.billing
         )
@@ -197,7 +236,23 @@ def billing_forms(settings: Settings) -> list[FormConfig]:
             name="Create test clock",
             pydantic_model=CreateTestClockForm,
             endpoint=forms.create_test_clock,
-            description="A frozen time for test customers; optionally attach one now.",
+            description="A frozen time for test customers (add them with 'Create test customer on a clock').",
+            form_group=FORM_GROUP,
+        ),
+        FormConfig(
+            name="Create test customer on a clock",
+            pydantic_model=CreateTestCustomerForm,
+            endpoint=forms.create_test_customer,
+            description="A new test customer living on a test clock's time (real customers never do); its "
+            "invoices are numbered TEST-INV-...",
+            form_group=FORM_GROUP,
+        ),
+        FormConfig(
+            name="Delete a test clock",
+            pydantic_model=DeleteTestClockForm,
+            endpoint=forms.delete_test_clock,
+            description="Delete a test clock with its test customers and their subscriptions, invoices and "
+            "payments. Refused if any customer on it is not a test customer.",
             form_group=FORM_GROUP,
         ),
         FormConfig(

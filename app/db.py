@@ -12,10 +12,12 @@ up front (``BEGIN IMMEDIATE``) and workers take turns.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
+from graphlib import TopologicalSorter
 from typing import Any
 
+from piccolo.columns import ForeignKey, OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.engine import engine_finder
 from piccolo.engine.base import Engine
@@ -249,3 +251,44 @@ async def insert_many(
         )
         out.extend(await fetch(sql, *(value for row in part for value in row)))
     return out
+
+
+def _chunks(ids: Iterable[int]) -> list[list[int]]:
+    values = sorted(ids)
+    return [values[i : i + MAX_PARAMETERS] for i in range(0, len(values), MAX_PARAMETERS)]
+
+
+async def delete_with_dependents(
+    root: type[Table], ids: Iterable[int], tables: Iterable[type[Table]]
+) -> dict[str, int]:
+    """Delete ``root``'s rows ``ids`` and, transitively, every row of ``tables`` that belongs to one of them:
+    a foreign key that refuses (RESTRICT) or follows (CASCADE) its parent's deletion; children first. Rows that
+    only point at them (SET NULL) are left pointing at nothing. Call inside a write transaction; returns the
+    rows deleted per table (those with any)."""
+    owned_by: dict[type[Table], list[tuple[type[Table], ForeignKey[Any]]]] = {}
+    for table in tables:
+        for fk in table._meta.foreign_key_columns:
+            if fk._foreign_key_meta.on_delete in (OnDelete.restrict, OnDelete.cascade, OnDelete.no_action):
+                owned_by.setdefault(fk._foreign_key_meta.resolved_references, []).append((table, fk))
+    doomed: dict[type[Table], set[int]] = {root: set(ids)}
+    order: TopologicalSorter[type[Table]] = TopologicalSorter({root: set()})
+    pending: list[tuple[type[Table], set[int]]] = [(root, doomed[root])]
+    while pending:
+        parent, parent_ids = pending.pop()
+        for child, fk in owned_by.get(parent, []):
+            found: set[int] = set()
+            for chunk in _chunks(parent_ids):
+                rows = await child.select(child._meta.primary_key).where(fk.is_in(chunk))
+                found.update(row[child._meta.primary_key._meta.name] for row in rows)
+            if new := found - doomed.setdefault(child, set()):
+                doomed[child] |= new
+                pending.append((child, new))
+            if found:
+                order.add(parent, child)  # the parent's rows go after the child's
+    deleted: dict[str, int] = {}
+    for table in order.static_order():
+        for chunk in _chunks(doomed[table]):
+            await table.delete().where(table._meta.primary_key.is_in(chunk))
+        if doomed[table]:
+            deleted[table._meta.tablename] = len(doomed[table])
+    return deleted

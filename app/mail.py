@@ -32,6 +32,11 @@ class OutgoingMail:
     text: str
     html: str | None = None
     tag: str = ""  # what kind of mail this is (verify_email, receipt, ...), kept in a header for tests and logs
+    # Conversation headers (support replies): where answers go, and how mail clients thread the messages.
+    reply_to: str = ""
+    message_id: str = ""  # empty: a fresh one
+    in_reply_to: str = ""
+    references: str = ""
 
     def to_job(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,7 +52,11 @@ def build_message(mail: OutgoingMail, from_address: str) -> EmailMessage:
     message["To"] = mail.to
     message["Subject"] = mail.subject
     message["Date"] = format_datetime(clock.now())
-    message["Message-ID"] = make_msgid(domain="recurra.localhost")
+    message["Message-ID"] = mail.message_id or make_msgid(domain="recurra.localhost")
+    threading = {"Reply-To": mail.reply_to, "In-Reply-To": mail.in_reply_to, "References": mail.references}
+    for name, value in threading.items():
+        if value:
+            message[name] = value
     if mail.tag:
         message["X-Recurra-Tag"] = mail.tag
     message.set_content(mail.text)

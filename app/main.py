@@ -38,8 +38,15 @@ from app.payments.service import gateway_for
 from app.ratelimit import build_rate_limiter
 from app.server import freeze_startup_heap
 from app.settings import Settings, get_settings
+from app.staff.routes import staff_router
 from app.stores import build_store_registry, connect_redis
 from app.subscriptions.portal import CheckoutPortal, SubscribePortal, SubscriptionsPortal
+from app.support.attachments import AttachmentStore
+from app.support.chat_hub import build_chat_hub
+from app.support.chat_portal import CHAT_ROUTES
+from app.support.help.portal import HelpPortal
+from app.support.portal import RatingPortal, SupportPortal, support_file
+from app.support.service import SupportDesk
 from tasks import worker
 
 
@@ -83,9 +90,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     session = web.session_config(settings)
     stores = build_store_registry(settings, redis)
     content = ContentRuntime.build(settings, stores)
+    rate_limiter = build_rate_limiter(settings, redis)
+    support = SupportDesk(settings, rate_limiter, AttachmentStore(settings.support))
+    chat = build_chat_hub(settings, redis, rate_limiter, support)
 
     portal: list[Any] = [PricingPortal, CatalogPortal, AuthPortal, AccountPortal, SubscribePortal, CheckoutPortal,
-                         SubscriptionsPortal, BillingPortal, InvoicesPortal]  # fmt: skip
+                         SubscriptionsPortal, BillingPortal, InvoicesPortal, SupportPortal, RatingPortal,
+                         support_file, HelpPortal]  # fmt: skip
     if settings.dev_mail_enabled:
         portal.append(DevMailPortal)
     route_handlers = [
@@ -95,7 +106,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         partner_api_router(),
         web.static_router(),
         web.admin_mount(build_admin(settings, content)),
+        staff_router(),
         paypal_webhook,
+        *CHAT_ROUTES,
     ]
     if settings.paypal.mode == "embedded":
         route_handlers.append(embedded_mount(settings))
@@ -114,14 +127,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "redis": redis,
                 "queue": None,
                 "gateway": gateway_for(settings),
-                "rate_limiter": build_rate_limiter(settings, redis),
+                "rate_limiter": rate_limiter,
                 "content": content,
+                "support": support,
+                "chat": chat,
             }
         ),
         stores=stores,
         middleware=[session.middleware, web.csrf_middleware(settings)],
         template_config=templates,
-        plugins=[HTMXPlugin(), FlashPlugin(config=FlashConfig(template_config=templates))],
+        plugins=[HTMXPlugin(), FlashPlugin(config=FlashConfig(template_config=templates)), chat.channels],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title=f"{settings.site_name} API",

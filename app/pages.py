@@ -14,7 +14,7 @@ from typing import Any
 
 from litestar import Response
 from litestar.utils.scope.state import ScopeState
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from app.web import AnyRequest
 
@@ -29,6 +29,11 @@ def slot(name: str) -> str:
 
 CSRF_SLOT = slot("csrf")
 FLASH_SLOT = slot("flash")
+
+
+def fragment(html: str) -> Markup:
+    """HTML this module rendered through autoescaping templates (and perhaps cached): safe to embed as is."""
+    return Markup(html)  # noqa: S704 - our own rendered template output, not user input
 
 
 def render(request: AnyRequest, template: str, /, **context: Any) -> str:

@@ -23,19 +23,22 @@ DOCS_CSP = (
 INLINE_STYLE_PREFIXES = ("/admin", SANDBOX_MOUNT_PATH)
 
 
-def _origin(url: str) -> str:
+def origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
 
 
 def content_security_policy(settings: Settings, *, allow_inline_styles: bool = False) -> str:
     # Checkout forms post here and are redirected on to PayPal's approval page: form-action must allow it.
-    paypal = _origin(settings.paypal.web_url)
-    form_targets = "'self'" if paypal == _origin(settings.base_url) else f"'self' {paypal}"
+    paypal = origin(settings.paypal.web_url)
+    form_targets = "'self'" if paypal == origin(settings.base_url) else f"'self' {paypal}"
+    # The chat panel's WebSocket: CSP 3 lets 'self' match ws(s) to the same host, older browsers need it named.
+    websocket = origin(settings.base_url).replace("http", "ws", 1)
     styles = "'self' 'unsafe-inline'" if allow_inline_styles else "'self'"
     return (
         f"default-src 'self'; script-src 'self'; style-src {styles}; img-src 'self' data:; "
-        f"object-src 'none'; base-uri 'self'; form-action {form_targets}; frame-ancestors 'none'"
+        f"connect-src 'self' {websocket}; object-src 'none'; base-uri 'self'; form-action {form_targets}; "
+        "frame-ancestors 'none'"
     )
 
 

@@ -44,6 +44,9 @@ def uvicorn_options(settings: Settings, workers: int) -> dict[str, Any]:
         "proxy_headers": False,
         # app.logs writes the access log, with the request id.
         "access_log": False,
+        # WebSocket frames uvicorn buffers before the app sees them (its default is 16 MiB): chat frames are at most
+        # 16,384 characters (app.support.chat_socket.MAX_FRAME_CHARS), four bytes each at worst.
+        "ws_max_size": 64 * 1024,
         "log_config": None,
     }
 

@@ -8,6 +8,7 @@ mail kept in a local outbox, the bundled PayPal sandbox); each is swapped for a 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,6 +34,7 @@ SANDBOX_MOUNT_PATH = "/_sandbox/paypal"
 # PayPal's verify-webhook-signature schema allows only letters and digits in a webhook id.
 SANDBOX_WEBHOOK_ID = "0RECURRASANDBOXWEBHOOK"
 MIN_SECRET_KEY_LENGTH = 32
+_PLAIN_ADDRESS = re.compile(r"^[a-z0-9._-]+@[a-z0-9-]+(\.[a-z0-9-]+)*$")
 
 
 class SettingsError(ValueError):
@@ -109,6 +112,10 @@ class MailSettings:
 
 
 DunningFinalAction = Literal["unpaid", "cancel"]
+# Who gets a plan's free trial: a customer once per product (default), once in all, or on every subscription.
+TrialEligibility = Literal["once_per_product", "once_per_customer", "always"]
+TRIAL_ELIGIBILITIES: tuple[TrialEligibility, ...] = ("once_per_product", "once_per_customer", "always")
+DEFAULT_TRIAL_ELIGIBILITY: TrialEligibility = "once_per_product"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +126,8 @@ class BillingSettings:
     dunning_final_action: DunningFinalAction = "unpaid"  # after the last retry fails: unpaid, or cancel
     renewal_reminder_days: int = 7  # the "upcoming renewal" e-mail goes out this many days before
     trial_reminder_days: int = 3  # the "trial ending" e-mail
+    trial_eligibility: TrialEligibility = DEFAULT_TRIAL_ELIGIBILITY  # who has had theirs: app/subscriptions/trials.py
+    price_change_notice_days: int = 30  # a move to a new price applies from a renewal at least this far, noticed then
     cron_enabled: bool = True  # off: this process's cron neither renews, charges nor reminds (tests' extra servers)
 
 
@@ -134,6 +143,52 @@ class ContentSettings:
     @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
+
+
+UnknownSenderPolicy = Literal["accept_unverified", "reject"]
+
+
+@dataclass(frozen=True, slots=True)
+class SupportSettings:
+    """The support desk: its address, e-mail in (the SMTP listener) and the customers' limits."""
+
+    support_email: str  # where customers write; the help centre's /contact shows it, ticket replies come back to it
+    attachments_dir: Path  # ticket attachments (served only to the ticket's owner and support staff)
+    inbound_smtp_host: str = "127.0.0.1"  # where `python -m app inbound-mail` (and `run`) listens
+    inbound_smtp_port: int = 2525
+    unknown_senders: UnknownSenderPolicy = "accept_unverified"  # mail from an address no verified customer owns
+    max_attachment_mb: int = 10  # per file; at most MAX_ATTACHMENTS files a message (app.support.attachments)
+    tickets_per_hour: int = 5  # new tickets a customer (or an e-mail address) may open in an hour
+    auto_close_days: int = 7  # a solved ticket closes after this many days without a customer reply
+
+    @property
+    def max_attachment_bytes(self) -> int:
+        return self.max_attachment_mb * 1024 * 1024
+
+    @property
+    def mail_domain(self) -> str:
+        return self.support_email.rpartition("@")[2]
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PRIORITIES = ("urgent", "high", "normal", "low")  # tables.support.Ticket.Priority, the SLA targets' keys
+
+
+@dataclass(frozen=True, slots=True)
+class SlaSettings:
+    """The support desk's service levels: business hours (days, hours, zone) and, per ticket priority, the
+    first-response and resolution targets in business minutes (app/support/sla.py does the arithmetic)."""
+
+    timezone: str = "UTC"  # an IANA zone: business hours are its wall-clock hours, DST included
+    days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
+    opens_minute: int = 9 * 60  # minutes after local midnight
+    closes_minute: int = 17 * 60  # at most 24 * 60
+    first_response_minutes: Mapping[str, int] = field(
+        default_factory=lambda: {"urgent": 60, "high": 4 * 60, "normal": 8 * 60, "low": 24 * 60}
+    )
+    resolution_minutes: Mapping[str, int] = field(
+        default_factory=lambda: {"urgent": 8 * 60, "high": 24 * 60, "normal": 40 * 60, "low": 80 * 60}
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,10 +224,12 @@ class Settings:
     paypal: PayPalSettings
     mail: MailSettings
     content: ContentSettings
+    support: SupportSettings
     site_name: str = "Recurra"
     web_concurrency: int = 2  # web processes when Redis holds the shared state (one without it)
     partner_api_rate_limit: int = 600  # requests per API key per minute
     billing: BillingSettings = field(default_factory=BillingSettings)
+    sla: SlaSettings = field(default_factory=SlaSettings)
     today_override: TodayOverride | None = None  # tests and the demo only; production refuses it
 
     @property
@@ -303,12 +360,117 @@ def _billing(env: Mapping[str, str]) -> BillingSettings:
     action = env.get("DUNNING_FINAL_ACTION") or "unpaid"
     if action not in {"unpaid", "cancel"}:
         raise SettingsError(f"DUNNING_FINAL_ACTION must be unpaid or cancel, got {action!r}")
+    trials = env.get("TRIAL_ELIGIBILITY") or DEFAULT_TRIAL_ELIGIBILITY
+    if trials not in TRIAL_ELIGIBILITIES:
+        raise SettingsError(f"TRIAL_ELIGIBILITY must be one of {', '.join(TRIAL_ELIGIBILITIES)}, got {trials!r}")
     return BillingSettings(
         dunning_retry_days=days,
         dunning_final_action=action,  # type: ignore[arg-type]  # checked just above
         renewal_reminder_days=_positive_int(env, "RENEWAL_REMINDER_DAYS", 7),
         trial_reminder_days=_positive_int(env, "TRIAL_REMINDER_DAYS", 3),
+        trial_eligibility=trials,
+        price_change_notice_days=_positive_int(env, "PRICE_CHANGE_NOTICE_DAYS", 30),
         cron_enabled=_flag(env.get("BILLING_CRON"), default=True),
+    )
+
+
+_PLAIN_ADDRESS = re.compile(r"^[a-z0-9._-]+@[a-z0-9-]+(\.[a-z0-9-]+)*$")
+
+
+MAX_SUPPORT_ATTACHMENT_MB = 25  # what mail systems commonly carry; the portal's upload size limit is built on it
+
+
+def _attachment_mb(env: Mapping[str, str]) -> int:
+    value = _positive_int(env, "SUPPORT_MAX_ATTACHMENT_MB", 10)
+    if value > MAX_SUPPORT_ATTACHMENT_MB:
+        raise SettingsError(f"SUPPORT_MAX_ATTACHMENT_MB must be at most {MAX_SUPPORT_ATTACHMENT_MB}, got {value}")
+    return value
+
+
+def _support(env: Mapping[str, str], var_dir: Path) -> SupportSettings:
+    address = (env.get("SUPPORT_EMAIL") or "support@recurra.localhost").strip().lower()
+    # Replies come back to support+<ticket token>@domain: the address itself carries no "+" part.
+    if not _PLAIN_ADDRESS.match(address):
+        raise SettingsError(f"SUPPORT_EMAIL must be a plain address like support@example.com, got {address!r}")
+    policy = env.get("SUPPORT_UNKNOWN_SENDERS") or "accept_unverified"
+    if policy not in {"accept_unverified", "reject"}:
+        raise SettingsError(f"SUPPORT_UNKNOWN_SENDERS must be accept_unverified or reject, got {policy!r}")
+    port = _positive_int(env, "INBOUND_SMTP_PORT", 2525)
+    if port > 65535:
+        raise SettingsError(f"INBOUND_SMTP_PORT must be a TCP port, got {port}")
+    return SupportSettings(
+        support_email=address,
+        attachments_dir=Path(env.get("SUPPORT_ATTACHMENTS_DIR") or var_dir / "support"),
+        inbound_smtp_host=env.get("INBOUND_SMTP_HOST") or "127.0.0.1",
+        inbound_smtp_port=port,
+        unknown_senders=policy,  # type: ignore[arg-type]  # checked just above
+        max_attachment_mb=_attachment_mb(env),
+        tickets_per_hour=_positive_int(env, "SUPPORT_TICKETS_PER_HOUR", 5),
+        auto_close_days=_positive_int(env, "SUPPORT_AUTO_CLOSE_DAYS", 7),
+    )
+
+
+def _clock_minute(name: str, value: str) -> int:
+    hours, _, minutes = value.strip().partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and int(minutes) < 60):
+        raise SettingsError(f"{name} must be hours like 09:00-17:00, got {value!r}")
+    return int(hours) * 60 + int(minutes)
+
+
+def _business_days(raw: str) -> tuple[int, ...]:
+    """``mon-fri``, ``mon,wed,fri`` or a mix (``mon-thu,sat``)."""
+    days: set[int] = set()
+    for part in raw.lower().replace(" ", "").split(","):
+        first, _, last = part.partition("-")
+        if first not in WEEKDAYS or (last and last not in WEEKDAYS):
+            raise SettingsError(f"SUPPORT_BUSINESS_DAYS must be days like mon-fri or mon,wed,fri, got {raw!r}")
+        start, end = WEEKDAYS.index(first), WEEKDAYS.index(last or first)
+        if end < start:
+            raise SettingsError(f"SUPPORT_BUSINESS_DAYS ranges run forward (mon-fri), got {part!r}")
+        days.update(range(start, end + 1))
+    return tuple(sorted(days))
+
+
+def _sla_targets(env: Mapping[str, str], name: str, default: Mapping[str, int]) -> dict[str, int]:
+    """``urgent:1,high:4,normal:8,low:24``: business hours per priority (decimals allowed: 0.5 is 30 minutes)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return dict(default)
+    targets: dict[str, int] = {}
+    for part in raw.replace(" ", "").split(","):
+        priority, _, hours = part.partition(":")
+        try:
+            minutes = round(float(hours) * 60)
+        except ValueError:
+            minutes = 0
+        if priority not in PRIORITIES or minutes < 1:
+            raise SettingsError(f"{name} must be business hours per priority like urgent:1,high:4, got {part!r}")
+        targets[priority] = minutes
+    if missing := [p for p in PRIORITIES if p not in targets]:
+        raise SettingsError(f"{name} must give every priority a target; missing: {', '.join(missing)}")
+    return targets
+
+
+def _sla(env: Mapping[str, str]) -> SlaSettings:
+    zone = env.get("SUPPORT_TIMEZONE", "").strip() or "UTC"
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"SUPPORT_TIMEZONE must be an IANA time zone like Europe/Berlin, got {zone!r}") from None
+    hours = env.get("SUPPORT_BUSINESS_HOURS", "").strip() or "09:00-17:00"
+    opens, _, closes = hours.partition("-")
+    opens_minute = _clock_minute("SUPPORT_BUSINESS_HOURS", opens)
+    closes_minute = _clock_minute("SUPPORT_BUSINESS_HOURS", closes)
+    if not opens_minute < closes_minute <= 24 * 60:
+        raise SettingsError(f"SUPPORT_BUSINESS_HOURS must open before it closes, within a day, got {hours!r}")
+    defaults = SlaSettings()
+    return SlaSettings(
+        timezone=zone,
+        days=_business_days(env.get("SUPPORT_BUSINESS_DAYS", "").strip() or "mon-fri"),
+        opens_minute=opens_minute,
+        closes_minute=closes_minute,
+        first_response_minutes=_sla_targets(env, "SUPPORT_SLA_FIRST_RESPONSE", defaults.first_response_minutes),
+        resolution_minutes=_sla_targets(env, "SUPPORT_SLA_RESOLUTION", defaults.resolution_minutes),
     )
 
 
@@ -370,6 +532,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         web_concurrency=_positive_int(env, "WEB_CONCURRENCY", 2),
         partner_api_rate_limit=_positive_int(env, "PARTNER_API_RATE_LIMIT", 600),
         billing=_billing(env),
+        support=_support(env, var_dir),
+        sla=_sla(env),
         today_override=_today_override(env, environment, paypal),
     )
     if settings.is_production and settings.mail.uses_outbox:

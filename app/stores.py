@@ -104,6 +104,10 @@ class StoreVersion:
             self._reading.add_done_callback(self._read_done)
         return await asyncio.shield(self._reading)
 
+    def forget(self) -> None:
+        """Read the version from the store on the next use."""
+        self._known = None
+
     async def bump(self) -> str:
         version = uuid.uuid4().hex[:12]
         await self.store.set(self.key, version)

@@ -78,6 +78,7 @@ def template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
             site_name=settings.site_name,
             htmx_asset=HTMX_ASSET,
             dev_mail_enabled=settings.dev_mail_enabled,
+            support_email=settings.support.support_email,
             pop_flashes=pop_flashes,
         )
         env.filters["money"] = format_money
@@ -185,6 +186,11 @@ def away(url: str) -> Redirect:
 def base_url(request: Request[Any, Any, Any]) -> str:
     """The public address return URLs (PayPal's, mail links) are built on."""
     return str(request.app.state.settings.base_url).rstrip("/")
+
+
+def app_settings(request: Request[Any, Any, Any]) -> Settings:
+    found: Settings = request.app.state.settings
+    return found
 
 
 def gateway(request: Request[Any, Any, Any]) -> PaymentGateway:

@@ -178,12 +178,13 @@ def settle(base: str) -> None:
         time.sleep(0.2)
 
 
-def measured(binary: str, base: str, path: str, connections: int, duration: int) -> dict[str, Any]:
-    """A warm run: the server settled, every process's cache filled by a short unmeasured run, then wrk."""
+def measured(binary: str, base: str, path: str, connections: int, duration: int, script: str = "") -> dict[str, Any]:
+    """A warm run: the server settled, every process's cache filled by a short unmeasured run, then wrk (on
+    ``path``, or on the paths ``script`` sends)."""
     settle(base)
-    wrk(binary, base + path, connections, 2, "")
+    wrk(binary, base + path, connections, 2, script)
     settle(base)
-    return wrk(binary, base + path, connections, duration, "")
+    return wrk(binary, base + path, connections, duration, script)
 
 
 def rss_mb(pid: int, field: str) -> float:
@@ -236,6 +237,25 @@ def stream(base: str, path: str, pids: list[int]) -> dict[str, float]:
     }
 
 
+def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
+    """uvicorn serving bench/catalog_app.py (the app and the baseline route) with the options every web process
+    gets, once it answers."""
+    from app.server import EVENT_LOOP
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench.catalog_app:app", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--loop", EVENT_LOOP, "--no-access-log", "--no-proxy-headers",
+         "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    for _ in range(200):
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live", timeout=1)
+            break
+        time.sleep(0.1)
+    return server
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=10_000)
@@ -270,21 +290,9 @@ def main() -> None:
 
     print(f"seeding {args.items} items in {var} ...", file=sys.stderr)
     seeded = asyncio.run(prepare())
-    from app.server import EVENT_LOOP
-
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.catalog_app:app", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(args.workers), "--loop", EVENT_LOOP, "--no-access-log", "--no-proxy-headers",
-         "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
+    server = start_server(env, port, args.workers)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(base + "/health/live", timeout=1)  # noqa: S310
-                break
-            time.sleep(0.1)
         pages = -(-args.items // 20)
         paths = [f"/catalog/item-{n}" for n in range(args.items)] + [f"/catalog?page={p}" for p in range(2, pages + 1)]
         random.Random(1).shuffle(paths)

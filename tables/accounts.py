@@ -41,6 +41,10 @@ class Customer(Table):
         on_delete=OnDelete.set_null,
         help_text="Test customers live on a test clock's time instead of the real one.",
     )
+    is_test = Boolean(
+        default=False,
+        help_text="A test customer, made on a test clock (and only there); fixed when the customer is created.",
+    )
     last_login_at = Timestamptz(null=True, default=None)
     last_catalog_visit_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())

@@ -122,3 +122,21 @@ class BillingNotice(Table):
     subscription = ForeignKey(references=Subscription, on_delete=OnDelete.restrict)
     kind = Varchar(length=10, choices=Kind)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class PriceMove(Table):
+    """A subscription moving to a newer price of its plan from one renewal on, with a notice e-mail sent
+    PRICE_CHANGE_NOTICE_DAYS before that renewal. Until it applies, the subscription bills its own price."""
+
+    id = Serial(primary_key=True)
+
+    subscription = ForeignKey(references=Subscription, on_delete=OnDelete.restrict, index=True)
+    from_plan = ForeignKey(references=Plan, on_delete=OnDelete.restrict, help_text="The price it moves away from.")
+    to_plan = ForeignKey(references=Plan, on_delete=OnDelete.restrict, help_text="The newer version it moves to.")
+    effective_at = Timestamptz(help_text="The renewal from which the new price is billed.")
+    notice_at = Timestamptz(help_text="When the notice e-mail falls due.")
+    noticed_at = Timestamptz(null=True, default=None, help_text="When the notice was decided (its e-mail follows).")
+    applied_at = Timestamptz(null=True, default=None)
+    canceled_at = Timestamptz(null=True, default=None, help_text="Replaced by a later move before it applied.")
+    actor = Varchar(length=100)
+    created_at = Timestamptz(default=TimestamptzNow())

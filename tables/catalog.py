@@ -37,7 +37,8 @@ class Feature(Table):
 
 
 class Plan(Table):
-    """A price for a product on an interval. Immutable in price: a new price is a new plan."""
+    """A price for a product on an interval. Immutable in price once anybody subscribed (the database refuses
+    the update): a new price is a new version of the plan, in the same family (``app.catalog.prices``)."""
 
     id = Serial(primary_key=True)
 
@@ -63,6 +64,13 @@ class Plan(Table):
     public = Boolean(default=True, help_text="Listed on the pricing page.")
     status = Varchar(length=20, choices=Status, default=Status.active)
     sort_order = Integer(default=0)
+    family = Varchar(
+        length=100,
+        null=True,
+        default=None,
+        help_text="The code of the first version, shared by every later price of this plan; empty until re-priced.",
+    )
+    version = Integer(default=1, help_text="1 for the first price; each 'New price' adds one.")
     created_at = Timestamptz(default=TimestamptzNow())
 
     @classmethod

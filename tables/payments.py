@@ -11,6 +11,7 @@ from tables.accounts import Customer
 
 if TYPE_CHECKING:
     from tables.billing import CreditNote, Invoice
+    from tables.subscriptions import Subscription
 
 
 class PaymentMethod(Table):
@@ -34,6 +35,36 @@ class PaymentMethod(Table):
     @classmethod
     def get_readable(cls) -> Readable:
         return Readable(template="%s", columns=[cls.label])
+
+
+class VaultSetup(Table):
+    """A customer's saving of a PayPal account without a purchase (a trial, or "Use another PayPal account"),
+    recorded before PayPal is asked. The setup token PayPal issues is bound to the customer (and the trial) that
+    started it: a return with any other token changes nothing (``app.payments.methods``)."""
+
+    id = Serial(primary_key=True)
+
+    class Status(StrEnum):
+        started = "started"  # PayPal is being asked for a setup token, or the payer is approving it
+        failed = "failed"  # PayPal issued no setup token (see failure_*)
+        saved = "saved"  # approved and turned into a saved payment method
+
+    customer = ForeignKey(references=Customer, on_delete=OnDelete.restrict, index=True)
+    subscription: ForeignKey["Subscription"] = ForeignKey(
+        references=LazyTableReference("Subscription", module_path="tables.subscriptions"),
+        null=True,
+        default=None,
+        on_delete=OnDelete.restrict,
+        help_text="The trial this set-up starts; empty for a change of the payment method.",
+    )
+    request_id = Varchar(length=100, unique=True, help_text="Sent as PayPal-Request-Id when the setup token is made.")
+    setup_token = Varchar(length=100, null=True, default=None, unique=True, help_text="PayPal's setup token id.")
+    status = Varchar(length=10, choices=Status, default=Status.started)
+    payment_method = ForeignKey(references=PaymentMethod, null=True, default=None, on_delete=OnDelete.set_null)
+    failure_code = Varchar(length=100, default="", help_text="PayPal's issue code when a call failed (staff only).")
+    failure_message = Text(default="", help_text="PayPal's words and debug id when a call failed (staff only).")
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
 
 
 class Payment(Table):

@@ -8,6 +8,7 @@ from app import clock
 from app.billing.charging import ChargeBatch, ChargeInvoice, charge_invoices
 from app.billing.collection import lease_invoices
 from app.billing.fanout import plan_shards, tick_of
+from app.billing.price_moves import send_price_notices
 from app.billing.reminders import send_reminders
 from app.billing.renewals import generate_renewals
 from app.jobs import JobContext
@@ -67,8 +68,9 @@ async def collect_invoices(ctx: JobContext) -> int:
 
 
 async def remind_renewals(ctx: JobContext) -> int:
-    """Hourly: decide the "upcoming renewal" and "trial ending" notices now due (each period's once); the
+    """Hourly: decide the "upcoming renewal", "trial ending" and new-price notices now due (each once); the
     e-mails follow their outbox events. Returns how many notices were written."""
     if not ctx["settings"].billing.cron_enabled:
         return 0
-    return len(await send_reminders(ctx["settings"].billing))
+    policy = ctx["settings"].billing
+    return len(await send_reminders(policy)) + len(await send_price_notices(policy))

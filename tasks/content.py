@@ -1,4 +1,5 @@
-"""Content jobs: scheduled items publish themselves; opted-in customers get a weekly digest of new content."""
+"""Content jobs: scheduled items and help articles publish themselves; opted-in customers get a weekly digest of
+new content."""
 
 from __future__ import annotations
 
@@ -7,15 +8,20 @@ from app.content import service
 from app.content.runtime import ContentRuntime
 from app.jobs import JobContext
 from app.mail_templates import render_mail
+from app.support.help import service as help_service
 
 
 async def publish_scheduled(ctx: JobContext) -> int:
-    """Cron tick: publish what is due, then retire every cached catalog page."""
-    published = await service.publish_due()
-    if published:
-        runtime: ContentRuntime = ctx["content"]
+    """Cron tick: publish the catalog items and help articles that are due, then retire the cached pages (the
+    catalog's, the help centre's) that could show them."""
+    runtime: ContentRuntime = ctx["content"]
+    items = await service.publish_due()
+    if items:
         await runtime.catalog.bump()
-    return len(published)
+    articles = await help_service.publish_due()
+    if articles:
+        await runtime.help.bump()
+    return len(items) + len(articles)
 
 
 async def send_content_digests(ctx: JobContext) -> int:

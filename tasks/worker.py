@@ -26,6 +26,7 @@ from tasks.content import publish_scheduled, send_content_digests
 from tasks.mail import send_email
 from tasks.outbox import dispatch_outbox
 from tasks.payments import reconcile_payment, reconcile_payments, reconcile_refund
+from tasks.support import support_tick
 
 FUNCTIONS: list[JobFunction] = [
     send_email,
@@ -40,6 +41,7 @@ FUNCTIONS: list[JobFunction] = [
     reconcile_payments,
     publish_scheduled,
     send_content_digests,
+    support_tick,
 ]
 
 CRON_JOBS = [
@@ -55,6 +57,8 @@ CRON_JOBS = [
     cron(send_content_digests, minute=5, second=0, unique=True),
     # Every hour: upcoming-renewal and trial-ending reminders (each subscription period's once).
     cron(remind_renewals, minute=5, second=15, unique=True, run_at_startup=True),
+    # Hourly: solved tickets close after SUPPORT_AUTO_CLOSE_DAYS; ticket form visits are settled (deflections).
+    cron(support_tick, minute=20, second=30, unique=True, run_at_startup=True),
 ]
 
 

@@ -144,13 +144,9 @@ def mailbox() -> Iterator[Mailbox]:
         yield box
 
 
-@pytest.fixture
-async def clean_db() -> AsyncIterator[None]:
-    """Every test that touches the database starts from empty tables (requests through the client included:
-    they share the same database, not a rolled-back transaction)."""
+async def truncate_all() -> None:
     from piccolo.engine import engine_finder
 
-    yield
     engine = engine_finder()
     assert engine is not None
     if ON_SQLITE:
@@ -161,3 +157,11 @@ async def clean_db() -> AsyncIterator[None]:
             connection.executescript(f"PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE; {deletes} COMMIT;")
         return
     await engine.run_ddl(f"TRUNCATE {', '.join(_all_table_names())} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+async def clean_db() -> AsyncIterator[None]:
+    """Every test that touches the database starts from empty tables (requests through the client included:
+    they share the same database, not a rolled-back transaction)."""
+    yield
+    await truncate_all()

@@ -149,3 +149,29 @@ async def payment_method(vault_token: str, **overrides: Any) -> PaymentMethod:
     row = PaymentMethod(**values)
     await row.save()
     return row
+
+
+async def paid_period(subscription: Subscription, *, at: Any = None) -> int:
+    """The paid invoice that bought ``subscription``'s current period at its plan's price (a renewal, through
+    the invoice service); its id. Plan changes credit only what the ledger shows was paid."""
+    from app.billing import service as invoices
+    from app.billing.lines import subscription_line
+    from app.billing.periods import Period
+    from app.billing.plans import plan_terms_by_id
+
+    plan_id = subscription.plan if isinstance(subscription.plan, int) else subscription.plan.id
+    terms = (await plan_terms_by_id([plan_id]))[plan_id]
+    period = Period(clock.as_utc(subscription.current_period_start), clock.as_utc(subscription.current_period_end))
+    customer_id = subscription.customer if isinstance(subscription.customer, int) else subscription.customer.id
+    invoice_id = await invoices.create_draft(
+        customer_id, terms.currency, [subscription_line(terms, period)], subscription_id=subscription.id,
+        billing_reason=Invoice.BillingReason.subscription_cycle, period=period,
+    )  # fmt: skip
+    await invoices.finalize(invoice_id, actor="test", at=at or period.start)
+    await invoices.mark_paid(invoice_id, actor="test", at=at or period.start)
+    return invoice_id
+
+
+async def clock_customer(clock_id: int, **overrides: Any) -> Customer:
+    """A test customer on the test clock ``clock_id``: only test customers live on a clock (the database says so)."""
+    return await customer(**{"is_test": True, "test_clock": clock_id, **overrides})

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -37,26 +39,44 @@ def live_server(
         process = subprocess.Popen(command, cwd=ROOT, env=dict(env), stdout=log, stderr=subprocess.STDOUT, text=True)
     server = LiveServer(url, process, log_path)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
-            try:
-                if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"server not ready after {timeout}s:\n{server.log()}")
-            time.sleep(0.2)
+        wait_until_ready(process, log_path, lambda: httpx.get(f"{url}/health/ready", timeout=2).status_code == 200,
+                         timeout)  # fmt: skip
         yield server
     finally:
-        process.terminate()
+        stop(process)
+
+
+def wait_until_ready(
+    process: subprocess.Popen[Any], log_path: Path, ready: Callable[[], bool], timeout: float = 60.0
+) -> None:
+    """Poll ``ready`` (a connection refused counts as not yet) until it holds; fail if the process exits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}:\n{log_path.read_text()}")
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            if ready():
+                return
+        except (httpx.TransportError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{process.args} not ready after {timeout}s:\n{log_path.read_text()}")
+        time.sleep(0.2)
+
+
+def accepts_connections(port: int) -> bool:
+    """Whether something listens on 127.0.0.1:``port`` (a refused connection raises)."""
+    socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    return True
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def server_env(**overrides: str) -> dict[str, str]:

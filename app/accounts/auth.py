@@ -39,6 +39,12 @@ async def load_session(request: Request[Any, Any, Any]) -> None:
     request.state.customer_session = info
 
 
+def session_customer_id(request: Request[Any, Any, Any]) -> int | None:
+    """The logged-in customer's id from the session (no SQL), or None."""
+    info = getattr(request.state, "customer_session", None)
+    return int(info.customer_id) if info is not None else None
+
+
 async def provide_customer(request: Request[Any, Any, Any]) -> Customer:
     """The logged-in customer, or NotAuthenticated (the portal answers with a redirect to /login)."""
     info = getattr(request.state, "customer_session", None)

@@ -22,7 +22,6 @@ async def request_password_reset(ctx: AccountsContext, email: str) -> None:
     customer = await Customer.objects().get((Customer.email == email) & (Customer.status == Customer.Status.active))
     if customer is None:
         return
-    token = await issue_token(customer.id, AuthToken.Purpose.reset_password)
     await record_audit(
         "customer.password_reset_requested",
         actor="anonymous",
@@ -31,6 +30,20 @@ async def request_password_reset(ctx: AccountsContext, email: str) -> None:
         target_id=customer.id,
         ip=ctx.ip,
     )
+    await _send_reset_link(ctx, customer)
+
+
+async def send_reset_link(ctx: AccountsContext, customer_id: int) -> Customer:
+    """Staff: mail the customer the same single-use, one-hour reset link they could ask for themselves (staff
+    never see it, nor set a password)."""
+    customer = await get_customer(customer_id)
+    await enforce_limit(ctx, f"reset:email:{customer.email}", RESETS_PER_EMAIL)
+    await _send_reset_link(ctx, customer)
+    return customer
+
+
+async def _send_reset_link(ctx: AccountsContext, customer: Customer) -> None:
+    token = await issue_token(customer.id, AuthToken.Purpose.reset_password)
     await ctx.send(
         render_mail(
             "reset_password",

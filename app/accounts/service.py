@@ -20,7 +20,7 @@ from app.accounts.passwords import hash_password, needs_rehash, password_problem
 from app.accounts.tokens import consume_token, issue_token
 from app.audit.service import actor_for_customer, record_audit
 from app.db import write_transaction
-from app.errors import NotFound
+from app.errors import Conflict, NotFound
 from app.jobs import JobQueue
 from app.mail import OutgoingMail
 from app.mail_templates import render_mail
@@ -126,6 +126,15 @@ async def resend_verification(ctx: AccountsContext, customer: Customer) -> None:
     await enforce_limit(ctx, f"verify:customer:{customer.id}", (5, 3600))
     token = await issue_token(customer.id, AuthToken.Purpose.verify_email)
     await ctx.send(_verification_mail(ctx, customer, token))
+
+
+async def send_verification(ctx: AccountsContext, customer_id: int) -> Customer:
+    """Staff: mail the customer a new confirmation link (refused once the address is confirmed)."""
+    customer = await get_customer(customer_id)
+    if customer.email_verified_at is not None:
+        raise Conflict(f"{customer.email} is confirmed already: there is nothing to verify.", code="email_verified")
+    await resend_verification(ctx, customer)
+    return customer
 
 
 async def verify_email(ctx: AccountsContext, token: str) -> Customer:

@@ -8,8 +8,10 @@ from app import clock
 from app.accounts import totp
 from app.accounts.errors import FormError
 from app.accounts.passwords import verify_password
-from app.accounts.service import AccountsContext, audit_customer, enforce_limit
+from app.accounts.service import AccountsContext, audit_customer, enforce_limit, get_customer
 from app.db import write_transaction
+from app.errors import Conflict
+from app.mail_templates import render_mail
 from tables.accounts import Customer, RecoveryCode
 
 SECOND_FACTOR_PER_ACCOUNT = (5, 300)
@@ -102,9 +104,36 @@ async def disable(ctx: AccountsContext, customer: Customer, password: str) -> No
     """Turn 2FA off after re-entering the password (the caller rotates the session: a privilege change)."""
     if not verify_password(customer.password_hash, password):
         raise FormError({"password": "That is not your password."})
-    customer.totp_secret = None
-    customer.totp_enabled_at = None
-    customer.totp_last_step = None
-    await customer.save([Customer.totp_secret, Customer.totp_enabled_at, Customer.totp_last_step])
-    await RecoveryCode.delete().where(RecoveryCode.customer == customer.id)
+    await _turn_off(customer)
     await audit_customer(ctx, "customer.2fa_disabled", customer)
+
+
+async def reset_by_staff(ctx: AccountsContext, customer_id: int) -> Customer:
+    """Staff: turn 2FA off for a customer who lost their authenticator and recovery codes (the password alone
+    logs them in again; they can enrol anew). The customer is told by e-mail, so a reset they did not ask for
+    does not go unnoticed."""
+    customer = await get_customer(customer_id)
+    if not is_enabled(customer):
+        raise Conflict(f"{customer.email} has no two-factor authentication on.", code="two_factor_off")
+    await _turn_off(customer)
+    await ctx.send(
+        render_mail(
+            "two_factor_reset",
+            customer.email,
+            f"Two-factor authentication is off on your {ctx.settings.site_name} account",
+            name=customer.name,
+            site_name=ctx.settings.site_name,
+            security_link=ctx.link("/account/security"),
+            reset_link=ctx.link("/password-reset"),
+        )
+    )
+    return customer
+
+
+async def _turn_off(customer: Customer) -> None:
+    async with Customer._meta.db.transaction():
+        customer.totp_secret = None
+        customer.totp_enabled_at = None
+        customer.totp_last_step = None
+        await customer.save([Customer.totp_secret, Customer.totp_enabled_at, Customer.totp_last_step])
+        await RecoveryCode.delete().where(RecoveryCode.customer == customer.id)

@@ -7,8 +7,9 @@ statements per table instead of ~40 statements per invoice.
    invoice's claim, as the single path's do (only invoices with no payment at all are batched, under the lock).
 2. The gateway is called for all of them, ``concurrency`` at a time, outside any transaction.
 3. One transaction records the outcomes: the payments' statuses, ids and failure fields (one UPDATE), their
-   event rows and outbox events (one INSERT each), and for the succeeded ones the invoices paid (one UPDATE)
-   with their event rows and outbox events.
+   event rows and outbox events (one INSERT each), and for the succeeded ones the invoices paid through the
+   invoice machine's set-based writer (``app.statemachine.write_transitions``: one UPDATE, the event rows and
+   the outbox events), as ``billing.service.mark_paid`` pays one.
 
 Only the plain case is batched: an open renewal invoice of an active subscription, with an amount due, a
 usable saved method, and no payment yet. Anything else (a resumed attempt, no method, a subscription that is
@@ -34,7 +35,7 @@ from typing import Any
 
 from app import clock
 from app.billing import dunning
-from app.billing import states as invoice_states
+from app.billing import service as invoices
 from app.billing.charger import ACTOR, FAILED, attempt_prefix
 from app.billing.charging import DEFAULT_CONCURRENCY, ChargeInvoice, ChargeReport, charge_invoices
 from app.db import fetch, insert_many, is_postgres, values_list, write_transaction
@@ -44,8 +45,7 @@ from app.payments.gateway import ChargeResult, ChargeStatus, Failure, GatewayErr
 from app.payments.service import pick_method
 from app.payments.states import OUTBOX_EVENTS, S, allowed, outbox_payload
 from app.settings import BillingSettings
-from app.statemachine import event_payload
-from tables.billing import Invoice, InvoiceEvent
+from tables.billing import Invoice
 from tables.payments import Payment, PaymentEvent
 from tables.subscriptions import Subscription
 
@@ -63,6 +63,11 @@ _STARTED = "SELECT DISTINCT invoice FROM payment WHERE invoice = ANY({}::integer
 _METHODS = (
     "SELECT id, customer, vault_token, is_default FROM payment_method "
     "WHERE customer = ANY({}::integer[]) AND status = {} ORDER BY is_default DESC, id DESC"
+)
+# The invoices a batch settles itself are locked and read again once their charges are heard.
+_PAYABLE = (
+    "SELECT i.id, i.status, i.total_minor, s.status AS subscription_status FROM invoice i "
+    "JOIN subscription s ON s.id = i.subscription WHERE i.id = ANY({}::integer[]) ORDER BY i.id FOR UPDATE OF i"
 )
 _LOCK_PAYMENTS = "SELECT id, status FROM payment WHERE id = ANY({}::integer[]) ORDER BY id FOR UPDATE"
 _EVENTS = {ChargeStatus.SUCCEEDED: "succeed", ChargeStatus.DECLINED: "decline", ChargeStatus.UNKNOWN: "lose_track"}
@@ -215,7 +220,7 @@ class BatchCharger:
             updated = await _move_payments(moving, now)
             await _payment_events(moving, updated, self.actor, now)
             succeeded = [o for o, target in moving if target == S.succeeded]
-            await _pay_invoices(succeeded, self.actor, now, later)
+            await _pay_invoices(succeeded, self.actor, later)
             for outcome, target in moving:
                 if target in FAILED:
                     failure = outcome.failure
@@ -305,37 +310,23 @@ async def _payment_events(
     await record_many(outbox)
 
 
-async def _pay_invoices(succeeded: list[_Outcome], actor: str, now: datetime, later: _Later) -> None:
-    """``settle_paid_invoice`` for an active subscription's renewal, set-based: the invoice paid (amount,
-    stamp, no next attempt), its event row and outbox event. A subscription that stopped being active since
-    step 1 (a past_due one comes back to active when paid) is settled one by one after the commit."""
+async def _pay_invoices(succeeded: list[_Outcome], actor: str, later: _Later) -> None:
+    """``settle_paid_invoice`` for an active subscription's renewal, set-based: the invoices paid through the
+    invoice machine (``billing.service.transitions``: amount, stamp, no next attempt, event rows and outbox
+    events), as ``mark_paid`` pays one. An invoice no longer open, or whose subscription stopped being active
+    since step 1 (a past_due one comes back to active when paid), is settled one by one after the commit."""
     if not succeeded:
         return
-    rows = [(o.charge.invoice_id, o.charge.at) for o in succeeded]
-    values = values_list(rows, ("integer", "timestamptz"))
-    paid = await fetch(
-        f"WITH v(id, at) AS (VALUES {values}) "  # noqa: S608 - code constants
-        "UPDATE invoice SET status = {}, amount_paid_minor = invoice.total_minor, paid_at = v.at, "
-        "next_payment_attempt_at = NULL FROM v, subscription s "
-        "WHERE invoice.id = v.id AND invoice.status = {} AND s.id = invoice.subscription AND s.status = {} "
-        "RETURNING invoice.id",
-        *(value for row in rows for value in row),
-        Invoice.Status.paid.value,
-        Invoice.Status.open.value,
-        Subscription.Status.active.value,
-    )
-    done = {row["id"] for row in paid}
-    later.resume += [o.charge.invoice_id for o in succeeded if o.charge.invoice_id not in done]
-    events, outbox = [], []
-    for outcome in succeeded:
-        invoice_id, at = outcome.charge.invoice_id, outcome.charge.at
-        if invoice_id not in done:
-            continue
-        event = invoice_states.Event.pay.value
-        events.append((invoice_id, event, Invoice.Status.open.value, Invoice.Status.paid.value, actor, "", at))
-        payload = event_payload(Invoice.Status.open.value, Invoice.Status.paid.value, actor, "", at)
-        outbox.append((f"invoice.{event}", "invoice", invoice_id, payload, now))
-    await insert_many(
-        InvoiceEvent, ("invoice", "event", "from_status", "to_status", "actor", "reason", "occurred_at"), events
-    )
-    await record_many(outbox)
+    rows = await fetch(_PAYABLE, [o.charge.invoice_id for o in succeeded])
+    total_of = {
+        row["id"]: row["total_minor"]
+        for row in rows
+        if row["status"] == Invoice.Status.open and row["subscription_status"] == Subscription.Status.active
+    }
+    later.resume += [o.charge.invoice_id for o in succeeded if o.charge.invoice_id not in total_of]
+    moves = [
+        invoices.paying(o.charge.invoice_id, paid_minor=total_of[o.charge.invoice_id], at=o.charge.at)
+        for o in succeeded
+        if o.charge.invoice_id in total_of
+    ]
+    await invoices.transitions(moves, actor=actor)

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from app import clock
 from app.billing import dunning
-from app.errors import Conflict, InvalidInput
+from app.errors import Conflict, InvalidInput, NotFound
 from app.payments import service as payments
 from app.payments.gateway import PaymentGateway
 from app.settings import BillingSettings
@@ -71,6 +72,27 @@ class InvoiceCharger:
                 (Invoice.id == invoice_id) & (Invoice.status == Invoice.Status.open)
             )
             return
+        try:
+            await self._attempt(invoice_id, invoice)
+        except Conflict:  # paid or closed meanwhile, or another payment (a checkout) holds it: nothing to collect now
+            return
+
+    async def retry_now(self, invoice_id: int) -> Attempt:
+        """Staff's "retry now": the attempt the collection would make next, made at once, with its outcome. A
+        failure counts for dunning like any attempt. Refusals (nothing to collect, a payment under way) raise."""
+        invoice = await _invoice(invoice_id)
+        if invoice is None:
+            raise NotFound(f"There is no invoice #{invoice_id}.", code="invoice_not_found")
+        name = invoice["number"] or f"#{invoice_id}"
+        if invoice["status"] != Invoice.Status.open:
+            raise Conflict(f"Invoice {name} is {invoice['status']}: there is nothing to collect.",
+                           code="invoice_not_open")  # fmt: skip
+        if invoice["subscription.status"] == Subscription.Status.incomplete:
+            raise Conflict(f"Invoice {name} is a first invoice: its buyer pays it at checkout (it is never charged "
+                           "to a saved method), or it lapses with its subscription.", code="first_invoice")  # fmt: skip
+        return await self._attempt(invoice_id, invoice)
+
+    async def _attempt(self, invoice_id: int, invoice: dict[str, Any]) -> Attempt:
         at = _customer_now(invoice)
         try:
             outcome = await payments.charge_invoice(
@@ -81,22 +103,34 @@ class InvoiceCharger:
                 actor=self.actor,
             )
         except InvalidInput as exc:  # no usable payment method: a failed attempt like a decline
-            await dunning.record_failure(invoice_id, reason=exc.detail, policy=self.policy, actor=self.actor, at=at)
-            return
-        except Conflict:  # paid or closed meanwhile, or another payment (a checkout) holds it: nothing to collect now
-            return
+            retry = await dunning.record_failure(invoice_id, reason=exc.detail, policy=self.policy, actor=self.actor,
+                                                 at=at)  # fmt: skip
+            return Attempt(None, exc.detail, retry)
         if outcome.status == Payment.Status.succeeded:
             await settle_open_invoice(invoice_id, actor=self.actor, at=at)
         elif outcome.status in FAILED:
             reason = outcome.failure_message or outcome.failure_code or "payment declined"
-            await dunning.record_failure(invoice_id, reason=reason, policy=self.policy, actor=self.actor, at=at)
+            retry = await dunning.record_failure(invoice_id, reason=reason, policy=self.policy, actor=self.actor, at=at)
+            return Attempt(outcome, reason, retry)
         else:
             log.info("invoice %s: payment %s is %s; reconciled later", invoice_id, outcome.payment_id, outcome.status)
+        return Attempt(outcome)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """What one charge attempt came to: the payment (None when there was no usable method to charge), and for a
+    failure its reason and the next attempt dunning scheduled (None: none, the final action was applied)."""
+
+    payment: payments.PaymentOutcome | None
+    failure: str = ""
+    next_attempt_at: datetime | None = None
 
 
 async def _invoice(invoice_id: int) -> dict[str, Any] | None:
     row = (
         await Invoice.select(
+            Invoice.number,
             Invoice.status,
             Invoice.attempt_count,
             Invoice.subscription.payment_method,

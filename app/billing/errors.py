@@ -41,3 +41,9 @@ class OutsidePeriod(InvalidInput):
 
 class ClockBackwards(InvalidInput):
     code = "clock_backwards"
+
+
+class NotATestCustomer(Conflict):
+    """Only test customers (made on a test clock) live on a clock's time: real ones pay real money."""
+
+    code = "not_a_test_customer"

@@ -4,7 +4,7 @@
   and mail a receipt.
 - ``payment.refunded``: issue the credit note for the refund and link it (``Refund.credit_note``), once.
 - ``invoice.payment_failed`` (app.billing.dunning), ``subscription.cancel``, ``subscription.reminder``
-  (app.billing.reminders): the matching e-mail.
+  (app.billing.reminders), ``subscription.price_notice`` (app.billing.price_moves): the matching e-mail.
 
 Handlers run after the event's transaction committed and may run twice (a crashed dispatcher): settling and
 crediting check under a lock, and every e-mail job id is derived from the event id, so arq queues it once.
@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from app.billing import mails
 from app.billing.dunning import FAILED_EVENT
+from app.billing.price_moves import NOTICE_EVENT as PRICE_NOTICE_EVENT
 from app.billing.reminders import EVENT as REMINDER_EVENT
 from app.billing.service import issue_credit_note
 from app.db import lock_row, write_transaction
@@ -62,6 +63,7 @@ class BillingSubscribers:
             FAILED_EVENT: [self.mailing(self._failed)],
             "subscription.cancel": [self.mailing(self._canceled)],
             REMINDER_EVENT: [self.mailing(self._reminder)],
+            PRICE_NOTICE_EVENT: [self.mailing(self._price_notice)],
         }
 
     async def payment_succeeded(self, event: DomainEvent) -> None:
@@ -90,7 +92,10 @@ class BillingSubscribers:
         return await mails.subscription_canceled(self.settings, int(event.aggregate_id))
 
     async def _reminder(self, event: DomainEvent) -> OutgoingMail | None:
-        return await mails.reminder(self.settings, event.payload["subscription_id"], event.payload["kind"])
+        return await mails.reminder(self.settings, event.payload)
+
+    async def _price_notice(self, event: DomainEvent) -> OutgoingMail | None:
+        return await mails.price_notice(self.settings, event.payload)
 
     async def _send(self, mail: OutgoingMail | None, event: DomainEvent) -> None:
         if mail is not None:

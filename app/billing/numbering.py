@@ -1,5 +1,8 @@
 """Gapless document numbers per series and year: ``INV-2026-000042``, ``CN-2026-000001``.
 
+Test customers (on test clocks) have series of their own, ``TEST-INV`` and ``TEST-CN``: a clock's time may run
+years ahead, and the live series must stay gapless and dated by real time.
+
 A number is taken by advancing the (series, year) counter row with an UPSERT ... RETURNING inside the
 transaction that finalizes the document. The row stays locked until that transaction ends, so concurrent
 finalizers queue on it, and a rollback gives the numbers back: no gaps, no duplicates, never derived from ids.
@@ -17,6 +20,13 @@ DIGITS = 6
 class Series(StrEnum):
     invoice = "INV"
     credit_note = "CN"
+    test_invoice = "TEST-INV"
+    test_credit_note = "TEST-CN"
+
+
+def series_for(document: Series, *, is_test: bool) -> Series:
+    """The series a customer's ``document`` (``Series.invoice`` or ``Series.credit_note``) is numbered in."""
+    return Series(f"TEST-{document.value}") if is_test else document
 
 
 def format_number(series: Series, year: int, value: int) -> str:

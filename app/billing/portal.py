@@ -11,10 +11,12 @@ from litestar.response import Redirect, Template
 from app.accounts.auth import CurrentCustomer, provide_customer
 from app.billing import pdf, statements, wallet
 from app.errors import DomainError
+from app.payments.customer import PaymentProblem
 from app.web import AnyRequest, away, see_other
 from app.web import actor as _actor
 from app.web import base_url as _base_url
 from app.web import gateway as _gateway
+from tables.accounts import Customer
 
 BILLING = "/account/billing"
 
@@ -26,24 +28,27 @@ class BillingPortal(Controller):
 
     @get("/", name="account-billing")
     async def overview(self, customer: CurrentCustomer) -> Template:
-        methods = await wallet.saved_methods(customer.id)
-        unpaid = [i for i in await statements.list_invoices(customer.id) if i["status"] == "open"]
-        return Template("billing/billing.html", context={"customer": customer, "methods": methods, "unpaid": unpaid})
+        return await _billing_page(customer)
 
     @post("/method")
-    async def change_method(self, request: AnyRequest, customer: CurrentCustomer) -> Redirect:
+    async def change_method(self, request: AnyRequest, customer: CurrentCustomer) -> Template | Redirect:
         base = _base_url(request) + BILLING
-        return away(
-            await wallet.begin_method_change(
+        try:
+            target = await wallet.begin_method_change(
                 _gateway(request), customer.id, return_url=f"{base}/method/return", cancel_url=f"{base}/method/cancel"
             )
-        )
+        except PaymentProblem as problem:
+            return await _billing_page(customer, problem)
+        return away(target)
 
     @get("/method/return")
     async def method_approved(
         self, request: AnyRequest, customer: CurrentCustomer, approval_token_id: FromQuery[str] = ""
-    ) -> Redirect:
-        await wallet.finish_method_change(_gateway(request), customer.id, approval_token_id)
+    ) -> Template | Redirect:
+        try:
+            await wallet.finish_method_change(_gateway(request), customer.id, approval_token_id)
+        except PaymentProblem as problem:
+            return await _billing_page(customer, problem)
         flash(request, "Saved: this PayPal account now pays your subscriptions.", category="success")
         return see_other(BILLING)
 
@@ -53,29 +58,31 @@ class BillingPortal(Controller):
         return see_other(BILLING)
 
     @post("/invoices/{invoice_id:int}/pay")
-    async def pay_now(self, request: AnyRequest, customer: CurrentCustomer, invoice_id: FromPath[int]) -> Redirect:
+    async def pay_now(
+        self, request: AnyRequest, customer: CurrentCustomer, invoice_id: FromPath[int]
+    ) -> Template | Redirect:
         try:
             outcome = await wallet.pay_with_saved_method(
                 _gateway(request), customer.id, invoice_id, actor=_actor(customer)
             )
+        except PaymentProblem as problem:
+            return await _billing_page(customer, problem)
         except DomainError as error:
             flash(request, error.detail, category="error")
             return see_other(BILLING)
         if outcome.succeeded:
             flash(request, "Paid: thank you.", category="success")
-        elif outcome.pending:
-            flash(request, "PayPal has not confirmed the payment yet.", category="warning")
         else:
-            flash(request, f"The payment did not go through: {outcome.failure_message}", category="error")
+            flash(request, "PayPal has not confirmed the payment yet.", category="warning")
         return see_other(BILLING)
 
     @post("/invoices/{invoice_id:int}/checkout")
     async def pay_with_paypal(
         self, request: AnyRequest, customer: CurrentCustomer, invoice_id: FromPath[int]
-    ) -> Redirect:
+    ) -> Template | Redirect:
         base = _base_url(request)
-        return away(
-            await wallet.begin_invoice_checkout(
+        try:
+            target = await wallet.begin_invoice_checkout(
                 _gateway(request),
                 customer.id,
                 invoice_id,
@@ -83,7 +90,20 @@ class BillingPortal(Controller):
                 cancel_url=f"{base}/checkout/cancel",
                 actor=_actor(customer),
             )
-        )
+        except PaymentProblem as problem:
+            return await _billing_page(customer, problem)
+        return away(target)
+
+
+async def _billing_page(customer: Customer, problem: PaymentProblem | None = None) -> Template:
+    """The billing page; after PayPal said no or did not answer, with its sentence inline and its status."""
+    methods = await wallet.saved_methods(customer.id)
+    unpaid = [i for i in await statements.list_invoices(customer.id) if i["status"] == "open"]
+    context = {"customer": customer, "methods": methods, "unpaid": unpaid,
+               "form_error": problem.detail if problem else ""}  # fmt: skip
+    if problem is None:
+        return Template("billing/billing.html", context=context)
+    return Template("billing/billing.html", context=context, status_code=problem.status, headers=problem.headers)
 
 
 class InvoicesPortal(Controller):

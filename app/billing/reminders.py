@@ -2,7 +2,11 @@
 ending" (TRIAL_REMINDER_DAYS before a trial ends). A tick decides them and writes one ``BillingNotice`` per
 subscription period (unique key) with an outbox event in the same transaction; the e-mail follows the event.
 However often the tick runs, each period gets each notice once. Times are each customer's own: real time,
-and each test clock's frozen time for its customers."""
+and each test clock's frozen time for its customers.
+
+The event carries what the e-mail announces (plan, amount), decided when the notice is written by the billing
+run's own code: the e-mail says what was due then, even when it is sent after the renewal it announces has
+happened (a test clock's advance runs a month in one go; its outbox is dispatched afterwards)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app import clock
+from app.billing.renewal_rules import Ending, Renewal
+from app.billing.renewals import upcoming_renewals
 from app.db import fetch, values_list, write_transaction
 from app.outbox.service import record
 from app.settings import BillingSettings
@@ -67,6 +73,14 @@ def reminders_due_at(subscription: Mapping[str, Any], policy: BillingSettings) -
     ]
 
 
+def announcement(upcoming: Renewal | Ending | None) -> dict[str, Any] | None:
+    """What a reminder announces about the renewal the billing run will make (None: it will not renew)."""
+    if not isinstance(upcoming, Renewal):
+        return None
+    line = upcoming.line
+    return {"plan_name": upcoming.plan.name, "amount_minor": line.amount_minor, "currency": line.currency}
+
+
 def _days_ahead(kind: BillingNotice.Kind, policy: BillingSettings) -> int:
     return policy.renewal_reminder_days if kind == BillingNotice.Kind.renewal else policy.trial_reminder_days
 
@@ -82,8 +96,11 @@ async def _write(kind: BillingNotice.Kind, rows: list[dict[str, Any]], at: datet
     async with write_transaction():
         created = await fetch(sql, *(value for notice in notices for value in notice))
         ends = {r["id"]: clock.as_utc(r["ends"]) for r in rows}
+        noticed = [r["subscription"] for r in created]
+        upcoming = await upcoming_renewals(await Subscription.select().where(Subscription.id.is_in(noticed or [0])))
         for row in created:
             payload = {"kind": kind.value, "subscription_id": row["subscription"],
-                       "ends_at": ends[row["subscription"]].isoformat()}  # fmt: skip
+                       "ends_at": ends[row["subscription"]].isoformat(),
+                       "announced": announcement(upcoming.get(row["subscription"]))}  # fmt: skip
             await record(EVENT, "subscription", row["subscription"], payload)
     return [{"kind": kind.value, "subscription": r["subscription"], "ends": ends[r["subscription"]]} for r in created]

@@ -4,6 +4,9 @@
 - Otherwise a renewal: a scheduled downgrade (``pending_plan``) takes effect first, a trial ends (trialing ->
   active), and the next period ``[old end, next boundary)`` is invoiced at the (possibly new) plan's price.
   A pending plan on another interval re-anchors billing at the old period end.
+- A move to a new price (a newer version of the plan, ``app.billing.price_moves``) applies at the first renewal
+  at or after its date, if the subscription is still on the version it moves from and no downgrade takes
+  effect instead. Until then every renewal bills the price the subscription signed up for.
 
 Paused, unpaid and canceled subscriptions never reach this (the run does not claim them): no invoices while
 paused.
@@ -32,6 +35,19 @@ class DueSubscription:
 
 
 @dataclass(frozen=True, slots=True)
+class ScheduledPrice:
+    """A move to a newer price of the plan, billed from the renewal at ``effective_at`` on."""
+
+    move_id: int
+    from_plan_id: int
+    plan: PlanTerms  # the new version
+    effective_at: datetime
+
+    def applies(self, due: DueSubscription) -> bool:
+        return due.plan_id == self.from_plan_id and due.period_end >= self.effective_at
+
+
+@dataclass(frozen=True, slots=True)
 class Renewal:
     """The subscription goes on: the next period is invoiced (possibly on a new plan, possibly ending a trial)."""
 
@@ -44,6 +60,7 @@ class Renewal:
     billing_anchor: datetime
     period: Period  # the new current period
     line: LineDraft  # the renewal invoice's line
+    price_move: ScheduledPrice | None = None  # the move to a new price this renewal applies, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +73,15 @@ class Ending:
     event: Event = Event.cancel
 
 
-def decide(due: DueSubscription, plan: PlanTerms, pending: PlanTerms | None) -> Renewal | Ending:
+def decide(
+    due: DueSubscription, plan: PlanTerms, pending: PlanTerms | None, move: ScheduledPrice | None = None
+) -> Renewal | Ending:
     if due.cancel_at_period_end:
         return Ending(due.id, due.status, states.MACHINE.target(due.status, Event.cancel))
-    terms = pending or plan
+    moved = move if move is not None and pending is None and move.applies(due) else None
+    terms = pending or (moved.plan if moved else plan)
     anchor = due.billing_anchor
-    if pending is not None and pending.interval != plan.interval:
+    if terms.interval != plan.interval:
         anchor = due.period_end
     period = Period(due.period_end, next_boundary(anchor, terms.interval, due.period_end))
     event = Event.trial_end if due.status is Status.trialing else None
@@ -75,4 +95,5 @@ def decide(due: DueSubscription, plan: PlanTerms, pending: PlanTerms | None) -> 
         billing_anchor=anchor,
         period=period,
         line=subscription_line(terms, period),
+        price_move=moved,
     )

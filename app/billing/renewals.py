@@ -3,8 +3,11 @@
 One batch is one transaction: claim up to ``batch_size`` due subscriptions (PostgreSQL: ``FOR UPDATE SKIP
 LOCKED``, so concurrent workers take disjoint rows; SQLite: an immediate transaction, so they take turns),
 decide each one (``renewal_rules.decide``), then write every invoice, line, event row and outbox event of the
-batch with one multi-row statement per table, and advance the subscriptions with one UPDATE. Nothing is
-charged here: the ids of the invoices to collect are returned for the charging step.
+batch with one multi-row statement per table, and advance the subscriptions with one UPDATE. Every status
+change goes through its machine as the single paths' would: the invoices are written finalized by
+``billing.service.insert_finalized`` (``finalize``'s moves, set-based), trials ending and cancellations taking
+effect by ``subscriptions.service.transitions``. Nothing is charged here: the ids of the invoices to collect
+are returned for the charging step.
 
 A subscription is due when its period has ended by *its customer's* time: the customer's test clock if they
 have one, else ``now`` (``app.clock.now()`` by default). Invoices are unique on (subscription, period_start)
@@ -21,19 +24,22 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from app import clock
+from app.billing import service as invoices
 from app.billing import states as invoice_states
 from app.billing.customer_time import CUSTOMER_NOW, SUBSCRIPTIONS_ON_CUSTOMER_TIME
 from app.billing.errors import ConcurrentChange
 from app.billing.lines import PlanTerms
-from app.billing.numbering import Series, allocate
+from app.billing.numbering import Series, allocate, series_for
 from app.billing.plans import plan_terms_by_id
-from app.billing.renewal_rules import DueSubscription, Ending, Renewal, decide
+from app.billing.price_moves import mark_applied, scheduled_prices
+from app.billing.renewal_rules import DueSubscription, Ending, Renewal, ScheduledPrice, decide
 from app.billing.service import SNAPSHOT_COLUMNS, customer_snapshot
 from app.db import fetch, for_update, insert_many, values_list, write_transaction
 from app.outbox.service import record_many
-from app.statemachine import event_payload
+from app.statemachine import NEW, Move, event_payload
+from app.subscriptions import service as subscriptions
 from app.subscriptions.states import RENEWABLE, Status
-from tables.billing import Invoice, InvoiceEvent, InvoiceLine
+from tables.billing import Invoice, InvoiceLine
 from tables.subscriptions import Subscription, SubscriptionEvent
 
 DEFAULT_BATCH = 500
@@ -52,7 +58,7 @@ _DECIDED_BY = ("id", "status", "plan", "pending_plan", "billing_anchor", "curren
 _CLAIM = (
     "SELECT "
     + ", ".join(f"s.{column}" for column in _DECIDED_BY)
-    + ", s.customer, s.payment_method, tc.frozen_time AS clock_time, "
+    + ", s.customer, s.payment_method, tc.frozen_time AS clock_time, c.is_test, "
     + ", ".join(f"c.{column}" for column in SNAPSHOT_COLUMNS)
     + DUE_FROM_WHERE
 )
@@ -119,20 +125,22 @@ async def _generate_batch(
         plans = await plan_terms_by_id(
             {r["plan"] for r in rows} | {r["pending_plan"] for r in rows if r["pending_plan"]}
         )
+        moves = await scheduled_prices([r["id"] for r in rows], noticed_only=True)  # new prices, once announced
         items: list[_Item[Renewal | Ending]] = []
         for row in rows:
             at = clock.as_utc(row["clock_time"]) if row["clock_time"] is not None else now
-            items.append(_Item(row, at, _decide(row, plans)))
+            items.append(_Item(row, at, _decide(row, plans, moves.get(row["id"]))))
         renewing = [_Item(i.row, i.at, i.outcome) for i in items if isinstance(i.outcome, Renewal)]
         ending = [_Item(i.row, i.at, i.outcome) for i in items if isinstance(i.outcome, Ending)]
         to_charge = await _write_invoices(renewing)
         await _advance(renewing)
-        await _end(ending)
-        await _write_subscription_events(items)
+        await mark_applied([(i.outcome.price_move.move_id, i.at) for i in renewing if i.outcome.price_move])
+        await _transitions(renewing, ending)
+        await _write_plan_changes(renewing)
     return GenerationResult(to_charge, len(renewing), len(ending)), rows[-1]["id"]
 
 
-def _decide(row: dict[str, Any], plans: dict[int, PlanTerms]) -> Renewal | Ending:
+def _decide(row: dict[str, Any], plans: dict[int, PlanTerms], move: ScheduledPrice | None = None) -> Renewal | Ending:
     due = DueSubscription(
         id=row["id"],
         status=Status(row["status"]),
@@ -143,12 +151,13 @@ def _decide(row: dict[str, Any], plans: dict[int, PlanTerms]) -> Renewal | Endin
         cancel_at_period_end=bool(row["cancel_at_period_end"]),
     )
     pending = plans[due.pending_plan_id] if due.pending_plan_id else None
-    return decide(due, plans[due.plan_id], pending)
+    return decide(due, plans[due.plan_id], pending, move)
 
 
 async def upcoming_renewal(subscription_id: int) -> Renewal | Ending | None:
     """What the billing run will do when this subscription's current period ends (a scheduled downgrade, a
-    trial's end, a cancellation included), decided by the code that will do it: the reminder e-mail's source."""
+    trial's end, a cancellation, a new price included), decided by the code that will do it: the reminder
+    e-mail's source."""
     row = await Subscription.select(*(Subscription._meta.get_column_by_name(c) for c in _DECIDED_BY)).where(
         Subscription.id == subscription_id
     ).first()  # fmt: skip
@@ -163,7 +172,9 @@ async def upcoming_renewals(rows: Sequence[Mapping[str, Any]]) -> dict[int, Rene
     if not rows:
         return {}
     plans = await plan_terms_by_id({r["plan"] for r in rows} | {r["pending_plan"] for r in rows if r["pending_plan"]})
-    return {row["id"]: _decide(dict(row), plans) for row in rows}
+    # A new price whose notice is still to go out is announced too: it will have gone out by its renewal.
+    moves = await scheduled_prices([r["id"] for r in rows], noticed_only=False)
+    return {row["id"]: _decide(dict(row), plans, moves.get(row["id"])) for row in rows}
 
 
 async def _claim(
@@ -179,43 +190,39 @@ async def _claim(
 
 
 async def _numbers(items: Sequence[_Item[Renewal]]) -> list[str]:
-    """One gapless number per invoice, in item order, taken per calendar year of each finalization."""
-    years = sorted({item.at.year for item in items})
-    pools = {year: iter(await allocate(Series.invoice, year, sum(i.at.year == year for i in items))) for year in years}
-    return [next(pools[item.at.year]) for item in items]
+    """One gapless number per invoice, in item order, taken per series (test customers have their own) and
+    calendar year of each finalization."""
+    keys = [(series_for(Series.invoice, is_test=bool(i.row["is_test"])), i.at.year) for i in items]
+    pools = {key: iter(await allocate(*key, keys.count(key))) for key in sorted(set(keys))}
+    return [next(pools[key]) for key in keys]
 
 
 async def _write_invoices(items: Sequence[_Item[Renewal]]) -> list[int]:
+    """The renewal invoices, finalized as ``billing.service.finalize`` finalizes one (the same moves:
+    ``finalizing``), with their lines: one INSERT per table for the whole batch. Returns those to collect."""
     if not items:
         return []
     numbers = await _numbers(items)
-    invoice_rows = []
-    for item, number in zip(items, numbers, strict=True):
-        line, period, at = item.outcome.line, item.outcome.period, item.at
-        collect = line.amount_minor > 0
-        invoice_rows.append(
-            (
-                item.row["customer"], item.row["id"], number,
-                (Invoice.Status.open if collect else Invoice.Status.paid).value,
-                Invoice.BillingReason.subscription_cycle.value, line.currency, line.amount_minor, 0,
-                period.start, period.end, json.dumps(customer_snapshot(item.row)), item.row["payment_method"],
-                0, at if collect else None, at, at, None if collect else at, at,
-            )
-        )  # fmt: skip
-    created = await insert_many(
-        Invoice,
-        (
-            "customer", "subscription", "number", "status", "billing_reason", "currency", "total_minor",
-            "amount_paid_minor", "period_start", "period_end", "customer_snapshot", "payment_method",
-            "attempt_count", "next_payment_attempt_at", "due_at", "finalized_at", "paid_at", "created_at",
-        ),
-        invoice_rows,
-        returning="id, subscription, status",
+    new = (_new_invoice(item, number) for item, number in zip(items, numbers, strict=True))
+    ids = await invoices.insert_finalized(new, actor=ACTOR)
+    await _write_lines(items, {item.row["id"]: invoice_id for item, invoice_id in zip(items, ids, strict=True)})
+    return [invoice_id for item, invoice_id in zip(items, ids, strict=True) if item.outcome.line.amount_minor > 0]
+
+
+def _new_invoice(item: _Item[Renewal], number: str) -> tuple[dict[str, Any], list[Move[invoice_states.Event]]]:
+    """A renewal invoice's columns as ``create_draft`` takes them, and the moves that finalize it."""
+    line, period = item.outcome.line, item.outcome.period
+    values = {
+        "customer": item.row["customer"], "subscription": item.row["id"],
+        "billing_reason": Invoice.BillingReason.subscription_cycle.value, "currency": line.currency,
+        "period_start": period.start, "period_end": period.end, "payment_method": item.row["payment_method"],
+        "created_at": item.at,
+    }  # fmt: skip
+    moves = invoices.finalizing(
+        NEW, number=number, total_minor=line.amount_minor, snapshot=customer_snapshot(item.row),
+        subscription_id=item.row["id"], at=item.at, reason="renewal",
     )  # fmt: skip
-    invoice_of = {row["subscription"]: row["id"] for row in created}
-    await _write_lines(items, invoice_of)
-    await _write_invoice_events(items, invoice_of, numbers)
-    return [row["id"] for row in created if row["status"] == Invoice.Status.open]
+    return values, moves
 
 
 async def _write_lines(items: Sequence[_Item[Renewal]], invoice_of: dict[int, int]) -> None:
@@ -236,86 +243,72 @@ async def _write_lines(items: Sequence[_Item[Renewal]], invoice_of: dict[int, in
     )  # fmt: skip
 
 
-async def _write_invoice_events(
-    items: Sequence[_Item[Renewal]], invoice_of: dict[int, int], numbers: list[str]
-) -> None:
-    """The same event rows and outbox events app.billing.service.finalize (and mark_paid) write, in bulk."""
-    machine, event_rows, outbox_rows = invoice_states.MACHINE, [], []
-    for item, number in zip(items, numbers, strict=True):
-        invoice_id, at = invoice_of[item.row["id"]], item.at
-        moves = [invoice_states.Event.finalize]
-        if item.outcome.line.amount_minor <= 0:  # nothing to collect: paid on finalization, as in finalize()
-            moves.append(invoice_states.Event.pay)
-        status = Invoice.Status.draft
-        for event in moves:
-            to = machine.target(status, event)
-            event_rows.append((invoice_id, event.value, status.value, to.value, ACTOR, "renewal", at))
-            payload = event_payload(status.value, to.value, ACTOR, "renewal", at)
-            payload |= {"number": number, "subscription": item.row["id"]}
-            outbox_rows.append((f"invoice.{event.value}", "invoice", invoice_id, payload, at))
-            status = to
-    await insert_many(
-        InvoiceEvent, ("invoice", "event", "from_status", "to_status", "actor", "reason", "occurred_at"), event_rows
-    )
-    await record_many(outbox_rows)
-
-
 async def _advance(items: Sequence[_Item[Renewal]]) -> None:
-    """Move each renewed subscription into its new period (and plan, anchor and status) in one statement,
-    only if its status is still the one it was claimed with."""
-    if not items:
+    """Move each renewed subscription into its new period (and plan and anchor) in one statement, only if its
+    status is still the one it was claimed with; a trial ending is a transition (``_transitions``)."""
+    staying = [item for item in items if item.outcome.event is None]
+    if not staying:
         return
-    rows = []
-    for item in items:
-        r = item.outcome
-        rows.append((r.subscription_id, r.plan.plan_id, r.to_status.value, r.from_status.value,
-                     r.billing_anchor, r.period.start, r.period.end, item.at))  # fmt: skip
-    values = values_list(rows, ("integer", "integer", "text", "text", "timestamptz", "timestamptz", "timestamptz",
-                                "timestamptz"))  # fmt: skip
+    rows = [(i.outcome.subscription_id, i.outcome.from_status.value, *_period_values(i).values()) for i in staying]
+    columns = tuple(_period_values(staying[0]))
+    casts = ("integer", "text", *(Subscription._meta.get_column_by_name(c).column_type for c in columns))
     sql = (
-        f"WITH v(id, plan, status, old_status, anchor, period_start, period_end, at) AS (VALUES {values}) "  # noqa: S608
-        "UPDATE subscription SET plan = v.plan, pending_plan = NULL, status = v.status, billing_anchor = v.anchor, "
-        "current_period_start = v.period_start, current_period_end = v.period_end, updated_at = v.at "
+        f"WITH v(id, old_status, {', '.join(columns)}) AS (VALUES {values_list(rows, casts)}) "  # noqa: S608
+        f"UPDATE subscription SET {', '.join(f'{c} = v.{c}' for c in columns)} "
         "FROM v WHERE subscription.id = v.id AND subscription.status = v.old_status RETURNING subscription.id"
     )
-    await _update_all(sql, rows)
-
-
-async def _end(items: Sequence[_Item[Ending]]) -> None:
-    """Cancellations at period end: the subscription ends at the instant its period does."""
-    if not items:
-        return
-    rows = [(item.outcome.subscription_id, item.outcome.from_status.value,
-             clock.as_utc(item.row["current_period_end"]), item.at) for item in items]  # fmt: skip
-    values = values_list(rows, ("integer", "text", "timestamptz", "timestamptz"))
-    sql = (
-        f"WITH v(id, old_status, ended, at) AS (VALUES {values}) "  # noqa: S608
-        f"UPDATE subscription SET status = '{Status.canceled.value}', ended_at = v.ended, "
-        "canceled_at = COALESCE(subscription.canceled_at, v.ended), updated_at = v.at "
-        "FROM v WHERE subscription.id = v.id AND subscription.status = v.old_status RETURNING subscription.id"
-    )
-    await _update_all(sql, rows)
-
-
-async def _update_all(sql: str, rows: list[tuple[Any, ...]]) -> None:
     updated = await fetch(sql, *(value for row in rows for value in row))
     if len(updated) != len(rows):  # claimed rows are ours: a mismatch means someone bypassed the claim
         raise ConcurrentChange("Subscriptions changed during the billing run; the batch was rolled back.")
 
 
-async def _write_subscription_events(items: Sequence[_Item[Renewal | Ending]]) -> None:
-    """Event rows and outbox events for what the period end changed: trial ends, cancellations, downgrades."""
+def _period_values(item: _Item[Renewal]) -> dict[str, Any]:
+    """The columns a renewal moves the subscription forward by (code constants as names)."""
+    r = item.outcome
+    return {
+        "plan": r.plan.plan_id, "pending_plan": None, "billing_anchor": r.billing_anchor,
+        "current_period_start": r.period.start, "current_period_end": r.period.end, "updated_at": item.at,
+    }  # fmt: skip
+
+
+async def _transitions(renewing: Sequence[_Item[Renewal]], ending: Sequence[_Item[Ending]]) -> None:
+    """What the period end changes in the subscriptions' status (a trial ends, with the new period; a
+    cancellation takes effect), through the subscription machine, as of the period end's instant. At a period
+    end nothing holds the customer's entitlements (app/subscriptions/access.py): no on-commit work."""
+    moves = [
+        Move(i.outcome.subscription_id, i.outcome.event, _period_end(i), "period ended", _period_values(i))
+        for i in renewing
+        if i.outcome.event is not None
+    ]
+    # A cancellation asked for earlier keeps the time it was asked (canceled_at, as Stripe's does).
+    moves += [
+        Move(i.outcome.subscription_id, i.outcome.event, _period_end(i), "period ended",
+             {"ended_at": _period_end(i), "updated_at": i.at}, keep_stamp=True)
+        for i in ending
+    ]  # fmt: skip
+    await subscriptions.transitions(moves, actor=ACTOR, on_commit=False)
+
+
+def _period_end(item: _Item[Any]) -> datetime:
+    return clock.as_utc(item.row["current_period_end"])
+
+
+async def _write_plan_changes(items: Sequence[_Item[Renewal]]) -> None:
+    """Event rows and outbox events for what the period end changed besides the status (no machine event): a
+    scheduled plan change, a new price."""
     event_rows, outbox_rows = [], []
     for item in items:
-        r = item.outcome
-        effective = clock.as_utc(item.row["current_period_end"])
+        r, effective = item.outcome, _period_end(item)
         changes: list[tuple[str, str, dict[str, Any]]] = []
-        if r.event is not None:
-            changes.append((r.event.value, "period ended", {}))
-        if isinstance(r, Renewal) and r.plan_changed:
+        if r.plan_changed:
             changes.append(
                 ("plan_change", "scheduled plan change", {"from_plan": item.row["plan"], "to_plan": r.plan.plan_id})
             )
+        if r.price_move is not None:
+            changes.append(
+                ("price_change", "new price", {"from_plan": item.row["plan"], "to_plan": r.plan.plan_id,
+                                               "price_move": r.price_move.move_id})
+            )  # fmt: skip
         for event, reason, data in changes:
             event_rows.append((r.subscription_id, event, r.from_status.value, r.to_status.value, ACTOR, reason,
                                json.dumps(data), effective))  # fmt: skip

@@ -3,8 +3,8 @@ credit notes. Finalized invoices are immutable; corrections are credit notes (DE
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -14,12 +14,14 @@ from app import clock
 from app.billing import states
 from app.billing.errors import CreditExceedsInvoice, CurrencyMismatch, IllegalTransition, InvoiceEmpty, InvoiceFinalized
 from app.billing.lines import LineDraft
-from app.billing.numbering import Series, allocate
+from app.billing.numbering import Series, allocate, series_for
 from app.billing.periods import Period
 from app.db import is_postgres, write_transaction
 from app.errors import NotFound
+from app.money import format_money
 from app.outbox.service import record
-from app.statemachine import Transition, write_transition
+from app.payments.service import credited_minor
+from app.statemachine import Move, Transition, insert_moved, write_transition, write_transitions
 from tables.accounts import Customer
 from tables.billing import CreditNote, Invoice, InvoiceEvent, InvoiceLine
 
@@ -65,9 +67,9 @@ def line_row(invoice_id: int, line: LineDraft) -> InvoiceLine:
 
 
 async def _invoice(invoice_id: int, *, lock: bool = False) -> dict[str, Any]:
-    query = Invoice.select(Invoice.id, Invoice.status, Invoice.currency, Invoice.customer, Invoice.total_minor).where(
-        Invoice.id == invoice_id
-    )
+    query = Invoice.select(
+        Invoice.id, Invoice.status, Invoice.currency, Invoice.customer, Invoice.subscription, Invoice.total_minor
+    ).where(Invoice.id == invoice_id)
     if lock and is_postgres():  # on SQLite, write_transaction() already holds the write lock
         query = query.lock_rows()
     rows = await query
@@ -133,6 +135,11 @@ async def add_lines(invoice_id: int, lines: Sequence[LineDraft]) -> None:
         await InvoiceLine.insert(*(line_row(invoice_id, line) for line in lines))
 
 
+def _leaving_open(event: states.Event) -> dict[str, Any]:
+    """Only open invoices are collected, so leaving ``open`` also clears the next payment attempt."""
+    return {} if event is states.Event.finalize else {Invoice.next_payment_attempt_at._meta.name: None}
+
+
 async def transition(
     invoice_id: int,
     event: states.Event,
@@ -141,20 +148,64 @@ async def transition(
     reason: str = "",
     at: datetime | None = None,
     changes: Mapping[Column, Any] | None = None,
+    payload: Mapping[str, Any] | None = None,
 ) -> Transition:
-    """The one way an invoice changes status (see app.statemachine.write_transition). Only open invoices
-    are collected, so leaving ``open`` also clears the next payment attempt."""
-    values: dict[Column, Any] = {}
-    if event is not states.Event.finalize:
-        values[Invoice.next_payment_attempt_at] = None
+    """The one way an invoice changes status (see app.statemachine.write_transition)."""
+    values: dict[Column, Any] = {Invoice._meta.get_column_by_name(c): v for c, v in _leaving_open(event).items()}
     values.update(changes or {})
     return await write_transition(
         states.MACHINE, Invoice, InvoiceEvent, invoice_id, event,
-        actor=actor, at=at or clock.now(), reason=reason, changes=values,
+        actor=actor, at=at or clock.now(), reason=reason, changes=values, payload=payload,
     )  # fmt: skip
 
 
-async def finalize(invoice_id: int, *, actor: str, at: datetime | None = None) -> FinalizedInvoice:
+async def transitions(moves: Sequence[Move[states.Event]], *, actor: str) -> list[Transition]:
+    """``transition`` for many invoices at once, set-based (app.statemachine.write_transitions)."""
+    return await write_transitions(states.MACHINE, Invoice, InvoiceEvent, [_cleared(m) for m in moves], actor=actor)
+
+
+async def insert_finalized(
+    invoices: Iterable[tuple[Mapping[str, Any], Iterable[Move[states.Event]]]], *, actor: str
+) -> list[int]:
+    """New invoices written finalized, for a batch (the billing run): each one's columns as ``create_draft``
+    takes them, and its ``finalizing`` moves on ``statemachine.NEW``. The rows, event rows and outbox events are
+    those ``create_draft`` and ``finalize`` leave (app.statemachine.insert_moved); the lines are the caller's.
+    Returns the ids, in order."""
+    moved = ((values, map(_cleared, moves)) for values, moves in invoices)
+    return await insert_moved(states.MACHINE, Invoice, InvoiceEvent, moved, actor=actor)
+
+
+async def _write(move: Move[states.Event], *, actor: str) -> Transition:
+    """One move through ``transition``: the single paths write the moves the batch writers take in bulk."""
+    changes = {Invoice._meta.get_column_by_name(c): v for c, v in move.changes.items()}
+    return await transition(
+        move.row_id, move.event, actor=actor, at=move.at, reason=move.reason, changes=changes, payload=move.payload
+    )
+
+
+def _cleared(move: Move[states.Event]) -> Move[states.Event]:
+    cleared = _leaving_open(move.event)
+    return replace(move, changes=cleared | dict(move.changes)) if cleared else move
+
+
+def finalizing(
+    invoice_id: int, *, number: str, total_minor: int, snapshot: Mapping[str, Any], subscription_id: int | None,
+    at: datetime, reason: str = "",
+) -> list[Move[states.Event]]:  # fmt: skip
+    """The moves that finalize a draft, whoever finalizes (``finalize``, the renewal run): open with its
+    number, total and customer snapshot, due at once; with nothing to collect, paid at once as Stripe does."""
+    changes = {
+        "number": number, "total_minor": total_minor, "customer_snapshot": snapshot, "due_at": at,
+        "next_payment_attempt_at": at if total_minor > 0 else None,
+    }  # fmt: skip
+    payload = {"number": number, "subscription": subscription_id}
+    moves = [Move(invoice_id, states.Event.finalize, at, reason, changes, payload=payload)]
+    if total_minor == 0:
+        moves.append(Move(invoice_id, states.Event.pay, at, "nothing to collect", payload=payload))
+    return moves
+
+
+async def finalize(invoice_id: int, *, actor: str, at: datetime | None = None, reason: str = "") -> FinalizedInvoice:
     """Number the draft (gapless, in this transaction), fix its total from the lines, snapshot the customer
     and open it for payment. From here on the invoice is immutable."""
     at = at or clock.now()
@@ -165,40 +216,30 @@ async def finalize(invoice_id: int, *, actor: str, at: datetime | None = None) -
         if not amounts:
             raise InvoiceEmpty(f"Invoice #{invoice_id} has no lines.")
         invoice_total = sum(row["amount_minor"] for row in amounts)
-        customer = await Customer.select(*(Customer._meta.get_column_by_name(c) for c in SNAPSHOT_COLUMNS)).where(
-            Customer.id == invoice["customer"]
-        )
-        (number,) = await allocate(Series.invoice, at.year)
-        await transition(
-            invoice_id,
-            states.Event.finalize,
-            actor=actor,
-            at=at,
-            changes={
-                Invoice.number: number,
-                Invoice.total_minor: invoice_total,
-                Invoice.customer_snapshot: customer_snapshot(customer[0]),
-                Invoice.due_at: at,
-                Invoice.next_payment_attempt_at: at if invoice_total > 0 else None,
-            },
-        )
-        if invoice_total == 0:  # nothing to collect: Stripe marks a zero invoice paid on finalization
-            await transition(invoice_id, states.Event.pay, actor=actor, at=at, reason="nothing to collect")
+        customer = await Customer.select(
+            *(Customer._meta.get_column_by_name(c) for c in SNAPSHOT_COLUMNS), Customer.is_test
+        ).where(Customer.id == invoice["customer"])
+        (number,) = await allocate(series_for(Series.invoice, is_test=customer[0]["is_test"]), at.year)
+        for move in finalizing(
+            invoice_id, number=number, total_minor=invoice_total, snapshot=customer_snapshot(customer[0]),
+            subscription_id=invoice["subscription"], at=at, reason=reason,
+        ):  # fmt: skip
+            await _write(move, actor=actor)
     status = Invoice.Status.open if invoice_total > 0 else Invoice.Status.paid
     return FinalizedInvoice(invoice_id, number, invoice_total, invoice["currency"], status)
 
 
 async def mark_paid(invoice_id: int, *, actor: str, at: datetime | None = None, reason: str = "") -> Transition:
-    """The invoice's total was collected (the payments service calls this after a succeeded charge)."""
+    """What the invoice owed was collected (the payments service calls this after a succeeded charge), or
+    credited away: paid is its total less the credit notes issued while it was unpaid."""
     invoice = await _invoice(invoice_id)
-    return await transition(
-        invoice_id,
-        states.Event.pay,
-        actor=actor,
-        at=at,
-        reason=reason,
-        changes={Invoice.amount_paid_minor: invoice["total_minor"]},
-    )
+    owed = invoice["total_minor"] - await credited_minor(invoice_id)
+    return await _write(paying(invoice_id, paid_minor=owed, at=at or clock.now(), reason=reason), actor=actor)
+
+
+def paying(invoice_id: int, *, paid_minor: int, at: datetime, reason: str = "") -> Move[states.Event]:
+    """The move that marks an invoice paid, whoever collected it (``mark_paid``, the batch charger)."""
+    return Move(invoice_id, states.Event.pay, at, reason, {"amount_paid_minor": paid_minor})
 
 
 async def void(invoice_id: int, *, actor: str, reason: str, at: datetime | None = None) -> Transition:
@@ -218,13 +259,14 @@ async def issue_credit_note(
         invoice = await _invoice(invoice_id, lock=True)  # serialises credit notes on the same invoice
         if invoice["status"] in (Invoice.Status.draft, Invoice.Status.void):
             raise IllegalTransition(f"A {invoice['status']} invoice cannot be credited.")
-        credited = sum(row["amount_minor"] for row in await CreditNote.select().where(CreditNote.invoice == invoice_id))
-        if amount_minor <= 0 or credited + amount_minor > invoice["total_minor"]:
+        available = invoice["total_minor"] - await credited_minor(invoice_id)
+        if amount_minor <= 0 or amount_minor > available:
             raise CreditExceedsInvoice(
-                f"Invoice #{invoice_id} can be credited at most {invoice['total_minor'] - credited} more.",
-                extra={"available_minor": invoice["total_minor"] - credited},
+                f"Invoice #{invoice_id} can be credited at most {format_money(available, invoice['currency'])} more.",
+                extra={"available_minor": available},
             )
-        (number,) = await allocate(Series.credit_note, at.year)
+        test = await Customer.select(Customer.is_test).where(Customer.id == invoice["customer"]).first()
+        (number,) = await allocate(series_for(Series.credit_note, is_test=bool(test and test["is_test"])), at.year)
         rows = await CreditNote.insert(
             CreditNote(
                 invoice=invoice_id,

@@ -32,4 +32,5 @@ MACHINE: StateMachine[Status, Event] = StateMachine(
     states=Status,
     transitions=TRANSITIONS,
     stamps={Event.finalize: "finalized_at", Event.pay: "paid_at", Event.void: "voided_at"},
+    initial=Status.draft,
 )

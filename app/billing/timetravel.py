@@ -3,11 +3,11 @@ skipped time happens, in time order, each at its own instant.
 
 The clock does not jump to its target. It steps from one due instant to the next - a period end (renewal,
 trial end, scheduled downgrade or cancellation), an invoice's next payment attempt (a dunning retry, and after
-the last one the final action), an abandoned checkout's expiry, a reminder's day - and at each step runs what
-the billing tick, the collector and the reminder tick would run by then, on the clock's customers only: the
-same functions, at the clock's time. Each step is recorded (a ``test_clock.advanced`` event from one instant
-to the next; the rows it changes carry its time), so a crash half-way leaves the clock where the work got to
-and advancing again carries on.
+the last one the final action), an abandoned checkout's expiry, a reminder's or a price notice's day - and at
+each step runs what the billing tick, the collector and the reminder tick would run by then, on the clock's
+customers only: the same functions, at the clock's time. Each step is recorded (a ``test_clock.advanced`` event
+from one instant to the next; the rows it changes carry its time), so a crash half-way leaves the clock where
+the work got to and advancing again carries on.
 
 An attempt whose outcome is unknown (the gateway did not answer) is not repeated within the same advance: its
 lease would bring it back every ten minutes of clock time; the collector and the reconciler take it up.
@@ -22,6 +22,7 @@ from typing import Any
 from app import clock
 from app.billing.charging import ChargeInvoice, charge_invoices
 from app.billing.collection import lease_invoices
+from app.billing.price_moves import notice_times, send_price_notices
 from app.billing.reminders import reminders_due_at, send_reminders
 from app.billing.renewals import generate_renewals
 from app.billing.testclocks import ensure_forward, get_test_clock, move_test_clock
@@ -41,7 +42,7 @@ class Step:
     renewed: int = 0  # renewal invoices (trial ends and scheduled plan changes among them)
     ended: int = 0  # cancellations at the period end
     attempted: int = 0  # charge attempts: renewals' first charges and dunning retries
-    reminded: int = 0  # notices written (their e-mails follow the outbox)
+    reminded: int = 0  # reminders and price notices written (their e-mails follow the outbox)
 
     def __bool__(self) -> bool:
         return any((self.expired, self.renewed, self.ended, self.attempted, self.reminded))
@@ -82,6 +83,7 @@ class _Advance:
             self.tried.update({invoice_id: due[invoice_id] for invoice_id in leased})
             step.attempted += (await charge_invoices(sorted(leased), self.charge)).attempted
         step.reminded = len(await send_reminders(self.policy, test_clock_id=self.clock_id))
+        step.reminded += len(await send_price_notices(self.policy, test_clock_id=self.clock_id))
         return step
 
     async def _chargeable(self, at: datetime) -> dict[int, int]:
@@ -120,6 +122,7 @@ class _Advance:
             times += reminders_due_at(sub, self.policy)
         invoices = await self._open_invoices()
         times += [clock.as_utc(r["next_payment_attempt_at"]) for r in invoices if not self._stalled(r)]
+        times += await notice_times(self.clock_id)
         return min((t for t in times if after < t <= until), default=None)
 
 

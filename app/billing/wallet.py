@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from app.db import write_transaction
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
 from app.payments import methods
 from app.payments import service as payments
 from app.payments.gateway import PaymentGateway
@@ -31,8 +31,7 @@ class MethodView:
 @dataclass(frozen=True, slots=True)
 class PayOutcome:
     succeeded: bool
-    pending: bool
-    failure_message: str = ""
+    pending: bool  # PayPal has not confirmed yet: the reconciler settles it
 
 
 async def saved_methods(customer_id: int) -> list[MethodView]:
@@ -81,18 +80,19 @@ async def pay_with_saved_method(
 ) -> PayOutcome:
     """Charge the customer's default method for an open invoice; a paid invoice restores its subscription.
     A payment of this invoice still in flight is resumed, never doubled; while a checkout of it is being
-    captured, ``charge_invoice`` refuses (``InvoiceBusy``) and nothing is charged."""
+    captured, ``charge_invoice`` refuses (``InvoiceBusy``) and nothing is charged. A declined or refused charge
+    raises ``PaymentProblem`` in the customer's words."""
     await owned_open_invoice(customer_id, invoice_id)
     default = await methods_default(customer_id)
     if default is None:
-        return PayOutcome(False, False, "You have no saved PayPal account: pay with PayPal instead.")
+        raise InvalidInput("You have no saved PayPal account: pay with PayPal instead.", code="no_payment_method")
     outcome = await payments.charge_invoice(gateway, invoice_id, payment_method_id=default, actor=actor)
     if outcome.status == Payment.Status.succeeded:
         await settle_paid_invoice(invoice_id, actor=actor)
         return PayOutcome(True, False)
     if outcome.status in payments.IN_FLIGHT:
         return PayOutcome(False, True)
-    return PayOutcome(False, False, outcome.failure_message or "PayPal declined the payment.")
+    raise outcome.problem()
 
 
 async def methods_default(customer_id: int) -> int | None:

@@ -20,6 +20,7 @@ from app.content import service
 from app.content.runtime import ContentRuntime
 from app.content.storage import COVER_EXTENSIONS, COVERS_FOLDER, FILES_FOLDER, AdminMediaStorage, MediaNotFound
 from app.errors import InvalidInput
+from app.slugs import SlugRule
 from tables.catalog import Feature, Plan, PlanFeature, Product
 from tables.content import ContentItem, ContentItemFeature, ContentItemTag, Tag
 
@@ -34,11 +35,11 @@ def media_storages(runtime: ContentRuntime) -> list[AdminMediaStorage]:
     ]
 
 
-def _by_name(values: dict[Any, Any]) -> dict[str, Any]:
+def by_name(values: dict[Any, Any]) -> dict[str, Any]:
     return {k if isinstance(k, str) else k._meta.name: v for k, v in values.items()}
 
 
-def _after_any_write(effect: Callable[[], Awaitable[None]]) -> list[Hook]:
+def after_any_write(effect: Callable[[], Awaitable[None]]) -> list[Hook]:
     """pre_save, pre_patch and pre_delete hooks that run ``effect`` and pass the write on unchanged."""
 
     async def saved(row: Table) -> Table:
@@ -65,26 +66,30 @@ class FieldRefused(HTTPException):
         self.detail = [{"loc": ["body", field], "msg": message, "type": "value_error"}]
 
 
-def _check_slug(slug: Any) -> None:
-    try:
-        service.check_slug(str(slug or ""))
-    except InvalidInput as refused:
-        raise FieldRefused("slug", refused.detail) from None
+def slug_guards(rule: SlugRule) -> list[Hook]:
+    """pre_save and pre_patch hooks refusing a slug ``rule`` refuses, with the message on the form's slug field."""
+
+    def check(slug: Any) -> None:
+        try:
+            rule.check(str(slug or ""))
+        except InvalidInput as refused:
+            raise FieldRefused("slug", refused.detail) from None
+
+    async def creating(row: Table) -> Table:
+        check(getattr(row, "slug", ""))
+        return row
+
+    async def patching(row_id: Any, values: dict[Any, Any]) -> dict[Any, Any]:
+        if "slug" in (named := by_name(values)):
+            check(named["slug"])
+        return values
+
+    return [Hook(HookType.pre_save, creating), Hook(HookType.pre_patch, patching)]
 
 
 def content_guards() -> dict[type[Table], list[Hook]]:
     """Hooks that run before the audit hooks write: an item's slug must be an address of its own."""
-
-    async def creating(row: ContentItem) -> ContentItem:
-        _check_slug(row.slug)
-        return row
-
-    async def patching(row_id: Any, values: dict[Any, Any]) -> dict[Any, Any]:
-        if "slug" in (named := _by_name(values)):
-            _check_slug(named["slug"])
-        return values
-
-    return {ContentItem: [Hook(HookType.pre_save, creating), Hook(HookType.pre_patch, patching)]}
+    return {ContentItem: slug_guards(service.ITEM_SLUGS)}
 
 
 def content_hooks(runtime: ContentRuntime) -> dict[type[Table], list[Hook]]:
@@ -112,7 +117,7 @@ def content_hooks(runtime: ContentRuntime) -> dict[type[Table], list[Hook]]:
         return row
 
     async def item_patched(row_id: Any, values: dict[Any, Any]) -> dict[Any, Any]:
-        await item_edited(int(row_id), set(_by_name(values)))
+        await item_edited(int(row_id), set(by_name(values)))
         return values
 
     async def catalog_changed() -> None:
@@ -122,7 +127,7 @@ def content_hooks(runtime: ContentRuntime) -> dict[type[Table], list[Hook]]:
         await runtime.entitlements.invalidate_all()  # what plans grant changed: every cached entitlement goes
         await runtime.catalog.bump()  # and "available on plan X" with it
 
-    catalog, plans = _after_any_write(catalog_changed), _after_any_write(plans_changed)
+    catalog, plans = after_any_write(catalog_changed), after_any_write(plans_changed)
     return {
         ContentItem: [
             Hook(HookType.pre_save, item_created),

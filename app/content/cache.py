@@ -1,8 +1,8 @@
-"""Cached catalog pages with versioned keys.
+"""Cached portal pages with versioned keys: the catalog's, and the help centre's (each its own store and version).
 
-Every cached page's key carries the catalog version; any catalog change (an edit in the admin, a scheduled item
-publishing, a plan's features changing) sets a new version, so every older page is unreachable at once and
-simply expires. A page is cached per entitlement set (``Entitlements.key``: "anon", "none", "sub:a,b"), not
+Every cached page's key carries its cache's version; any change (for the catalog: an edit in the admin, a
+scheduled item publishing, a plan's features changing) sets a new version, so every older page is unreachable at
+once and simply expires. A page is cached per entitlement set (``Entitlements.key``: "anon", "none", "sub:a,b"), not
 per customer. A hit runs no SQL: it reads the version from the store (at most once a second where the store is
 shared, ``app.stores.StoreVersion``), then the page from this process's own copy of recently served pages, or from the
 store (shared by every web process through Redis) on a first visit.
@@ -22,7 +22,7 @@ from litestar.stores.base import Store
 
 from app.stores import StoreVersion
 
-VERSION_KEY = "catalog:version"
+CATALOG_VERSION_KEY = "catalog:version"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,22 +42,30 @@ class CachedPage:
         return cls(html.decode(), json.loads(meta))
 
 
-class CatalogCache:
+class PageCache:
     # Pages kept decoded in each process, most recently served first out last: about 15 MB of 15 kB pages.
     LOCAL_PAGES = 1024
 
-    def __init__(self, store: Store, ttl_s: int, version_ttl_s: float = 0.0) -> None:
+    def __init__(
+        self, store: Store, ttl_s: int, version_ttl_s: float = 0.0, version_key: str = CATALOG_VERSION_KEY
+    ) -> None:
         self.store = store
         self.ttl_s = ttl_s
-        self.versions = StoreVersion(store, VERSION_KEY, version_ttl_s)
+        self.versions = StoreVersion(store, version_key, version_ttl_s)
         # key -> (monotonic deadline, page); keys carry the version, so a stale page is never found here
         self._local: OrderedDict[str, tuple[float, CachedPage]] = OrderedDict()
 
     async def version(self) -> str:
         return await self.versions.current()
 
+    def forget_local(self) -> None:
+        """Drop this process's copies and its last read of the version: the next request asks the store (after
+        the store was emptied, say, a copy kept here would be served for up to ``version_ttl_s``)."""
+        self._local.clear()
+        self.versions.forget()
+
     async def bump(self) -> str:
-        """A new catalog version: every cached page is stale from now on (in other processes, within
+        """A new version: every page cached so far is stale from now on (in other processes, within
         ``version_ttl_s``)."""
         return await self.versions.bump()
 

@@ -121,8 +121,9 @@ def _if_range_holds(headers: Mapping[str, str], stored: StoredFile) -> bool:
         return False
 
 
-def content_disposition(filename: str, content_type: str) -> str:
-    kind = "inline" if content_type.startswith(INLINE_TYPES) else "attachment"
+def content_disposition(filename: str, content_type: str, *, download: bool = False) -> str:
+    """Inline for what browsers show safely (unless ``download``), else a download; the name in both forms."""
+    kind = "inline" if content_type.startswith(INLINE_TYPES) and not download else "attachment"
     ascii_name = filename.encode("ascii", "ignore").decode().replace('"', "") or "download"
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 

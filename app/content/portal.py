@@ -1,6 +1,6 @@
 """The catalog in the portal: browse and search, item pages, signed media links, "new since your last visit".
 
-The catalog and item pages' main parts come from CatalogCache per entitlement set; a hit runs no SQL (the
+The catalog and item pages' main parts come from PageCache per entitlement set; a hit runs no SQL (the
 session and the entitlements come from their stores too). What is personal (the signed media link, the news
 since the last visit) is rendered around the cached part, never into it.
 """
@@ -14,12 +14,12 @@ from litestar import Controller, HttpMethod, MediaType, Response, get, post, rou
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.flash import flash
 from litestar.response import Redirect, Stream, Template
-from markdown_it import MarkdownIt
-from markupsafe import Markup
 
 from app import clock, pages
+from app.accounts.auth import session_customer_id
 from app.content import delivery, service
 from app.content.cache import CachedPage
+from app.content.markdown import render_markdown
 from app.content.runtime import ContentRuntime
 from app.content.search import CatalogFilter
 from app.content.storage import MediaNotFound
@@ -29,7 +29,6 @@ from app.web import AnyRequest, Form, see_other
 
 ANONYMOUS = "anon"
 MEDIA_SLOT = pages.slot("media")  # an item page's signed link: per customer and per minute, so never cached
-_markdown = MarkdownIt("commonmark", {"html": False})
 
 
 def _runtime(request: AnyRequest) -> ContentRuntime:
@@ -37,13 +36,8 @@ def _runtime(request: AnyRequest) -> ContentRuntime:
     return runtime
 
 
-def _customer_id(request: AnyRequest) -> int | None:
-    info = getattr(request.state, "customer_session", None)
-    return info.customer_id if info is not None else None
-
-
 async def _viewer(request: AnyRequest, *, fresh: bool = False) -> Entitlements | None:
-    customer_id = _customer_id(request)
+    customer_id = session_customer_id(request)
     if customer_id is None:
         return None
     return await _runtime(request).entitlements.get(customer_id, fresh=fresh)
@@ -51,11 +45,6 @@ async def _viewer(request: AnyRequest, *, fresh: bool = False) -> Entitlements |
 
 def _audience(viewer: Entitlements | None) -> str:
     return ANONYMOUS if viewer is None else viewer.key
-
-
-def _cached_html(html: str) -> Markup:
-    """A fragment this module rendered through autoescaping templates and cached: safe to embed as is."""
-    return Markup(html)  # noqa: S704 - our own rendered template output, not user input
 
 
 def _bodiless(status: int, headers: dict[str, str] | None = None) -> Response[None]:
@@ -99,7 +88,7 @@ class CatalogPortal(Controller):
         runtime = _runtime(request)
 
         async def build() -> CachedPage:
-            main = _cached_html(await self._catalog_html(request, flt, page, viewer))
+            main = pages.fragment(await self._catalog_html(request, flt, page, viewer))
             shell = pages.render_shell(request, "content/catalog.html", main=main, logged_in=viewer is not None)
             return CachedPage(shell)
 
@@ -127,7 +116,7 @@ class CatalogPortal(Controller):
     @get("/catalog/news", name="catalog_news")
     async def news(self, request: AnyRequest) -> Template:
         """Personal, so never cached: new and updated items since the customer's last visit, and the digest switch."""
-        customer_id = _customer_id(request)
+        customer_id = session_customer_id(request)
         if customer_id is None:
             return Template("content/_news.html", context={"logged_in": False})
         since = await service.note_visit(customer_id)
@@ -144,7 +133,7 @@ class CatalogPortal(Controller):
 
     @post("/catalog/digest", name="catalog_digest")
     async def digest(self, request: AnyRequest, data: Form) -> Redirect:
-        customer_id = _customer_id(request)
+        customer_id = session_customer_id(request)
         if customer_id is None:
             raise NotAuthenticated("Log in to continue.")
         enabled = data.get("enabled") == "1"
@@ -163,7 +152,7 @@ class CatalogPortal(Controller):
             page = await self._item_page(request, slug, viewer)
         slots = {}
         if page.meta["readable"] and page.meta["has_media"]:
-            slots[MEDIA_SLOT] = _link(request, page.meta["item_id"], _customer_id(request))
+            slots[MEDIA_SLOT] = _link(request, page.meta["item_id"], session_customer_id(request))
         return pages.serve_shell(request, page.html, slots)
 
     async def _item_page(self, request: AnyRequest, slug: str, viewer: Entitlements | None) -> CachedPage:
@@ -171,14 +160,14 @@ class CatalogPortal(Controller):
             item = await service.get_item(slug)  # ItemNotFound (404) is not cached
             readable = service.can_read(item.card, viewer)
             offer = (await service.plan_offers()).for_item(item.card)
-            body_html = Markup(_markdown.render(item.body)) if readable and item.body else None  # noqa: S704 - markdown-it escapes; raw HTML is off
+            body_html = render_markdown(item.body) if readable and item.body else None
             main = pages.render(
                 request, "content/_item.html", item=item, readable=readable, offer=offer, body_html=body_html,
                 logged_in=viewer is not None,
             )  # fmt: skip
             media = readable and item.has_media
             shell = pages.render_shell(
-                request, "content/item.html", main=_cached_html(main), title=item.card.title, kind=item.card.kind,
+                request, "content/item.html", main=pages.fragment(main), title=item.card.title, kind=item.card.kind,
                 media_url=MEDIA_SLOT if media else None,
             )  # fmt: skip
             meta = {"item_id": item.card.id, "readable": readable, "has_media": item.has_media}
@@ -255,7 +244,7 @@ class CatalogPortal(Controller):
     async def _refused(self, request: AnyRequest, item_id: int, reason: str) -> Response[Any]:
         """403 with a page that offers a fresh link when the logged-in customer may still open the item."""
         fresh_link, item = None, None
-        customer_id = _customer_id(request)
+        customer_id = session_customer_id(request)
         try:
             item = await service.get_item_by_id(item_id)
         except service.ItemNotFound:

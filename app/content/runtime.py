@@ -1,5 +1,5 @@
-"""The content domain's long-lived parts (caches, storage, settings), built once per process from its stores,
-and the outbox handlers that keep entitlement caches honest."""
+"""The public content's long-lived parts (the catalog's and the help centre's page caches, storage, settings),
+built once per process from its stores, and the outbox handlers that keep entitlement caches honest."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from litestar.stores.registry import StoreRegistry
 
-from app.content.cache import CatalogCache
+from app.content.cache import CATALOG_VERSION_KEY, PageCache
 from app.content.storage import LocalMediaStorage, covers_storage, files_storage
 from app.outbox import service as outbox
 from app.settings import Settings
@@ -16,13 +16,16 @@ from app.stores import SHARED_VERSION_TTL_S
 from app.subscriptions.access import EntitlementCache
 
 CATALOG_STORE = "catalog"
+HELP_STORE = "help"
+HELP_VERSION_KEY = "help:version"
 ENTITLEMENT_STORE = "entitlements"
 
 
 @dataclass(frozen=True, slots=True)
 class ContentRuntime:
     settings: Settings
-    catalog: CatalogCache
+    catalog: PageCache
+    help: PageCache  # the help centre's pages (app.support.help), retired by help edits only
     entitlements: EntitlementCache
     storage: LocalMediaStorage  # item files, sent through signed links
     covers: LocalMediaStorage  # cover images, public for published items
@@ -32,7 +35,10 @@ class ContentRuntime:
         version_ttl_s = SHARED_VERSION_TTL_S if settings.redis.enabled else 0.0
         return cls(
             settings=settings,
-            catalog=CatalogCache(stores.get(CATALOG_STORE), settings.content.cache_ttl_s, version_ttl_s),
+            catalog=PageCache(
+                stores.get(CATALOG_STORE), settings.content.cache_ttl_s, version_ttl_s, CATALOG_VERSION_KEY
+            ),
+            help=PageCache(stores.get(HELP_STORE), settings.content.cache_ttl_s, version_ttl_s, HELP_VERSION_KEY),
             entitlements=EntitlementCache(stores.get(ENTITLEMENT_STORE)),
             storage=files_storage(settings.content),
             covers=covers_storage(settings.content),

@@ -1,8 +1,9 @@
 """The catalog query: published items, filtered by product, kind and tag, optionally matched by full-text search
-and ranked (PostgreSQL ``tsvector`` + ``ts_rank``; SQLite FTS5 + ``bm25``; see the search migration).
+and ranked (PostgreSQL ``tsvector`` + ``ts_rank``; SQLite FTS5 + ``bm25``; see ``tables.fulltext``).
 
 Search terms are reduced to words and matched as prefixes ("pric" finds "pricing"), all words required, on
-both engines; nothing the user types reaches the query syntax of either engine.
+both engines; nothing the user types reaches the query syntax of either engine. The help centre's search
+(app.support.help.search) builds its queries with the same functions.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class CatalogFilter:
     tag: str = ""
 
     def terms(self) -> list[str]:
-        return [w.lower() for w in _WORD.findall(self.q)][:MAX_TERMS]
+        return search_terms(self.q)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +38,30 @@ class Match:
     rank: float
 
 
-def _fts_query(terms: list[str]) -> str:
+def search_terms(q: str) -> list[str]:
+    """The words of ``q``, lowercased, at most MAX_TERMS: the only part of what was typed that reaches a query."""
+    return [w.lower() for w in _WORD.findall(q)][:MAX_TERMS]
+
+
+def all_prefixes_query(terms: list[str]) -> str:
+    """A full-text query (to_tsquery's or FTS5's syntax) matching documents with every term as a word prefix."""
     if is_postgres():
         return " & ".join(f"{t}:*" for t in terms)
     return " ".join(f'"{t}"*' for t in terms)
+
+
+def any_prefix_query(terms: list[str]) -> str:
+    """A full-text query matching documents with any of the terms as a word prefix (ranked: more terms, higher)."""
+    if is_postgres():
+        return " | ".join(f"{t}:*" for t in terms)
+    return " OR ".join(f'"{t}"*' for t in terms)
+
+
+def any_word_query(terms: list[str]) -> str:
+    """A full-text query matching documents with any of the terms (whole words)."""
+    if is_postgres():
+        return " | ".join(terms)
+    return " OR ".join(f'"{t}"' for t in terms)
 
 
 def _parts(flt: CatalogFilter) -> tuple[str, str, str, list[Any], list[Any]]:
@@ -52,9 +73,9 @@ def _parts(flt: CatalogFilter) -> tuple[str, str, str, list[Any], list[Any]]:
     if terms and is_postgres():
         source = "content_item ci LEFT JOIN product p ON p.id = ci.product"
         rank = "ts_rank(ci.search_vector, to_tsquery('english', {}))"
-        rank_args.append(_fts_query(terms))
+        rank_args.append(all_prefixes_query(terms))
         where.append("ci.search_vector @@ to_tsquery('english', {})")
-        args.append(_fts_query(terms))
+        args.append(all_prefixes_query(terms))
     elif terms:
         source = (
             "content_item_fts JOIN content_item ci ON ci.id = content_item_fts.rowid "
@@ -62,7 +83,7 @@ def _parts(flt: CatalogFilter) -> tuple[str, str, str, list[Any], list[Any]]:
         )
         rank = "-bm25(content_item_fts, 10.0, 4.0, 1.0)"
         where.append("content_item_fts MATCH {}")
-        args.append(_fts_query(terms))
+        args.append(all_prefixes_query(terms))
     else:
         source = "content_item ci LEFT JOIN product p ON p.id = ci.product"
         rank = "0.0"

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from app import clock
+from app.content import publishing
 from app.content.search import CatalogFilter, as_datetime, find
 from app.content.storage import COVER_TYPES
-from app.db import write_transaction
-from app.errors import InvalidInput, NotFound
+from app.errors import NotFound
+from app.slugs import SlugRule
 from app.subscriptions.access import Entitlements
 from tables.accounts import Customer
 from tables.catalog import Plan, PlanFeature, Product
@@ -31,7 +31,7 @@ PublishState = ContentItem.PublishState
 Change = ContentChange.Change
 # Pages of their own under /catalog/ (app.content.portal): an item with one of these slugs could not be opened.
 RESERVED_SLUGS = frozenset({"news", "digest"})
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,199}$")
+ITEM_SLUGS = SlugRule("/catalog", "the library", RESERVED_SLUGS)
 VISIT_GAP = timedelta(hours=1)  # a catalog view this long after the previous one starts a new visit
 MEDIA_KINDS = (Kind.video, Kind.audio, Kind.file)
 
@@ -124,21 +124,6 @@ def can_read(item: ItemCard, entitlements: Entitlements | None) -> bool:
     if entitlements is None or not entitlements.subscribed:
         return False
     return not item.features or bool(item.features & entitlements.features)
-
-
-def check_slug(slug: str) -> None:
-    """A slug is the item's address, /catalog/<slug>: one path segment, and not one of the catalog's own pages."""
-    if slug.strip().lower() in RESERVED_SLUGS:
-        raise InvalidInput(
-            f"The slug {slug!r} is reserved: /catalog/{slug.strip().lower()} is a page of the library itself. "
-            "Choose another slug.",
-            code="slug_reserved",
-        )
-    if not _SLUG.match(slug):
-        raise InvalidInput(
-            "Use lowercase letters, digits, hyphens and underscores in a slug (it becomes /catalog/<slug>).",
-            code="slug_invalid",
-        )
 
 
 def parse_filter(q: str = "", product: str = "", kind: str = "", tag: str = "") -> CatalogFilter:
@@ -318,49 +303,30 @@ async def record_change(item_id: int, change: Change, summary: str = "", at: dat
 async def after_staff_edit(item_id: int, changed: set[str], media_size: int | None = None) -> bool:
     """A staff member created or changed item ``item_id`` (the ``changed`` columns): stamp it, fill publication
     dates and record what changed. Returns whether customers can see a difference (so caches must go)."""
-    row = (
-        await ContentItem.select(ContentItem.publish_state, ContentItem.published_at, ContentItem.title)
-        .where(ContentItem.id == item_id)
-        .first()
-    )
-    if row is None:
-        return False
+    title = await ContentItem.select(ContentItem.title).where(ContentItem.id == item_id).first()
     now = clock.now()
-    values: dict[Any, Any] = {ContentItem.updated_at: now}
-    state = row["publish_state"]
-    if media_size is not None:
-        values[ContentItem.media_size] = media_size
-    if state == PublishState.published and row["published_at"] is None:
-        values[ContentItem.published_at] = now
-    await ContentItem.update(values).where(ContentItem.id == item_id)
+    extra = {ContentItem.media_size: media_size} if media_size is not None else None
+    state = await publishing.stamp_edit(ContentItem, item_id, now, extra)
+    if state is None or title is None:
+        return False
     if "publish_state" in changed and state in (PublishState.published, PublishState.archived):
         change = Change.published if state == PublishState.published else Change.archived
-        await record_change(item_id, change, row["title"], now)
+        await record_change(item_id, change, title["title"], now)
         return True
     if state == PublishState.published:
-        await record_change(item_id, Change.updated, f"{row['title']}: {', '.join(sorted(changed))}", now)
+        await record_change(item_id, Change.updated, f"{title['title']}: {', '.join(sorted(changed))}", now)
         return True
     return "publish_state" in changed
 
 
 async def publish_due(at: datetime | None = None) -> list[int]:
-    """Publish every scheduled item whose ``publish_at`` has come. Idempotent: a second run finds none."""
+    """Publish every scheduled item whose ``publish_at`` has come, recording each. Idempotent."""
     at = at or clock.now()
-    async with write_transaction():
-        due = await ContentItem.select(ContentItem.id, ContentItem.title, ContentItem.publish_at).where(
-            ContentItem.publish_state == PublishState.scheduled, ContentItem.publish_at <= at
-        )
-        for row in due:
-            published_at = clock.as_utc(row["publish_at"])
-            await ContentItem.update(
-                {
-                    ContentItem.publish_state: PublishState.published,
-                    ContentItem.published_at: published_at,
-                    ContentItem.updated_at: at,
-                }
-            ).where(ContentItem.id == row["id"], ContentItem.publish_state == PublishState.scheduled)
-            await record_change(row["id"], Change.published, row["title"], at)
-    return [r["id"] for r in due]
+
+    async def record(row: dict[str, Any]) -> None:
+        await record_change(row["id"], Change.published, row["title"], at)
+
+    return [row["id"] for row in await publishing.publish_due(ContentItem, at, record)]
 
 
 # --- readers: visits and the weekly digest -----------------------------------------------------------------

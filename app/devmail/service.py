@@ -5,8 +5,10 @@ import email.policy
 import re
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
+from app import clock
 from app.errors import NotFound
 
 _NAME = re.compile(r"^[0-9T]+-[0-9a-f]{8}\.eml$")
@@ -22,6 +24,15 @@ class StoredMail:
     tag: str
     text: str
     html: str | None
+    sender: str = ""
+    reply_to: str = ""
+    message_id: str = ""
+    references: str = ""
+
+    @property
+    def answer_to(self) -> str:
+        """Where the recipient's mail client would send a reply."""
+        return self.reply_to or self.sender
 
 
 def _read(path: Path) -> StoredMail:
@@ -37,6 +48,10 @@ def _read(path: Path) -> StoredMail:
         tag=str(message.get("X-Recurra-Tag", "")),
         text=text_part.get_content() if text_part else "",
         html=html_part.get_content() if html_part else None,
+        sender=str(message.get("From", "")),
+        reply_to=str(message.get("Reply-To", "")),
+        message_id=str(message.get("Message-ID", "")),
+        references=str(message.get("References", "")),
     )
 
 
@@ -45,6 +60,23 @@ def list_mail(outbox: Path) -> list[StoredMail]:
         return []
     names = sorted((p for p in outbox.iterdir() if _NAME.match(p.name)), reverse=True)[:MAX_LISTED]
     return [_read(p) for p in names]
+
+
+def reply_as_recipient(mail: StoredMail, body: str) -> EmailMessage:
+    """The answer the mail's recipient would send from a common mail client: to its Reply-To, threaded by
+    In-Reply-To/References, with the original quoted below an "On ... wrote:" line."""
+    reply = EmailMessage()
+    reply["From"] = mail.to
+    reply["To"] = mail.answer_to
+    reply["Subject"] = mail.subject if mail.subject.lower().startswith("re:") else f"Re: {mail.subject}"
+    reply["Date"] = format_datetime(clock.now())
+    reply["Message-ID"] = make_msgid(domain="devmail.localhost")
+    if mail.message_id:
+        reply["In-Reply-To"] = mail.message_id
+        reply["References"] = f"{mail.references} {mail.message_id}".strip()
+    quoted = "\n".join(f"> {line}" for line in mail.text.splitlines())
+    reply.set_content(f"{body.strip()}\n\nOn {mail.date}, {mail.sender} wrote:\n{quoted}\n")
+    return reply
 
 
 def get_mail(outbox: Path, name: str) -> StoredMail:

@@ -41,6 +41,13 @@ class DomainEvent:
     created_at: datetime
 
 
+def event_job_id(event: DomainEvent, purpose: str) -> str:
+    """A job id for what a handler enqueues for ``event`` (a mail): the same whenever the event is handled again
+    (arq then queues it once), and unique to the event also across a database restored or recreated (whose
+    event ids start over), by the event's time."""
+    return f"{purpose}:event-{event.id}-{event.created_at.timestamp():.6f}"
+
+
 Handler = Callable[[DomainEvent], Awaitable[None]]
 # On-commit handlers take every matching event a transaction recorded at once (a batch writer records hundreds).
 BatchHandler = Callable[[Sequence[DomainEvent]], Awaitable[None]]

@@ -5,6 +5,7 @@ thread with a timeout, because the SDK is synchronous."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -39,6 +40,7 @@ from app.payments.paypal_requests import (
 from app.settings import PayPalSettings
 
 T = TypeVar("T")
+log = logging.getLogger("recurra.payments.paypal")
 REPRESENTATION = "return=representation"
 # 422 issues that mean "the payer's side said no": a new attempt (or the payer) can fix them, we cannot.
 DECLINE_ISSUES = frozenset(
@@ -69,8 +71,26 @@ WEBHOOK_HEADERS = {
 }
 
 
+class UnreadableAnswer(Exception):
+    """PayPal answered with a body that is not what its API sends (not JSON, or without the fields it always
+    has): a proxy's error page, a truncated body. For a call that may move money the outcome is unknown."""
+
+
+def _unreadable(exc: Exception) -> UnreadableAnswer:
+    return UnreadableAnswer(f"{type(exc).__name__}: {exc}"[:500])
+
+
+# What reading an answer raises when the answer is not PayPal's (json's ValueError, paypalhttp's IOError for a
+# content type it cannot decode, a missing field's KeyError, ...); requests' own errors are OSErrors too and are
+# told apart first.
+UNREADABLE = (ValueError, OSError, KeyError, TypeError, AttributeError, IndexError)
+FAILED_CALL = (HttpError, requests.RequestException, UnreadableAnswer)
+
+
 def classify(exc: Exception) -> Failure:
     """Recurra's reading of a failed PayPal call."""
+    if isinstance(exc, UnreadableAnswer):
+        return Failure(FailureCategory.RETRYABLE, "UNREADABLE_ANSWER", f"PayPal's answer could not be read: {exc}")
     if isinstance(exc, requests.Timeout):
         return Failure(FailureCategory.RETRYABLE, "TIMEOUT", "PayPal did not answer in time")
     if isinstance(exc, requests.RequestException):
@@ -155,6 +175,22 @@ def charge_result(order: Mapping[str, Any]) -> ChargeResult:
     return ChargeResult(ChargeStatus.DECLINED, failure=failure, **common)
 
 
+def checkout_session(order: Mapping[str, Any]) -> CheckoutSession:
+    return CheckoutSession(order_id=str(order["id"]), approve_url=_link(order, "payer-action", "approve"))
+
+
+def vaulted_method(token: Mapping[str, Any]) -> VaultedMethod:
+    """Read a Vault v3 payment token into Recurra's terms."""
+    wallet = token.get("payment_source", {}).get("paypal", {})
+    email = str(wallet.get("email_address", ""))
+    return VaultedMethod(
+        vault_token=str(token["id"]),
+        payer_id=str(wallet.get("payer_id", "")),
+        payer_email=email,
+        label=f"PayPal {mask_email(email)}",
+    )
+
+
 class PayPalGateway:
     """PaymentGateway for PayPal. ``timeout_s`` bounds every HTTP call (PayPal's or the sandbox's)."""
 
@@ -164,10 +200,28 @@ class PayPalGateway:
         self.webhook_id = settings.webhook_id
         self.brand_name = brand_name
 
-    async def _run(self, request: Any) -> dict[str, Any]:
-        response = await anyio.to_thread.run_sync(self.client.execute_authenticated, request)
+    async def _run(self, request: Any, read: Callable[[dict[str, Any]], T]) -> T:
+        """Execute the request and ``read`` its answer; an answer that is not PayPal's is UnreadableAnswer."""
+        try:
+            response = await anyio.to_thread.run_sync(self.client.execute_authenticated, request)
+        except (HttpError, requests.RequestException):
+            raise
+        except UNREADABLE as exc:  # the SDK could not decode the body (of this call or of its OAuth2 call)
+            raise _unreadable(exc) from exc
         result = getattr(response, "result", None)
-        return dict(result.dict()) if result is not None and hasattr(result, "dict") else {}
+        try:
+            return read(dict(result.dict()) if result is not None and hasattr(result, "dict") else {})
+        except UNREADABLE as exc:
+            raise _unreadable(exc) from exc
+
+    def _failed(self, request: Any, exc: Exception) -> Failure:
+        """Classify a failed call and log PayPal's own words (issue, message, debug id): they go to the staff
+        record and the log, never to a customer (app.payments.customer words it for them)."""
+        failure = classify(exc)
+        path = str(getattr(request, "path", "")).rstrip("?")
+        log.warning("PayPal %s %s failed: %s %s: %s", request.verb, path, failure.category.value, failure.code,
+                    failure.message)  # fmt: skip
+        return failure
 
     async def _money(
         self,
@@ -177,25 +231,26 @@ class PayPalGateway:
         unknown: Callable[[Failure], T],
         declined: Callable[[Failure], T],
     ) -> T:
-        """A call that may move money: retryable failures are UNKNOWN (ask again with the same id)."""
+        """A call that may move money: retryable failures, and answers that cannot be read, are UNKNOWN (ask
+        again with the same id)."""
         request.headers["PayPal-Request-Id"] = request_id
         request.headers["Prefer"] = REPRESENTATION
         try:
-            return read(await self._run(request))
-        except (HttpError, requests.RequestException) as exc:
-            failure = classify(exc)
+            return await self._run(request, read)
+        except FAILED_CALL as exc:
+            failure = self._failed(request, exc)
         if failure.category == FailureCategory.RETRYABLE:
             return unknown(failure)
         if failure.category == FailureCategory.DECLINED:
             return declined(failure)
         raise GatewayError(failure)
 
-    async def _plain(self, request: Any) -> dict[str, Any]:
+    async def _plain(self, request: Any, read: Callable[[dict[str, Any]], T]) -> T:
         """A call that moves no money: any failure is a GatewayError."""
         try:
-            return await self._run(request)
-        except (HttpError, requests.RequestException) as exc:
-            raise GatewayError(classify(exc)) from exc
+            return await self._run(request, read)
+        except FAILED_CALL as exc:
+            raise GatewayError(self._failed(request, exc)) from exc
 
     async def start_checkout(
         self, *, amount: Money, description: str, reference: str, return_url: str, cancel_url: str, request_id: str
@@ -219,8 +274,7 @@ class PayPalGateway:
                 },
             )
         )
-        order = await self._plain(request)
-        return CheckoutSession(order_id=str(order["id"]), approve_url=_link(order, "payer-action", "approve"))
+        return await self._plain(request, checkout_session)
 
     async def capture_checkout(self, order_id: str, *, request_id: str) -> ChargeResult:
         try:
@@ -239,7 +293,7 @@ class PayPalGateway:
 
     async def get_order(self, order_id: str) -> ChargeResult:
         """Where an order stands now (used when PayPal says it was captured under another request id)."""
-        return charge_result(await self._plain(OrdersGetRequest(order_id)))
+        return await self._plain(OrdersGetRequest(order_id), charge_result)
 
     async def start_vault_setup(self, *, return_url: str, cancel_url: str, request_id: str) -> VaultSetup:
         request = SetupTokensCreateRequest(
@@ -259,21 +313,14 @@ class PayPalGateway:
             }
         )
         request.pay_pal_request_id(request_id)
-        token = await self._plain(request)
-        return VaultSetup(setup_token=str(token["id"]), approve_url=_link(token, "approve"))
+        return await self._plain(
+            request, lambda token: VaultSetup(setup_token=str(token["id"]), approve_url=_link(token, "approve"))
+        )
 
     async def complete_vault_setup(self, setup_token: str, *, request_id: str) -> VaultedMethod:
         request = PaymentTokensCreateRequest(setup_token)
         request.pay_pal_request_id(request_id)
-        token = await self._plain(request)
-        wallet = token.get("payment_source", {}).get("paypal", {})
-        email = str(wallet.get("email_address", ""))
-        return VaultedMethod(
-            vault_token=str(token["id"]),
-            payer_id=str(wallet.get("payer_id", "")),
-            payer_email=email,
-            label=f"PayPal {mask_email(email)}",
-        )
+        return await self._plain(request, vaulted_method)
 
     async def charge_vaulted(
         self, *, vault_token: str, amount: Money, description: str, reference: str, request_id: str
@@ -310,7 +357,7 @@ class PayPalGateway:
         )
 
     async def delete_vaulted(self, vault_token: str) -> None:
-        await self._plain(PaymentTokensDeleteRequest(vault_token))
+        await self._plain(PaymentTokensDeleteRequest(vault_token), lambda answer: None)
 
     async def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookNotification:
         lowered = {k.lower(): v for k, v in headers.items()}
@@ -330,7 +377,7 @@ class PayPalGateway:
                 "webhook_event": event,
             }
         )
-        verdict = await self._plain(request)
+        verdict = await self._plain(request, dict)
         if verdict.get("verification_status") != "SUCCESS":
             raise InvalidWebhook("PayPal did not verify the signature")
         return WebhookNotification(

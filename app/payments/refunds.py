@@ -10,7 +10,7 @@ from typing import Any
 from app import clock
 from app.db import write_transaction
 from app.errors import Conflict, InvalidInput, NotFound
-from app.money import Money
+from app.money import Money, format_money
 from app.payments.gateway import ChargeStatus, GatewayError, PaymentGateway, RefundResult
 from app.payments.service import new_key
 from app.payments.states import S, lock_payment, transition
@@ -53,12 +53,12 @@ async def refund(
     async with write_transaction():
         payment = await lock_payment(payment_id)
         if payment["status"] not in {S.succeeded, S.partially_refunded} or not payment["gateway_capture_id"]:
-            raise Conflict(f"payment {payment_id} is {payment['status']}: nothing to refund", code="not_refundable")
+            raise Conflict(f"Payment #{payment_id} is {payment['status']}: nothing to refund.", code="not_refundable")
         refundable = await _refundable(payment)
         value = amount or Money(refundable, payment["currency"])
         if value.currency != payment["currency"] or not 0 < value.amount_minor <= refundable:
             raise InvalidInput(
-                f"a refund of payment {payment_id} must be 0 < amount <= {refundable} {payment['currency']}",
+                f"A refund of payment #{payment_id} can be at most {format_money(refundable, payment['currency'])}.",
                 code="refund_amount_invalid",
             )
         rows = await Refund.insert(

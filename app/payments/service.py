@@ -17,6 +17,7 @@ money. A crash between claim and call leaves the claim held until the reconciler
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -28,17 +29,17 @@ from app.db import locked_row, write_transaction
 from app.errors import Conflict, InvalidInput, NotFound
 from app.money import Money
 from app.payments import methods
+from app.payments.customer import PaymentProblem
 from app.payments.gateway import ChargeResult, ChargeStatus, Failure, GatewayError, PaymentGateway, VaultedMethod
 from app.payments.paypal import PayPalGateway, mask_email
-from app.payments.states import S, allowed, lock_payment, transition
+from app.payments.states import PAYER_CANCELLED, SUPERSEDED, S, allowed, lock_payment, transition
 from app.settings import Settings
-from tables.billing import Invoice
+from tables.billing import CreditNote, Invoice
 from tables.payments import Payment, PaymentMethod
 
 IN_FLIGHT = (S.pending, S.processing, S.unknown)
 CLAIMED = (S.processing, S.unknown)  # holds the invoice's claim: PayPal may be moving money for it
 COLLECTED = (S.succeeded, S.partially_refunded, S.refunded)
-SUPERSEDED = "SUPERSEDED"  # the failure code of a payment closed unasked: another one held the invoice's claim
 log = logging.getLogger("recurra.payments")
 
 
@@ -61,6 +62,10 @@ class PaymentOutcome:
     failure_code: str = ""
     failure_message: str = ""
     approve_url: str | None = None  # set by start_checkout_payment: send the buyer there
+
+    def problem(self) -> PaymentProblem:
+        """This failed payment as the customer reads it (``failure_message`` is PayPal's words: staff only)."""
+        return PaymentProblem.of(self.failure_category, self.failure_code)
 
     @classmethod
     def of(cls, row: dict[str, Any], approve_url: str | None = None) -> PaymentOutcome:
@@ -90,12 +95,26 @@ async def _payment(payment_id: int) -> dict[str, Any]:
     return dict(row)
 
 
-def _owed(invoice_id: int, invoice: dict[str, Any] | None) -> tuple[dict[str, Any], Money]:
+async def credited_minor(invoice_id: int) -> int:
+    """What credit notes took off the invoice. While it is unpaid, each one lowers what it still owes (Stripe's
+    pre-payment credit notes); after payment, credit notes go with refunds and the invoice owes nothing."""
+    rows = await CreditNote.select(CreditNote.amount_minor).where(CreditNote.invoice == invoice_id)
+    return sum(int(row["amount_minor"]) for row in rows)
+
+
+def still_due(invoice: Mapping[str, Any], credited: int) -> int:
+    """Minor units an invoice still owes: an open one its total, less what was paid and credited; others none."""
+    if invoice["status"] != Invoice.Status.open:
+        return 0
+    return max(int(invoice["total_minor"] - invoice["amount_paid_minor"] - credited), 0)
+
+
+async def _owed(invoice_id: int, invoice: dict[str, Any] | None) -> tuple[dict[str, Any], Money]:
     if invoice is None:
         raise NotFound(f"invoice {invoice_id} does not exist", code="invoice_not_found")
     if invoice["status"] != Invoice.Status.open:
         raise Conflict(f"invoice {invoice_id} is {invoice['status']}, not open", code="invoice_not_open")
-    due = Money(invoice["total_minor"] - invoice["amount_paid_minor"], invoice["currency"])
+    due = Money(still_due(invoice, await credited_minor(invoice_id)), invoice["currency"])
     if due.amount_minor <= 0:
         raise Conflict(f"invoice {invoice_id} has nothing to pay", code="invoice_nothing_due")
     return invoice, due
@@ -103,14 +122,14 @@ def _owed(invoice_id: int, invoice: dict[str, Any] | None) -> tuple[dict[str, An
 
 async def _open_invoice(invoice_id: int) -> tuple[dict[str, Any], Money]:
     row = await Invoice.select().where(Invoice.id == invoice_id).first()
-    return _owed(invoice_id, dict(row) if row else None)
+    return await _owed(invoice_id, dict(row) if row else None)
 
 
 async def _claimable_invoice(invoice_id: int, payment_id: int | None = None) -> tuple[dict[str, Any], Money]:
     """Inside ``write_transaction()``: the open invoice, locked so that claims on it take turns, and what it owes.
     Raises Conflict when no payment (other than ``payment_id``) may ask PayPal for it now: the invoice is not open or
     owes nothing, or another payment of it holds its claim or has collected it (``InvoiceBusy``)."""
-    invoice, due = _owed(invoice_id, await locked_row(Invoice, invoice_id))
+    invoice, due = await _owed(invoice_id, await locked_row(Invoice, invoice_id))
     rivals = Payment.exists().where(Payment.invoice == invoice_id, Payment.status.is_in([*CLAIMED, *COLLECTED]))
     if payment_id is not None:
         rivals = rivals.where(Payment.id != payment_id)
@@ -125,11 +144,13 @@ async def _claim(row: dict[str, Any], *, actor: str) -> dict[str, Any]:
     it is, and asks PayPal again with the same key, which PayPal answers once."""
     async with write_transaction():
         try:
-            await _claimable_invoice(row["invoice"], row["id"])  # the invoice lock first, as every claim takes it
+            # The invoice lock first, as every claim takes it.
+            _, due = await _claimable_invoice(row["invoice"], row["id"])
         except Conflict as refused:
             reason = refused.detail
         else:
-            reason = ""
+            # The order was created for what the invoice owed then; a credit note since lowered it.
+            reason = "" if due.amount_minor == row["amount_minor"] else f"the invoice now owes {due.format()}"
         current = await lock_payment(row["id"])
         if current["status"] != S.pending:
             return current
@@ -207,7 +228,8 @@ async def apply_charge(payment_id: int, result: ChargeResult, *, actor: str) -> 
         if result.status == ChargeStatus.SUCCEEDED and result.vault_token and row["payment_method"] is None:
             email = result.payer_email or ""
             method = VaultedMethod(result.vault_token, result.payer_id or "", email, f"PayPal {mask_email(email)}")
-            changes[Payment.payment_method] = await methods.save_vaulted_method(row["customer"], method)
+            with contextlib.suppress(methods.VaultTokenTaken):  # the money moved: record it, attach no method
+                changes[Payment.payment_method] = await methods.save_vaulted_method(row["customer"], method)
         reason = result.failure.message if result.failure else ""
         return await transition(payment_id, event, actor=actor, reason=reason, changes=changes)
 
@@ -285,9 +307,9 @@ async def cancel_checkout_payment(order_id: str, *, actor: str = "customer") -> 
     row = await _checkout_payment(order_id)
     if row["status"] != S.pending:
         return PaymentOutcome.of(row)
-    failure = {
-        Payment.failure_category: Payment.FailureCategory.declined,
-        Payment.failure_code: "PAYER_CANCELLED",
+    failure = {  # no failure category: a cancel is the buyer's choice, not a failed payment
+        Payment.failure_category: Payment.FailureCategory.none,
+        Payment.failure_code: PAYER_CANCELLED,
         Payment.failure_message: "The payer cancelled on PayPal",
     }
     return PaymentOutcome.of(

@@ -15,6 +15,9 @@ from app.outbox import service as outbox
 from tables.payments import Payment, PaymentEvent
 
 S = Payment.Status
+# Failure codes Recurra writes itself (PayPal's own are its issue codes):
+SUPERSEDED = "SUPERSEDED"  # closed unasked: another payment of the invoice held its claim or collected it
+PAYER_CANCELLED = "PAYER_CANCELLED"  # the buyer cancelled on PayPal's checkout page
 
 TRANSITIONS: dict[tuple[S, str], S] = {
     (S.pending, "claim"): S.processing,  # the invoice's one attempt allowed to ask PayPal now

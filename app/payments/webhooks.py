@@ -155,7 +155,10 @@ async def _token_created(resource: Resource) -> bool:
     wallet = resource.get("payment_source", {}).get("paypal", {})
     email = str(wallet.get("email_address", ""))
     method = VaultedMethod(token, str(wallet.get("payer_id", "")), email, f"PayPal {mask_email(email)}")
-    method_id = await methods.save_vaulted_method(payment["customer"], method)
+    try:
+        method_id = await methods.save_vaulted_method(payment["customer"], method)
+    except methods.VaultTokenTaken:
+        return True  # never another customer's method (logged): processed, nothing attached
     await Payment.update({Payment.payment_method: method_id}).where(
         (Payment.id == payment["id"]) & Payment.payment_method.is_null()
     )

@@ -4,7 +4,10 @@
 - ``change_plan``: a downgrade (or a change that would leave a credit) is scheduled as ``pending_plan`` and the
   billing run applies it at the period end; an upgrade or interval change gets a finalized invoice of its
   proration lines. The plan itself changes only in ``complete_plan_change``, which the payments service calls
-  once that invoice is paid, so a failed charge leaves the plan as it was (DESIGN.md section 3).
+  once that invoice is paid, so a failed charge leaves the plan as it was (DESIGN.md section 3). In a trial
+  any change applies at once with no invoice: the trial runs on, on the new plan, to the same end.
+
+What a credit may give back is read from the ledger (``paid_for_plan``), never assumed from the plan's price.
 """
 
 from __future__ import annotations
@@ -13,17 +16,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from piccolo.query.functions.aggregate import Sum
+
+from app import clock
 from app.billing import service as invoices
 from app.billing.customer_time import customer_now
 from app.billing.errors import ConcurrentChange, IllegalTransition
 from app.billing.periods import Period
-from app.billing.proration import PlanChange, plan_change
+from app.billing.proration import Current, Paid, PlanChange, plan_change
 from app.db import lock_row, write_transaction
 from app.errors import Conflict
 from app.outbox.service import record
 from app.subscriptions.service import load, plan_terms
 from app.subscriptions.states import Status
-from tables.billing import Invoice, InvoiceLine
+from tables.billing import CreditNote, Invoice, InvoiceLine
 from tables.subscriptions import Subscription, SubscriptionEvent
 
 CHANGEABLE = (Status.trialing, Status.active)
@@ -33,7 +39,7 @@ CHANGEABLE = (Status.trialing, Status.active)
 class PlanChangeStarted:
     change: PlanChange
     invoice: invoices.FinalizedInvoice | None  # to be charged now; None when scheduled for the period end
-    applied: bool  # True when the plan already changed (scheduled, or nothing was due)
+    applied: bool  # nothing left to collect: scheduled, or changed already (in a trial, or nothing was due)
 
 
 async def preview_plan_change(subscription_id: int, plan_id: int, *, at: datetime | None = None) -> PlanChange:
@@ -46,8 +52,60 @@ async def _price(sub: dict[str, Any], plan_id: int, at: datetime | None) -> Plan
         raise IllegalTransition(f"A {sub['status']} subscription cannot change plan.")
     at = at or await customer_now(sub["customer"])
     period = Period(sub["current_period_start"], sub["current_period_end"])
+    if sub["status"] == Status.trialing:
+        current = Current.in_trial(period, sub["billing_anchor"])
+    else:
+        await _refuse_while_billed_unpaid(sub)
+        current = Current(period, sub["billing_anchor"], await paid_for_plan(sub))
     old, new = await plan_terms(sub["plan"]), await plan_terms(plan_id)
-    return plan_change(old, new, period, sub["billing_anchor"], at)
+    return plan_change(old, new, current, at)
+
+
+async def paid_for_plan(sub: dict[str, Any]) -> Paid | None:
+    """What was paid for the subscription's current plan in its current period: the newest paid invoice line
+    that bought this plan's time from inside the period (the first invoice, a renewal, or the change that moved
+    it here), less what credit notes of that invoice gave back. None when nothing was paid for it."""
+    line = (
+        await InvoiceLine.select(InvoiceLine.invoice, InvoiceLine.amount_minor, InvoiceLine.period_start)
+        .where(
+            InvoiceLine.invoice._.subscription == sub["id"],
+            InvoiceLine.invoice._.status == Invoice.Status.paid,
+            InvoiceLine.plan == sub["plan"],
+            InvoiceLine.kind.is_in([InvoiceLine.Kind.subscription, InvoiceLine.Kind.proration_charge]),
+            InvoiceLine.period_start >= sub["current_period_start"],
+            InvoiceLine.period_start < sub["current_period_end"],
+        )
+        .order_by(InvoiceLine.period_start, ascending=False)
+        .order_by(InvoiceLine.id, ascending=False)
+        .first()
+    )
+    if line is None:
+        return None
+    credited = await CreditNote.select(Sum(CreditNote.amount_minor).as_alias("total")).where(
+        CreditNote.invoice == line["invoice"]
+    )
+    paid = line["amount_minor"] - min(line["amount_minor"], int(credited[0]["total"] or 0))
+    return Paid(paid, clock.as_utc(line["period_start"])) if paid > 0 else None
+
+
+async def _refuse_while_billed_unpaid(sub: dict[str, Any]) -> None:
+    """A bill for the period is still open (the renewal between its invoice and its charge): the time it bills is
+    not paid, so it cannot be credited, and a change now would have it charged in full later as well."""
+    bill = (
+        await Invoice.select(Invoice.id)
+        .where(
+            Invoice.subscription == sub["id"],
+            Invoice.status == Invoice.Status.open,
+            Invoice.billing_reason != Invoice.BillingReason.subscription_update,
+        )
+        .first()
+    )
+    if bill is not None:
+        raise Conflict(
+            "This period's bill is not paid yet: you can change plan once it is.",
+            code="period_unpaid",
+            extra={"invoice": bill["id"]},
+        )
 
 
 async def change_plan(
@@ -59,6 +117,10 @@ async def change_plan(
         await _write_plan(
             sub, {Subscription.pending_plan: plan_id}, "plan_change_scheduled", actor, change.effective_at
         )
+        return PlanChangeStarted(change, None, applied=True)
+    if change.trial:  # nothing to bill: the trial goes on, on the new plan, to the same end
+        values = {Subscription.plan: plan_id, Subscription.pending_plan: None}
+        await _write_plan(sub, values, "plan_change", actor, change.effective_at, data={"trial": True})
         return PlanChangeStarted(change, None, applied=True)
     async with write_transaction():
         # A double click or a second tab must not bill the same change twice: one open change invoice at a time.

@@ -19,12 +19,15 @@ from typing import Any
 
 from app.accounts.service import ensure_can_pay
 from app.billing import service as invoices
+from app.catalog.prices import code_on_sale
 from app.db import lock_row, write_transaction
 from app.errors import Conflict, NotFound
 from app.payments import methods
 from app.payments import service as payments
 from app.payments.gateway import PaymentGateway
-from app.subscriptions import service
+from app.payments.states import SUPERSEDED
+from app.settings import DEFAULT_TRIAL_ELIGIBILITY, TrialEligibility
+from app.subscriptions import service, trials
 from app.subscriptions.settlement import settle_paid_invoice
 from app.subscriptions.states import LIVE, Event, Status
 from tables.accounts import Customer
@@ -78,7 +81,8 @@ class CheckoutResult:
 
 
 async def plan_for_sale(code: str) -> PlanChoice:
-    """A plan the pricing page offers (public, active, of an active product), or NotFound."""
+    """A plan the pricing page offers (public, active, of an active product), or NotFound. The code of a plan
+    that has a newer price sells that newer version (``prices.code_on_sale``): sign-up links keep working."""
     row = (
         await Plan.select(
             Plan.id,
@@ -92,7 +96,7 @@ async def plan_for_sale(code: str) -> PlanChoice:
             Plan.interval_count,
             Plan.trial_days,
         )
-        .where(Plan.code == code, Plan.public.eq(True), Plan.status == Plan.Status.active)
+        .where(Plan.code == await code_on_sale(code), Plan.public.eq(True), Plan.status == Plan.Status.active)
         .where(Plan.product._.active.eq(True))
         .first()
     )
@@ -104,38 +108,51 @@ async def plan_for_sale(code: str) -> PlanChoice:
     )  # fmt: skip
 
 
-async def start(customer_id: int, plan: PlanChoice, *, actor: str) -> Started:
+async def start(
+    customer_id: int, plan: PlanChoice, *, actor: str, trial_policy: TrialEligibility = DEFAULT_TRIAL_ELIGIBILITY
+) -> Started:
     """The customer's incomplete subscription to ``plan``: reused when it exists, created otherwise. A live
     subscription to the same product refuses (plans change from the subscription page instead)."""
     async with write_transaction():
         await lock_row(Customer, customer_id)  # this customer's subscribe requests take turns
-        live = await Subscription.select(Subscription.id, Subscription.plan, Subscription.status).where(
+        live = await Subscription.select(
+            Subscription.id, Subscription.plan, Subscription.status, Subscription.trial_end
+        ).where(
             Subscription.customer == customer_id,
             Subscription.status.is_in(list(LIVE)),
             Subscription.plan._.product == plan.product_id,
         )
+        trial = await trials.offer(customer_id, plan.id, trial_policy)
         for row in live:
             if row["status"] != Status.incomplete:
                 raise AlreadySubscribed(
                     f"You already subscribe to {plan.product_name}: change your plan from your subscriptions page.",
                     extra={"subscription": row["id"]},
                 )
-            if row["plan"] == plan.id:
-                return await _resume(row["id"], plan, actor=actor)
-            await _abandon(row["id"], actor=actor)  # an unpaid checkout for another plan of this product
-        subscribed = await service.subscribe(customer_id, plan.id, actor=actor)
+            if row["plan"] == plan.id and (row["trial_end"] is None or not trial.had_one):
+                return await _resume(row["id"], row["trial_end"] is not None, actor=actor)
+            # An unpaid checkout for another plan of this product, or a trial checkout the customer can no
+            # longer start (they have had a trial since): replaced by a new one.
+            await _abandon(row["id"], actor=actor)
+        subscribed = await service.subscribe(customer_id, plan.id, actor=actor, trial_policy=trial_policy)
     invoice = subscribed.invoice
     return Started(subscribed.subscription_id, subscribed.trial_end is not None, invoice.id if invoice else None)
 
 
 async def begin(
-    gateway: PaymentGateway, customer: Customer, plan_code: str, *, base_url: str, actor: str
+    gateway: PaymentGateway,
+    customer: Customer,
+    plan_code: str,
+    *,
+    base_url: str,
+    actor: str,
+    trial_policy: TrialEligibility = DEFAULT_TRIAL_ELIGIBILITY,
 ) -> str | None:
     """The "Choose" button: where to send the customer next (PayPal's checkout or its vault approval), or None
     when the subscription turned out to be live already. Payments need a confirmed e-mail address."""
     ensure_can_pay(customer)
     plan = await plan_for_sale(plan_code)
-    started = await start(customer.id, plan, actor=actor)
+    started = await start(customer.id, plan, actor=actor, trial_policy=trial_policy)
     if started.already_live:
         return None
     if started.invoice_id is None:
@@ -149,8 +166,8 @@ async def begin(
     )  # fmt: skip
 
 
-async def _resume(subscription_id: int, plan: PlanChoice, *, actor: str) -> Started:
-    if plan.trial_days:
+async def _resume(subscription_id: int, trial: bool, *, actor: str) -> Started:
+    if trial:
         return Started(subscription_id, True, None)
     first = (
         await Invoice.select(Invoice.id, Invoice.status)
@@ -180,12 +197,13 @@ async def _abandon(subscription_id: int, *, actor: str) -> None:
 async def begin_checkout(
     gateway: PaymentGateway, invoice_id: int, *, return_url: str, cancel_url: str, actor: str
 ) -> str:
-    """A PayPal order for the invoice; returns where to send the buyer (or raises with PayPal's refusal)."""
+    """A PayPal order for the invoice; returns where to send the buyer, or raises ``PaymentProblem`` in the
+    customer's words when PayPal made none (its own words stay on the failed payment and in the log)."""
     outcome = await payments.start_checkout_payment(
         gateway, invoice_id, return_url=return_url, cancel_url=cancel_url, actor=actor
     )
     if outcome.approve_url is None:
-        raise Conflict(f"PayPal did not start the payment: {outcome.failure_message}", code="checkout_failed")
+        raise outcome.problem()
     return outcome.approve_url
 
 
@@ -204,14 +222,15 @@ async def finish_checkout(gateway: PaymentGateway, customer_id: int, order_id: s
     """The buyer approved on PayPal (``token`` on the return URL): capture, then settle the invoice. A reload
     repeats nothing: the capture answers with the recorded outcome, the settlement is idempotent. A second tab
     captures nothing when another payment of the invoice holds its claim or collected it: it shows that
-    payment's outcome instead (the invoice paid, or still being confirmed)."""
+    payment's outcome instead (the invoice paid, or still being confirmed). Raises ``PaymentProblem`` when PayPal
+    declined or refused the capture."""
     payment = await _owned_checkout(customer_id, order_id)
     invoice = await Invoice.select(Invoice.subscription).where(Invoice.id == payment["invoice"]).first()
     if invoice is None:  # never: a payment's invoice cannot be deleted (ON DELETE RESTRICT)
         raise NotFound("There is no such payment.", code="payment_not_found")
     subscription_id = invoice["subscription"]
     outcome = await payments.capture_checkout_payment(gateway, order_id, actor=actor)
-    if outcome.failure_code == payments.SUPERSEDED:
+    if outcome.failure_code == SUPERSEDED:
         return await _after_the_winner(payment["invoice"], subscription_id, actor=actor)
     if outcome.status == Payment.Status.succeeded:
         await settle_paid_invoice(payment["invoice"], actor=actor)
@@ -223,7 +242,7 @@ async def finish_checkout(gateway: PaymentGateway, customer_id: int, order_id: s
         return CheckoutResult(True, payment["invoice"], subscription_id)
     if outcome.status in payments.IN_FLIGHT:
         return CheckoutResult(False, payment["invoice"], subscription_id, pending=True)
-    return CheckoutResult(False, payment["invoice"], subscription_id, outcome.failure_message or "PayPal declined.")
+    raise outcome.problem()  # declined or refused, in the customer's words
 
 
 async def _after_the_winner(invoice_id: int, subscription_id: int | None, *, actor: str) -> CheckoutResult:
@@ -263,21 +282,30 @@ async def begin_trial(
 ) -> str:
     """Vault a PayPal method for the trial (no purchase); returns where the customer approves it."""
     await owned_trial(customer_id, subscription_id)
-    setup = await methods.start_vault_setup(gateway, customer_id, return_url=return_url, cancel_url=cancel_url)
+    setup = await methods.start_vault_setup(
+        gateway, customer_id, return_url=return_url, cancel_url=cancel_url, subscription_id=subscription_id
+    )
     return setup.approve_url
 
 
 async def finish_trial(
-    gateway: PaymentGateway, customer_id: int, subscription_id: int, setup_token: str, *, actor: str
+    gateway: PaymentGateway,
+    customer_id: int,
+    subscription_id: int,
+    setup_token: str,
+    *,
+    actor: str,
+    trial_policy: TrialEligibility = DEFAULT_TRIAL_ELIGIBILITY,
 ) -> None:
-    """The customer approved the vault set-up: save the method and start the trial. Repeating it is harmless
-    (the vault call is keyed on the token; a trial already running stays as it is)."""
+    """The customer approved the vault set-up: save the method and start the trial. Only the token of the set-up
+    this customer started for this trial is accepted (else NotFound). Repeating it is harmless (the saved method
+    is returned again; a trial already running stays as it is)."""
     sub = await owned_trial(customer_id, subscription_id)
+    method_id = await methods.complete_vault_setup(gateway, customer_id, setup_token, subscription_id=subscription_id)
     if sub["status"] == Status.trialing:
         return
-    method_id = await methods.complete_vault_setup(gateway, customer_id, setup_token)
     try:
-        await service.start_trial(subscription_id, actor=actor, payment_method_id=method_id)
+        await service.start_trial(subscription_id, actor=actor, payment_method_id=method_id, trial_policy=trial_policy)
     except Conflict:
         if (await service.load(subscription_id))["status"] != Status.trialing:
             raise  # not a concurrent twin of this request: a real refusal (e.g. the checkout lapsed)

@@ -2,8 +2,9 @@
 
 Every function takes the customer and refuses (NotFound) a subscription that is not theirs. Prices and dates
 come from the same code that bills (``changes.preview_plan_change``), so the preview is what is charged.
-An upgrade is charged at once to the saved method; if the charge fails the change invoice is voided and the
-plan stays as it was (DESIGN.md section 3), so the customer can fix their method and try again.
+In a trial a change applies at once and charges nothing. Otherwise an upgrade is charged at once to the saved
+method; if the charge fails the change invoice is voided and the plan stays as it was (DESIGN.md section 3),
+so the customer can fix their method and try again.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from app.billing import service as invoices
+from app.billing.price_moves import scheduled_prices
 from app.billing.proration import PlanChange
-from app.billing.renewal_rules import Ending, Renewal
+from app.billing.renewal_rules import Ending, Renewal, ScheduledPrice
 from app.billing.renewals import upcoming_renewals
 from app.errors import InvalidInput, NotFound
 from app.payments import service as payments
@@ -57,6 +59,8 @@ class SubscriptionView:
     next_bill_at: datetime | None
     open_invoice_id: int | None  # an unpaid invoice the customer can pay now
     options: tuple[PlanOption, ...]  # plans of the same product it can move to
+    new_price: PlanOption | None = None  # the newer price staff moved it to (app.billing.price_moves)
+    new_price_from: datetime | None = None  # the renewal from which that price is billed
 
     @property
     def can_change(self) -> bool:
@@ -81,11 +85,12 @@ class ChangePreview:
 
 @dataclass(frozen=True, slots=True)
 class ChangeOutcome:
-    applied: bool  # the plan changed now (paid upgrade)
+    applied: bool  # the plan changed now (a paid upgrade, or any change in a trial)
     scheduled: bool  # the change waits for the period end
     pending: bool  # the charge's outcome is not known yet: the reconciler settles it
     failure_message: str = ""
     effective_at: datetime | None = None
+    trial_until: datetime | None = None  # changed in a trial: free until then, on the new plan
 
 
 def _option(row: dict[str, Any]) -> PlanOption:
@@ -114,7 +119,9 @@ async def list_for(customer_id: int) -> list[SubscriptionView]:
     """The customer's subscriptions, live ones first, with the plans each can move to."""
     rows = await Subscription.select().where(Subscription.customer == customer_id).order_by(Subscription.id)
     rows = [r for r in rows if r["status"] != Status.incomplete_expired]
+    moves = await scheduled_prices([r["id"] for r in rows], noticed_only=False)
     plan_ids = {r["plan"] for r in rows} | {r["pending_plan"] for r in rows if r["pending_plan"]}
+    plan_ids |= {move.plan.plan_id for move in moves.values()}
     plans = {p["id"]: p for p in await Plan.select(*_PLAN_COLUMNS).where(Plan.id.is_in(list(plan_ids) or [0]))}
     products = {p["product"] for p in plans.values()}
     offered = await (
@@ -129,7 +136,7 @@ async def list_for(customer_id: int) -> list[SubscriptionView]:
     open_of = {r["subscription"]: r["id"] for r in unpaid}
     # The next bill as the billing run will write it (a scheduled downgrade included): the code that bills.
     upcoming = await upcoming_renewals([r for r in rows if _renews(r)])
-    views = [_view(r, plans, offered, open_of.get(r["id"]), upcoming.get(r["id"])) for r in rows]
+    views = [_view(r, plans, offered, open_of.get(r["id"]), upcoming.get(r["id"]), moves.get(r["id"])) for r in rows]
     return sorted(views, key=lambda v: (v.status == Status.canceled, -v.id))
 
 
@@ -143,8 +150,13 @@ def _view(
     offered: list[dict[str, Any]],
     open_invoice: int | None,
     upcoming: Renewal | Ending | None,
+    move: ScheduledPrice | None,
 ) -> SubscriptionView:
     plan = plans[row["plan"]]
+    # A new price shows while the subscription will come to it: still on the price it moves from, renewing,
+    # with no downgrade taking effect first.
+    if move is not None and not (move.from_plan_id == row["plan"] and _renews(row) and not row["pending_plan"]):
+        move = None
     pending = plans.get(row["pending_plan"]) if row["pending_plan"] else None
     next_bill = upcoming.line.amount_minor if isinstance(upcoming, Renewal) else None
     options = tuple(
@@ -159,20 +171,26 @@ def _view(
         next_bill_minor=next_bill,
         next_bill_at=row["current_period_end"] if next_bill is not None else None,
         open_invoice_id=open_invoice, options=options,
+        new_price=_option(plans[move.plan.plan_id]) if move else None,
+        new_price_from=move.effective_at if move else None,
     )  # fmt: skip
 
 
-async def _plan_option(code: str) -> PlanOption:
-    row = await Plan.select(*_PLAN_COLUMNS).where(Plan.code == code, Plan.status == Plan.Status.active).first()
-    if row is None:
-        raise NotFound(f"There is no plan {code!r}.", code="plan_not_found")
+async def _offered_plan(sub: dict[str, Any], code: str) -> PlanOption:
+    """``code`` if it is one of the plans this subscription is offered (``SubscriptionView.options``: public,
+    on sale, of the same product and currency); a hand-made request cannot move it anywhere else."""
+    current = await Plan.select(Plan.product, Plan.currency).where(Plan.id == sub["plan"]).first()
+    row = await Plan.select(*_PLAN_COLUMNS).where(Plan.code == code, Plan.status == Plan.Status.active,
+                                                   Plan.public.eq(True)).first()  # fmt: skip
+    if row is None or current is None or (row["product"], row["currency"]) != (current["product"], current["currency"]):
+        raise NotFound(f"There is no plan {code!r} for this subscription.", code="plan_not_found")
     return _option(row)
 
 
 async def preview_change(customer_id: int, subscription_id: int, plan_code: str) -> ChangePreview:
     """What moving to ``plan_code`` costs now, the next bill and when it takes effect: the billing maths."""
     sub = await owned(customer_id, subscription_id)
-    new = await _plan_option(plan_code)
+    new = await _offered_plan(sub, plan_code)
     current = await Plan.select(*_PLAN_COLUMNS).where(Plan.id == sub["plan"]).first()
     if current is None:  # never: a plan cannot be deleted under a subscription (ON DELETE RESTRICT)
         raise NotFound("There is no such plan.", code="plan_not_found")
@@ -184,14 +202,15 @@ async def change_plan(
     gateway: PaymentGateway, customer_id: int, subscription_id: int, plan_code: str, *, actor: str
 ) -> ChangeOutcome:
     """Schedule a downgrade, or bill an upgrade now: charge the saved method, and apply the plan only once
-    paid. A declined charge voids the change invoice and leaves the plan unchanged."""
+    paid. A declined charge voids the change invoice, leaves the plan unchanged and raises ``PaymentProblem``."""
     sub = await owned(customer_id, subscription_id)
-    new = await _plan_option(plan_code)
+    new = await _offered_plan(sub, plan_code)
     started = await changes.change_plan(subscription_id, new.id, actor=actor)
-    if started.invoice is None or started.applied:
+    if started.applied or started.invoice is None:  # scheduled, or changed with nothing to collect (a trial)
+        change = started.change
         return ChangeOutcome(
-            applied=started.invoice is not None, scheduled=started.invoice is None, pending=False,
-            effective_at=started.change.effective_at,
+            applied=change.immediate, scheduled=not change.immediate, pending=False, effective_at=change.effective_at,
+            trial_until=change.next_bill_at if change.trial else None,
         )  # fmt: skip
     invoice_id = started.invoice.id
     try:
@@ -208,7 +227,7 @@ async def change_plan(
     if outcome.status in payments.IN_FLIGHT:
         return ChangeOutcome(False, False, True)
     await invoices.void(invoice_id, actor=actor, reason=f"charge failed: {outcome.failure_code}")
-    return ChangeOutcome(False, False, False, outcome.failure_message or "PayPal declined the payment.")
+    raise outcome.problem()  # in the customer's words; PayPal's stay on the payment
 
 
 async def _charge_method(customer_id: int, preferred: int | None) -> int:

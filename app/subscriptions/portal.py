@@ -14,8 +14,10 @@ from litestar.response import Redirect, Template
 
 from app.accounts.auth import CurrentCustomer, provide_customer
 from app.errors import DomainError, NotFound
-from app.subscriptions import checkout, manage
-from app.web import AnyRequest, Form, away, see_other
+from app.payments.customer import PaymentProblem
+from app.settings import TrialEligibility
+from app.subscriptions import checkout, manage, trials
+from app.web import AnyRequest, Form, app_settings, away, see_other
 from app.web import actor as _actor
 from app.web import base_url as _base_url
 from app.web import gateway as _gateway
@@ -30,9 +32,8 @@ class SubscribePortal(Controller):
     dependencies = {"customer": Provide(provide_customer)}
 
     @get("/{plan_code:str}", name="subscribe")
-    async def confirm_page(self, customer: CurrentCustomer, plan_code: FromPath[str]) -> Template:
-        plan = await checkout.plan_for_sale(plan_code)
-        return Template("subscriptions/subscribe.html", context={"plan": plan, "customer": customer})
+    async def confirm_page(self, request: AnyRequest, customer: CurrentCustomer, plan_code: FromPath[str]) -> Template:
+        return await _subscribe_page(request, customer, plan_code)
 
     @post("/{plan_code:str}")
     async def subscribe(
@@ -40,12 +41,11 @@ class SubscribePortal(Controller):
     ) -> Template | Redirect:
         try:
             target = await checkout.begin(
-                _gateway(request), customer, plan_code, base_url=_base_url(request), actor=_actor(customer)
-            )
-        except DomainError as error:
-            plan = await checkout.plan_for_sale(plan_code)
-            context = {"plan": plan, "customer": customer, "form_error": error.detail, "error_code": error.code}
-            return Template("subscriptions/subscribe.html", context=context, status_code=error.status)
+                _gateway(request), customer, plan_code, base_url=_base_url(request), actor=_actor(customer),
+                trial_policy=_trial_policy(request),
+            )  # fmt: skip
+        except DomainError as error:  # a refusal, or PayPal's trouble in the customer's words (PaymentProblem)
+            return await _subscribe_page(request, customer, plan_code, error)
         if target is None:
             flash(request, "Your subscription is live.", category="success")
             return see_other(LIST)
@@ -58,10 +58,14 @@ class SubscribePortal(Controller):
         customer: CurrentCustomer,
         subscription_id: FromPath[int],
         approval_token_id: FromQuery[str] = "",
-    ) -> Redirect:
-        await checkout.finish_trial(
-            _gateway(request), customer.id, subscription_id, approval_token_id, actor=_actor(customer)
-        )
+    ) -> Template | Redirect:
+        try:
+            await checkout.finish_trial(
+                _gateway(request), customer.id, subscription_id, approval_token_id, actor=_actor(customer),
+                trial_policy=_trial_policy(request),
+            )  # fmt: skip
+        except PaymentProblem as problem:
+            return _problem_page("subscriptions/trial_failed.html", problem)
         flash(request, "Your free trial has started. We will not charge you before it ends.", category="success")
         return see_other(LIST)
 
@@ -85,7 +89,10 @@ class CheckoutPortal(Controller):
     async def approved(
         self, request: AnyRequest, customer: CurrentCustomer, token: FromQuery[str] = ""
     ) -> Template | Redirect:
-        result = await checkout.finish_checkout(_gateway(request), customer.id, token, actor=_actor(customer))
+        try:
+            result = await checkout.finish_checkout(_gateway(request), customer.id, token, actor=_actor(customer))
+        except PaymentProblem as problem:
+            return _problem_page("subscriptions/checkout_failed.html", problem)
         target = LIST if result.subscription_id else f"/account/invoices/{result.invoice_id}"
         if result.succeeded:
             flash(request, "Thank you: your payment went through and your subscription is live.", category="success")
@@ -112,29 +119,40 @@ class SubscriptionsPortal(Controller):
 
     @get("/", name="account-subscriptions")
     async def overview(self, customer: CurrentCustomer) -> Template:
-        subscriptions = await manage.list_for(customer.id)
-        return Template("subscriptions/list.html", context={"customer": customer, "subscriptions": subscriptions})
+        return await _list_page(customer)
 
     @get("/{subscription_id:int}/change")
     async def preview_change(
         self, request: HTMXRequest, customer: CurrentCustomer, subscription_id: FromPath[int], plan: FromQuery[str] = ""
     ) -> Template:
-        preview = await manage.preview_change(customer.id, subscription_id, plan)
+        try:
+            preview = await manage.preview_change(customer.id, subscription_id, plan)
+        except DomainError as refused:
+            if not request.htmx or isinstance(refused, NotFound):
+                raise  # a page of its own, with the refusal's status
+            # htmx swaps only 2xx answers: in place, the refusal is the preview's content.
+            return Template("subscriptions/_refused.html", context={"message": refused.detail})
         template = "subscriptions/_preview.html" if request.htmx else "subscriptions/change.html"
         return Template(template, context={"preview": preview, "customer": customer})
 
     @post("/{subscription_id:int}/change")
     async def change(
         self, request: AnyRequest, customer: CurrentCustomer, subscription_id: FromPath[int], data: Form
-    ) -> Redirect:
+    ) -> Template | Redirect:
         try:
             outcome = await manage.change_plan(
                 _gateway(request), customer.id, subscription_id, data.get("plan", ""), actor=_actor(customer)
             )
+        except PaymentProblem as problem:
+            return await _list_page(customer, problem)
         except DomainError as error:
             flash(request, f"Your plan did not change: {error.detail}", category="error")
             return see_other(LIST)
-        if outcome.applied:
+        if outcome.trial_until:
+            free_until = f"{outcome.trial_until:%b %-d, %Y}"
+            flash(request, f"Done: your new plan is active now, free until {free_until}. Nothing was charged.",
+                  category="success")  # fmt: skip
+        elif outcome.applied:
             flash(request, "Done: your new plan is active now.", category="success")
         elif outcome.scheduled:
             flash(request, f"Your plan changes on {outcome.effective_at:%b %-d, %Y}.", category="success")
@@ -189,6 +207,37 @@ class SubscriptionsPortal(Controller):
     async def resume(self, request: AnyRequest, customer: CurrentCustomer, subscription_id: FromPath[int]) -> Redirect:
         return await _act(request, "Resumed: your access is back.",
                           manage.resume(customer.id, subscription_id, actor=_actor(customer)))  # fmt: skip
+
+
+def _trial_policy(request: AnyRequest) -> TrialEligibility:
+    return app_settings(request).billing.trial_eligibility
+
+
+async def _subscribe_page(
+    request: AnyRequest, customer: Customer, plan_code: str, error: DomainError | None = None
+) -> Template:
+    """The plan, and the trial it gives this customer (none once they have had theirs: they are told why)."""
+    plan = await checkout.plan_for_sale(plan_code)
+    trial = (await trials.offers(customer.id, [plan.code], _trial_policy(request)))[plan.code]
+    context = {"plan": plan, "trial": trial, "customer": customer}
+    if error is None:
+        return Template("subscriptions/subscribe.html", context=context)
+    context |= {"form_error": error.detail, "error_code": error.code}
+    return Template("subscriptions/subscribe.html", context=context, status_code=error.status, headers=error.headers)
+
+
+def _problem_page(template: str, problem: PaymentProblem) -> Template:
+    """Where PayPal sent the customer back to, when PayPal said no or did not answer: its sentence, its status."""
+    return Template(template, context={"message": problem.detail}, status_code=problem.status, headers=problem.headers)
+
+
+async def _list_page(customer: Customer, problem: PaymentProblem | None = None) -> Template:
+    """The subscriptions page; with a PayPal problem (a plan change's charge), its sentence and status."""
+    subscriptions = await manage.list_for(customer.id)
+    context = {"customer": customer, "subscriptions": subscriptions, "form_error": problem.detail if problem else ""}
+    if problem is None:
+        return Template("subscriptions/list.html", context=context)
+    return Template("subscriptions/list.html", context=context, status_code=problem.status, headers=problem.headers)
 
 
 async def _act(request: AnyRequest, success: str, action: Awaitable[None]) -> Redirect:

@@ -16,25 +16,31 @@ from piccolo.columns import Column
 from app import clock
 from app.billing import service as invoices
 from app.billing.customer_time import CUSTOMER_NOW, SUBSCRIPTIONS_ON_CUSTOMER_TIME, customer_now
-from app.billing.errors import ConcurrentChange
+from app.billing.errors import ConcurrentChange, IllegalTransition
 from app.billing.lines import PlanTerms, subscription_line
 from app.billing.periods import Period, first_period
 from app.billing.plans import plan_terms_by_id
-from app.db import fetch, read_time, write_transaction
-from app.errors import Conflict, NotFound
+from app.db import fetch, lock_row, read_time, write_transaction
+from app.errors import Conflict, InvalidInput, NotFound
 from app.outbox.service import record
+from app.settings import DEFAULT_TRIAL_ELIGIBILITY, TrialEligibility
 from app.statemachine import Move, Transition, write_transition, write_transitions
-from app.subscriptions import states
+from app.subscriptions import states, trials
 from app.subscriptions.states import Event, Status
+from tables.accounts import Customer
 from tables.billing import Invoice
-from tables.catalog import Plan
 from tables.subscriptions import Subscription, SubscriptionEvent
 
 INCOMPLETE_EXPIRES_AFTER = timedelta(hours=23)  # DESIGN.md section 3: an abandoned checkout lapses
+MAX_TRIAL = timedelta(days=730)  # how far ahead a trial may end (Stripe's limit)
 _LAPSED = (
     f"SELECT s.id, {CUSTOMER_NOW} AS at FROM{SUBSCRIPTIONS_ON_CUSTOMER_TIME}"
     f"WHERE s.status = {{}} AND s.expires_at <= {CUSTOMER_NOW}"
 )
+
+
+class TrialUsed(Conflict):
+    code = "trial_used"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,20 +89,29 @@ async def transition(
     )  # fmt: skip
 
 
-async def transitions(moves: Sequence[Move[Event]], *, actor: str) -> list[Transition]:
+async def transitions(moves: Sequence[Move[Event]], *, actor: str, on_commit: bool = True) -> list[Transition]:
     """``transition`` for many subscriptions at once, set-based (app.statemachine.write_transitions)."""
     stamped = [replace(m, changes={"updated_at": m.at, **m.changes}, data=m.data or {}) for m in moves]
-    return await write_transitions(states.MACHINE, Subscription, SubscriptionEvent, stamped, actor=actor)
+    return await write_transitions(
+        states.MACHINE, Subscription, SubscriptionEvent, stamped, actor=actor, on_commit=on_commit
+    )
 
 
 async def subscribe(
-    customer_id: int, plan_id: int, *, actor: str, payment_method_id: int | None = None, at: datetime | None = None
+    customer_id: int,
+    plan_id: int,
+    *,
+    actor: str,
+    payment_method_id: int | None = None,
+    at: datetime | None = None,
+    trial_policy: TrialEligibility = DEFAULT_TRIAL_ELIGIBILITY,
 ) -> Subscribed:
-    """An ``incomplete`` subscription: with a trial it waits for a vaulted method (then ``start_trial``),
-    otherwise for its first, already finalized invoice to be paid (then ``activate``). It lapses after 23 hours."""
+    """An ``incomplete`` subscription: with a trial (the plan's, unless the customer has had theirs: see
+    ``trials``) it waits for a vaulted method (then ``start_trial``), otherwise for its first, already finalized
+    invoice to be paid (then ``activate``). It lapses after 23 hours."""
     at = at or await customer_now(customer_id)
     plan = await plan_terms(plan_id)
-    trial_days = (await Plan.select(Plan.trial_days).where(Plan.id == plan_id).first() or {}).get("trial_days", 0)
+    trial_days = (await trials.offer(customer_id, plan_id, trial_policy)).days
     if trial_days:
         trial_end = at + timedelta(days=trial_days)
         period, anchor = Period(at, trial_end), trial_end  # paid periods count from the trial's end
@@ -132,13 +147,27 @@ async def activate(subscription_id: int, *, actor: str, at: datetime | None = No
 
 
 async def start_trial(
-    subscription_id: int, *, actor: str, payment_method_id: int | None = None, at: datetime | None = None
+    subscription_id: int,
+    *,
+    actor: str,
+    payment_method_id: int | None = None,
+    at: datetime | None = None,
+    trial_policy: TrialEligibility = DEFAULT_TRIAL_ELIGIBILITY,
 ) -> Transition:
-    """A payment method was vaulted for the trial: the trial runs until ``trial_end``."""
+    """A payment method was vaulted for the trial: the trial runs until ``trial_end``. Asked again under the
+    customer's lock, as another trial may have started since this checkout began (two products' checkouts at
+    once, one trial per customer): then it refuses (TrialUsed), and choosing the plan again checks out paid."""
     changes: dict[Column, Any] = {Subscription.expires_at: None}
     if payment_method_id is not None:
         changes[Subscription.payment_method] = payment_method_id
-    return await transition(subscription_id, Event.start_trial, actor=actor, at=at, changes=changes)
+    sub = await load(subscription_id)
+    async with write_transaction():
+        await lock_row(Customer, sub["customer"])
+        if (await trials.offer(sub["customer"], sub["plan"], trial_policy, excluding=subscription_id)).had_one:
+            raise TrialUsed(
+                "You have already had a free trial, so this one cannot start. Choose the plan again to pay."
+            )
+        return await transition(subscription_id, Event.start_trial, actor=actor, at=at, changes=changes)
 
 
 async def expire_incomplete(*, now: datetime | None = None, test_clock_id: int | None = None) -> list[int]:
@@ -170,6 +199,13 @@ async def cancel(
     """Cancel now (a transition) or at the period end (scheduled; ``undo_cancel`` until then). The billing
     run ends a scheduled cancellation at the exact period end."""
     sub = await load(subscription_id)
+    if sub["status"] == Status.incomplete:
+        # Its first invoice is open: canceled, the subscription would no longer keep it out of the collection.
+        raise IllegalTransition(
+            f"Subscription #{subscription_id} was never paid for: it lapses by itself (and its invoice is voided) "
+            f"{INCOMPLETE_EXPIRES_AFTER.seconds // 3600} hours after its checkout started.",
+            code="subscription_incomplete",
+        )
     at = at or await customer_now(sub["customer"])
     if not at_period_end:
         changes: dict[Column, Any] = {Subscription.ended_at: at, Subscription.cancel_reason: reason}
@@ -223,10 +259,38 @@ async def resume(subscription_id: int, *, actor: str, at: datetime | None = None
     return await transition(subscription_id, Event.resume, actor=actor, at=at, changes=changes)
 
 
+async def extend_trial(subscription_id: int, trial_end: datetime, *, actor: str, reason: str = "") -> datetime:
+    """Give a trialing subscription a later trial end. The period, the reminder and the first paid period all
+    follow it: the billing run ends the trial (and bills) at the new end, and counts paid periods from there."""
+    sub = await load(subscription_id)
+    if sub["status"] != Status.trialing:
+        raise IllegalTransition(f"Subscription #{subscription_id} is {sub['status']}: only a trial can be extended.")
+    trial_end, current = clock.as_utc(trial_end), sub["trial_end"] or sub["current_period_end"]
+    at = await customer_now(sub["customer"])
+    if trial_end <= current:
+        raise InvalidInput(
+            f"The trial already runs until {current:%Y-%m-%d %H:%M} UTC: choose a later end.", code="trial_not_extended"
+        )
+    if trial_end > at + MAX_TRIAL:
+        raise InvalidInput("A trial can end at most two years from now.", code="trial_too_long")
+    values = {Subscription.trial_end: trial_end, Subscription.current_period_end: trial_end,
+              Subscription.billing_anchor: trial_end}  # fmt: skip
+    payload = {"actor": actor, "reason": reason, "from": current.isoformat(), "to": trial_end.isoformat()}
+    await _set_if_status(sub, values, "subscription.trial_extended", payload, at, trail=(actor, reason))
+    return trial_end
+
+
 async def _set_if_status(
-    sub: Mapping[str, Any], values: dict[Any, Any], event_type: str, payload: dict[str, Any], at: datetime
+    sub: Mapping[str, Any],
+    values: dict[Any, Any],
+    event_type: str,
+    payload: dict[str, Any],
+    at: datetime,
+    *,
+    trail: tuple[str, str] | None = None,
 ) -> None:
-    """A change that is not a status change, written only if the status is still the one we decided on."""
+    """A change that is not a status change, written only if the status is still the one we decided on; with
+    ``trail`` (actor, reason) also recorded in the subscription's event trail."""
     async with write_transaction():
         moved = (
             await Subscription.update({**values, Subscription.updated_at: at})
@@ -235,4 +299,11 @@ async def _set_if_status(
         )
         if not moved:
             raise ConcurrentChange("The subscription changed while this was decided; try again.")
+        if trail is not None:
+            actor, reason = trail
+            await SubscriptionEvent.insert(
+                SubscriptionEvent(subscription=sub["id"], event=event_type.removeprefix("subscription."),
+                                  from_status=sub["status"], to_status=sub["status"], actor=actor, reason=reason,
+                                  data=payload, occurred_at=at)
+            )  # fmt: skip
         await record(event_type, "subscription", sub["id"], payload)

@@ -9,6 +9,8 @@ after it has recorded a payment (issue 4). Billing never calls the gateway; the 
   ``payment.succeeded`` event, a replayed job). It also finishes a paid invoice whose subscription never
   followed (still incomplete, or past_due/unpaid for it): invoice and subscription change in one transaction,
   but a paid invoice must never leave its subscription behind, whatever wrote it.
+- ``forgive_voided_invoice``: staff voided the renewal a past_due/unpaid subscription was behind on; it is
+  active again, as if paid.
 
 A failed charge is dunning's (``app.billing.dunning.record_failures``): the attempt counted, the next one
 scheduled, and a failed renewal moves an active subscription to past_due.
@@ -77,6 +79,24 @@ async def settle_open_invoice(invoice_id: int, *, actor: str, at: datetime | Non
         await settle_paid_invoice(invoice_id, actor=actor, at=at)
     except IllegalTransition:  # another settler marked it paid between our read and our write
         return False
+    return True
+
+
+async def forgive_voided_invoice(invoice_id: int, *, actor: str, reason: str, at: datetime | None = None) -> bool:
+    """A voided renewal was what its past_due or unpaid subscription was behind on: with nothing else of it
+    open, the subscription is active again (as paying the invoice would have made it); True when it was."""
+    at = at or clock.now()
+    async with write_transaction():
+        invoice = await _invoice(invoice_id)
+        subscription_id, status = invoice["subscription"], invoice["subscription.status"]
+        if (
+            invoice["status"] != Invoice.Status.void
+            or invoice["billing_reason"] != Invoice.BillingReason.subscription_cycle
+            or status not in (Status.past_due, Status.unpaid)
+            or await _other_open_invoices(subscription_id, invoice_id)
+        ):
+            return False
+        await transition(subscription_id, Event.forgive, actor=actor, at=at, reason=reason)
     return True
 
 

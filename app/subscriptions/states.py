@@ -18,6 +18,7 @@ class Event(StrEnum):
     renew_failed = "renew_failed"  # a renewal charge failed: dunning starts
     pay = "pay"  # the open invoice was paid
     retries_exhausted = "retries_exhausted"  # dunning gave up (the setting may cancel instead)
+    forgive = "forgive"  # staff voided the open invoice it was behind on
     pause = "pause"
     resume = "resume"
     cancel = "cancel"  # immediately, or at the period end by the billing run
@@ -34,6 +35,8 @@ TRANSITIONS: dict[tuple[Status, Event], Status] = {
     (Status.past_due, Event.pay): Status.active,
     (Status.unpaid, Event.pay): Status.active,
     (Status.past_due, Event.retries_exhausted): Status.unpaid,
+    (Status.past_due, Event.forgive): Status.active,
+    (Status.unpaid, Event.forgive): Status.active,
     (Status.active, Event.pause): Status.paused,
     (Status.paused, Event.resume): Status.active,
     **{(state, Event.cancel): Status.canceled for state in LIVE},

@@ -110,6 +110,9 @@ async def _fresh_browser_state(client: httpx.AsyncClient, app: Litestar, setting
     keys = [key async for key in redis.scan_iter(match=f"{settings.redis.prefix}:*")]
     if keys:
         await redis.delete(*keys)
+    content = app.state.content
+    for pages in (content.catalog, content.help):
+        pages.forget_local()  # its copies of pages built on the emptied tables (kept up to a second otherwise)
 
 
 @pytest.fixture

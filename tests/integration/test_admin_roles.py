@@ -40,17 +40,24 @@ async def test_support_reads_customers_but_changes_neither_customers_nor_plans(
 
 
 async def test_support_works_tickets(app: Litestar, client: httpx.AsyncClient) -> None:
+    """In the table view a ticket's wording may be corrected; its status moves only through the support forms
+    (app.support.admin), and tickets are opened by customers, not created here."""
     customer = await factories.customer()
+    row = await factories.ticket(customer=customer.id)
     async with staff_session(app, "support") as support:
-        # As the admin UI does: start from the blank row piccolo-admin offers, then fill it in.
+        assert (await support.get(table("ticket"))).status_code == 200
         blank = (await support.get(table("ticket") + "new/")).json()
         created = await support.post(table("ticket"), json={**blank, "customer": customer.id, "subject": "Refund?"})
-        assert created.status_code == 201, created.text
-        row = await Ticket.objects().get(Ticket.subject == "Refund?")
-        assert row is not None
-        patched = await support.patch(table("ticket", row.id), json={"status": "open"})
+        assert created.status_code == 403
+        patched = await support.patch(table("ticket", row.id), json={"subject": "Refund for March"})
         assert patched.status_code == 200, patched.text
-    assert (await Ticket.select(Ticket.status).where(Ticket.id == row.id).first()) == {"status": "open"}
+        status = await support.patch(table("ticket", row.id), json={"status": "closed"})
+        assert status.status_code == 403
+        assert "status" in status.text
+    assert (await Ticket.select(Ticket.subject, Ticket.status).where(Ticket.id == row.id).first()) == {
+        "subject": "Refund for March",
+        "status": "new",
+    }
 
 
 async def test_content_edits_content_items_but_not_invoices(app: Litestar, client: httpx.AsyncClient) -> None:
@@ -64,6 +71,22 @@ async def test_content_edits_content_items_but_not_invoices(app: Litestar, clien
         assert (await content.patch(table("plan", (await factories.plan()).id), json={"name": "x"})).status_code == 403
     assert (await ContentItem.select(ContentItem.title).where(ContentItem.id == item.id).first()) == {
         "title": "Published title"
+    }
+
+
+async def test_editing_a_plan_in_the_admin_keeps_its_price(app: Litestar, client: httpx.AsyncClient) -> None:
+    """The admin UI sends the whole row when it saves: unchanged price columns pass, a changed one is refused."""
+    plan = await factories.plan(name="Basic", amount_minor=1900)
+    async with staff_session(app, "billing") as billing:
+        row = (await billing.get(table("plan", plan.id))).json()
+        saved = await billing.patch(table("plan", plan.id), json={**row, "name": "Basic (2026)"})
+        assert saved.status_code == 200, saved.text
+        repriced = await billing.patch(table("plan", plan.id), json={**row, "amount_minor": 2500})
+        assert repriced.status_code == 403
+        assert "cannot be changed here: amount_minor" in repriced.text
+    assert await Plan.select(Plan.name, Plan.amount_minor).where(Plan.id == plan.id).first() == {
+        "name": "Basic (2026)",
+        "amount_minor": 1900,
     }
 
 

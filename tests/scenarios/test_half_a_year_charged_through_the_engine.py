@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from app import clock
-from app.billing.testclocks import advance_test_clock, attach_test_clock, create_test_clock
+from app.billing.testclocks import advance_test_clock, create_test_clock
 from app.devmail.service import list_mail
 from app.money import Money
 from app.payments import refunds
@@ -55,8 +55,7 @@ async def status() -> str:
 
 async def test_half_a_year(engine: dict[str, Any], sandbox: SandboxControl, gateway: PayPalGateway) -> None:
     test_clock = await create_test_clock("half a year", at(1, 15))
-    customer = await factories.customer(email=EMAIL, name="Grace")
-    await attach_test_clock(customer.id, test_clock.id)
+    customer = await factories.clock_customer(test_clock.id, email=EMAIL, name="Grace")
     [token] = await sandbox.vault(EMAIL)
     method = await factories.payment_method(token, customer=customer.id)
     plan = await factories.plan(name="Standard", amount_minor=2000, interval="month")

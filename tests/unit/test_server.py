@@ -9,6 +9,7 @@ import pytest
 
 from app.server import freeze_startup_heap, uvicorn_options, web_processes
 from app.settings import SettingsError, load_settings
+from app.support.chat_socket import MAX_FRAME_CHARS
 
 
 def test_uvicorn_runs_the_standard_event_loop_without_its_own_proxy_handling(tmp_path: Path) -> None:
@@ -17,6 +18,8 @@ def test_uvicorn_runs_the_standard_event_loop_without_its_own_proxy_handling(tmp
     assert options["loop"] == "asyncio"
     assert options["proxy_headers"] is False and options["access_log"] is False
     assert (options["host"], options["port"], options["workers"]) == ("0.0.0.0", 8123, 3)  # noqa: S104
+    # a WebSocket frame is refused past 64 KiB before the app sees it, not buffered up to uvicorn's 16 MiB
+    assert options["ws_max_size"] == 4 * MAX_FRAME_CHARS
 
 
 def test_several_processes_only_with_redis(tmp_path: Path) -> None:

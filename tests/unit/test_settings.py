@@ -119,6 +119,7 @@ def test_production_with_everything_set(tmp_path: Path) -> None:
         ("RECURRA_ENV", "staging", "RECURRA_ENV"),
         ("PORT", "eighty", "PORT"),
         ("LOG_JSON", "maybe", "yes/no"),
+        ("TRIAL_ELIGIBILITY", "twice", "once_per_product, once_per_customer, always"),
     ],
 )
 def test_bad_values_are_named_in_the_error(tmp_path: Path, name: str, value: str, message: str) -> None:
@@ -150,3 +151,43 @@ def test_content_settings_default_under_var_and_are_validated(tmp_path: Path) ->
         load_settings(env(tmp_path, X_ACCEL_REDIRECT="media"))
     with pytest.raises(SettingsError, match="MAX_UPLOAD_MB"):
         load_settings(env(tmp_path, MAX_UPLOAD_MB="0"))
+
+
+def test_one_trial_per_product_unless_told_otherwise(tmp_path: Path) -> None:
+    assert load_settings(env(tmp_path)).billing.trial_eligibility == "once_per_product"
+    chosen = load_settings(env(tmp_path, TRIAL_ELIGIBILITY="once_per_customer")).billing.trial_eligibility
+    assert chosen == "once_per_customer"
+
+
+def test_support_settings(tmp_path: Path) -> None:
+    defaults = load_settings(env(tmp_path)).support
+    assert defaults.support_email == "support@recurra.localhost"
+    assert (defaults.inbound_smtp_host, defaults.inbound_smtp_port) == ("127.0.0.1", 2525)
+    assert defaults.unknown_senders == "accept_unverified"
+    assert defaults.attachments_dir == tmp_path / "support"
+    assert (defaults.max_attachment_bytes, defaults.tickets_per_hour, defaults.auto_close_days) == (10 << 20, 5, 7)
+    chosen = load_settings(
+        env(tmp_path, SUPPORT_EMAIL="Help@Example.com", INBOUND_SMTP_HOST="192.0.2.10", INBOUND_SMTP_PORT="25",
+            SUPPORT_UNKNOWN_SENDERS="reject", SUPPORT_MAX_ATTACHMENT_MB="25")
+    ).support  # fmt: skip
+    assert (chosen.support_email, chosen.mail_domain, chosen.inbound_smtp_port) == (
+        "help@example.com",
+        "example.com",
+        25,
+    )
+    assert (chosen.unknown_senders, chosen.inbound_smtp_host) == ("reject", "192.0.2.10")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SUPPORT_EMAIL", "help+desk@example.com"),  # the "+" part is the reply addresses' own
+        ("SUPPORT_EMAIL", "not an address"),
+        ("SUPPORT_UNKNOWN_SENDERS", "bounce"),
+        ("SUPPORT_MAX_ATTACHMENT_MB", "26"),
+        ("INBOUND_SMTP_PORT", "70000"),
+    ],
+)
+def test_support_settings_refuse_what_cannot_work(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load_settings(env(tmp_path, **{name: value}))

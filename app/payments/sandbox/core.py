@@ -12,7 +12,7 @@ from litestar import Request, Response
 
 from app.payments.sandbox.config import SandboxConfig
 from app.payments.sandbox.errors import IN_PROGRESS, PayPalError
-from app.payments.sandbox.faults import FaultBook, FaultKind, FiredFaults
+from app.payments.sandbox.faults import FAULT_HEADER, GARBAGE, FaultBook, FaultKind, FiredFaults
 from app.payments.sandbox.shapes import Shapes
 from app.payments.sandbox.signing import Signer
 from app.payments.sandbox.store import Reply, Store
@@ -105,6 +105,9 @@ async def money_call(
         status = faults.http_status()
         if status is not None:
             raise PayPalError(status)
+        if faults.has(FaultKind.GARBAGE_BODY):
+            headers = {FAULT_HEADER: FaultKind.GARBAGE_BODY.value}
+            return Response(GARBAGE, status_code=200, media_type="application/json", headers=headers)
         reply = work(sandbox, body, faults, wants_representation(request))
         sandbox.store.remember(client_id, operation, request_id, reply)
     finally:

@@ -22,8 +22,12 @@ class FaultKind(StrEnum):
     SLOW = "slow"  # wait delay_s, then do the work and answer normally
     TIMEOUT_AFTER_CAPTURE = "timeout_after_capture"  # do the work, then hold the answer for delay_s
     DUPLICATE_WEBHOOK = "duplicate_webhook"  # deliver this call's webhooks twice
+    GARBAGE_BODY = "garbage_body"  # answer 200 with a body that is not PayPal's (a proxy's page), work undone
 
 
+# The answer a GARBAGE_BODY fault gives, marked so that the contract checks know it is off-contract on purpose.
+GARBAGE = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+FAULT_HEADER = "x-sandbox-fault"
 BUSINESS_FAULTS = {FaultKind.INSTRUMENT_DECLINED, FaultKind.INSUFFICIENT_FUNDS, FaultKind.PAYER_ACTION_REQUIRED}
 HTTP_FAULTS = {FaultKind.HTTP_500: 500, FaultKind.HTTP_503: 503, FaultKind.HTTP_429: 429}
 DEFAULT_DELAY_S = {FaultKind.SLOW: 1.0, FaultKind.TIMEOUT_AFTER_CAPTURE: 30.0}

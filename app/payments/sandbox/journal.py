@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from app.payments.sandbox.faults import FAULT_HEADER
+
 # (method, path pattern, PayPal operationId)
 OPERATIONS = [
     ("POST", r"/v1/oauth2/token", "oauth2.token"),
@@ -59,6 +61,7 @@ class Exchange:
     request_body: Any
     status: int
     response_body: Any
+    fault: str = ""  # an answer a fault made off-contract on purpose (garbage_body)
 
 
 class Journal:
@@ -79,7 +82,7 @@ class Journal:
             if operation is None:
                 await app(scope, receive, send)
                 return
-            request_body, response_body, status = bytearray(), bytearray(), [0]
+            request_body, response_body, status, fault = bytearray(), bytearray(), [0], [""]
 
             async def receive_and_keep() -> Any:
                 message = await receive()
@@ -90,6 +93,8 @@ class Journal:
             async def send_and_keep(message: Any) -> None:
                 if message["type"] == "http.response.start":
                     status[0] = message["status"]
+                    marked = [v for k, v in message.get("headers", []) if k.decode().lower() == FAULT_HEADER]
+                    fault[0] = marked[0].decode() if marked else ""
                 elif message["type"] == "http.response.body":
                     response_body.extend(message.get("body", b""))
                 await send(message)
@@ -111,6 +116,7 @@ class Journal:
                         parsed,
                         status[0],
                         _json(bytes(response_body)),
+                        fault[0],
                     )
                 )
 

@@ -3,21 +3,28 @@ stay editable; the billing staff actions (test clocks, refunds) work through the
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from litestar import Litestar
+from piccolo.apps.user.tables import BaseUser
 
-from app import admin_billing
+from app import admin_billing, clock
 from app.billing import service as invoices
+from app.billing.errors import NotATestCustomer
 from app.billing.lines import LineDraft
+from app.billing.periods import Interval, boundary
 from app.billing.testclocks import attach_test_clock, create_test_clock
 from app.payments.paypal import PayPalGateway
+from app.settings import Settings
 from tables.accounts import Customer
 from tables.audit import AuditLog
-from tables.billing import BillingNotice, Invoice, InvoiceLine
+from tables.billing import BillingNotice, Invoice, InvoiceLine, NumberSequence
 from tables.clocks import TestClock
 from tables.outbox import OutboxEvent
 from tables.payments import Payment
@@ -48,14 +55,23 @@ async def test_finalized_invoices_and_lines_refuse_edits_drafts_do_not(
     final_id, final_line = await a_draft_with_a_line()
     await invoices.finalize(final_id, actor="test")
     async with staff_session(app, "billing") as staff:
-        assert (await staff.patch(table("invoice", draft_id), json={"currency": "EUR"})).status_code == 200
-        assert (
-            await staff.patch(table("invoice_line", draft_line), json={"description": "Setup fee"})
-        ).status_code == 200
-
-        refused = [
+        # As the admin UI saves a row: every field sent, one changed.
+        row = (await staff.get(table("invoice_line", draft_line))).json()
+        saved = await staff.patch(table("invoice_line", draft_line), json={**row, "description": "Setup fee"})
+        assert saved.status_code == 200, saved.text
+        # A draft's line never moves onto another invoice (a finalized one would change after its number).
+        moved = await staff.patch(table("invoice_line", draft_line), json={"invoice": final_id})
+        assert moved.status_code == 403
+        assert "cannot be changed here: invoice" in moved.text
+        # Invoice rows themselves are read-only, drafts included: nothing on them may number, total or pay them.
+        for response in [
+            await staff.patch(table("invoice", draft_id), json={"currency": "EUR"}),
             await staff.patch(table("invoice", final_id), json={"total_minor": 1}),
             await staff.delete(table("invoice", final_id)),
+        ]:
+            assert response.status_code == 403, response.text
+
+        refused = [
             await staff.patch(table("invoice_line", final_line), json={"amount_minor": 1}),
             await staff.delete(table("invoice_line", final_line)),
         ]
@@ -68,26 +84,42 @@ async def test_finalized_invoices_and_lines_refuse_edits_drafts_do_not(
     final = await Invoice.select(Invoice.total_minor, Invoice.status).where(Invoice.id == final_id).first()
     assert final == {"total_minor": 900, "status": "open"}
     assert await InvoiceLine.count().where(InvoiceLine.invoice == final_id) == 1
-    assert (await Invoice.select(Invoice.currency).where(Invoice.id == draft_id).first()) == {"currency": "EUR"}
+    assert (await Invoice.select(Invoice.currency).where(Invoice.id == draft_id).first()) == {"currency": "USD"}
+    line_row = await InvoiceLine.select(InvoiceLine.invoice, InvoiceLine.description).where(
+        InvoiceLine.id == draft_line
+    ).first()  # fmt: skip
+    assert line_row == {"invoice": draft_id, "description": "Setup fee"}
     assert not await AuditLog.exists().where(AuditLog.target_id == str(final_id), AuditLog.target_type == "invoice")
 
 
-async def test_staff_create_a_test_clock_attach_a_customer_and_advance_it(
+async def test_staff_create_a_test_clock_a_test_customer_on_it_and_advance_it(
     app: Litestar, client: httpx.AsyncClient
 ) -> None:
     start = datetime(2026, 5, 1, 12, tzinfo=UTC)
-    customer = await factories.customer()
-    sub = await factories.subscription(customer=customer.id, ends_at=start + timedelta(days=2))
     async with staff_session(app, "billing") as staff:
         created = await staff.post(
-            FORMS + "create-test-clock/",
-            json={"name": "demo", "frozen_time": start.isoformat(), "customer_id": customer.id},
+            FORMS + "create-test-clock/", json={"name": "demo", "frozen_time": start.isoformat()}
         )
         assert created.status_code == 200, created.text
         [clock] = await TestClock.select(TestClock.id)
-        assert (await Customer.select(Customer.test_clock).where(Customer.id == customer.id).first()) == {
-            "test_clock": clock["id"]
-        }
+        made = await staff.post(
+            FORMS + "create-test-customer-on-a-clock/",
+            json={"test_clock_id": clock["id"], "email": "Tess+1@Example.com", "name": "Tess"},
+        )
+        assert made.status_code == 200, made.text
+        customer = await Customer.select(Customer.id, Customer.email, Customer.is_test, Customer.test_clock).first()
+        assert customer is not None
+        assert customer["email"] == "tess+1@example.com"
+        assert (customer["is_test"], customer["test_clock"]) == (True, clock["id"])
+        taken = await staff.post(
+            FORMS + "create-test-customer-on-a-clock/",
+            json={"test_clock_id": clock["id"], "email": "tess+1@example.com", "name": "Tess again"},
+        )
+        assert taken.status_code != 200
+        assert "exists already" in taken.text
+        anchor = start + timedelta(days=2)
+        sub = await factories.subscription(customer=customer["id"], current_period_end=anchor, billing_anchor=anchor,
+                                           current_period_start=boundary(anchor, Interval.of("month"), -1))  # fmt: skip
         advanced = await staff.post(
             FORMS + "advance-a-test-clock/",
             json={"test_clock_id": clock["id"], "to": (start + timedelta(days=3)).isoformat()},
@@ -101,7 +133,32 @@ async def test_staff_create_a_test_clock_attach_a_customer_and_advance_it(
     # No saved method: the renewal's first attempt failed, the subscription is past due, dunning has begun.
     renewed = await Subscription.select(Subscription.status).where(Subscription.id == sub.id).first()
     assert renewed == {"status": "past_due"}
-    assert await AuditLog.count().where(AuditLog.action.like("billing.test_clock_%")) == 2
+    [number] = await Invoice.select(Invoice.number).where(Invoice.subscription == sub.id).output(as_list=True)
+    assert number == "TEST-INV-2026-000001"
+    assert not await NumberSequence.exists().where(NumberSequence.series == "INV")  # the live series is untouched
+    audited = await AuditLog.select(AuditLog.action).where(AuditLog.action.like("billing.test_%")).output(as_list=True)
+    assert sorted(audited) == ["billing.test_clock_advanced", "billing.test_clock_created",
+                               "billing.test_customer_created"]  # fmt: skip
+
+
+async def test_a_real_customer_is_never_put_on_a_test_clock() -> None:
+    test_clock = await create_test_clock("no real customers", datetime(2026, 5, 1, tzinfo=UTC))
+    real = await factories.customer()
+    with pytest.raises(NotATestCustomer):
+        await attach_test_clock(real.id, test_clock.id)
+    # Nor behind the service's back: the database refuses a real customer on a clock and a flag turned on later.
+    for change in ({Customer.test_clock: test_clock.id}, {Customer.is_test: True},
+                   {Customer.is_test: True, Customer.test_clock: test_clock.id}):  # fmt: skip
+        with pytest.raises(asyncpg.exceptions.CheckViolationError):
+            await Customer.update(change).where(Customer.id == real.id)
+    with pytest.raises(asyncpg.exceptions.CheckViolationError, match="customer_test_clock"):
+        await factories.customer(test_clock=test_clock.id)
+    # A test customer stays one, on a clock.
+    tess = await factories.clock_customer(test_clock.id)
+    for change in ({Customer.is_test: False}, {Customer.test_clock: None}):
+        with pytest.raises(asyncpg.exceptions.CheckViolationError):
+            await Customer.update(change).where(Customer.id == tess.id)
+    assert await Customer.count().where(Customer.test_clock.is_not_null()) == 1
 
 
 async def test_refund_form_is_for_billing_staff_and_explains_refusals(app: Litestar, client: httpx.AsyncClient) -> None:
@@ -135,8 +192,7 @@ async def test_advancing_a_test_clock_runs_the_renewal_its_dunning_retries_and_t
     t0 = datetime(2026, 5, 1, 12, tzinfo=UTC)
     day = [t0 + timedelta(days=n) for n in range(15)]
     test_clock = await create_test_clock("dunning", t0)
-    customer = await factories.customer(email="late@example.com", name="Lou")
-    await attach_test_clock(customer.id, test_clock.id)
+    customer = await factories.clock_customer(test_clock.id, email="late@example.com", name="Lou")
     method = await vaulted(customer.id, "late@example.com")
     plan = await factories.plan(name="Standard", amount_minor=1500, interval="month")
     sub = await factories.subscription(customer=customer.id, plan=plan.id, payment_method=method.id, ends_at=day[8])
@@ -185,3 +241,25 @@ async def payloads(event_type: str) -> list[dict[str, Any]]:
         OutboxEvent.id
     ).output(load_json=True)  # fmt: skip
     return [row["payload"] for row in rows]
+
+
+async def test_test_clocks_are_refused_with_live_paypal(settings: Settings) -> None:
+    """With live PayPal a test customer's saved account is a real one: no clock is made, no customer put on
+    one, and an existing clock does not advance (its renewals would take real money)."""
+    live = admin_billing.BillingForms(replace(settings, paypal=replace(settings.paypal, mode="live")))
+    superuser = SimpleNamespace(user=SimpleNamespace(user=BaseUser(id=1, superuser=True)), client=None, headers={})
+    request: Any = superuser
+    existing = await factories.test_clock(name="before the switch")
+    attempts = [
+        live.create_test_clock(request, admin_billing.CreateTestClockForm(name="live")),
+        live.create_test_customer(request, admin_billing.CreateTestCustomerForm(
+            test_clock_id=existing.id, email="tess@example.com", name="Tess")),
+        live.advance_test_clock(request, admin_billing.AdvanceTestClockForm(
+            test_clock_id=existing.id, to=clock.as_utc(existing.frozen_time) + timedelta(days=40))),
+    ]  # fmt: skip
+    for attempt in attempts:
+        with pytest.raises(ValueError, match="PAYPAL_MODE=live"):
+            await attempt
+    assert await TestClock.count() == 1
+    assert not await Customer.exists()
+    assert (await TestClock.select(TestClock.frozen_time).first() or {})["frozen_time"] == existing.frozen_time

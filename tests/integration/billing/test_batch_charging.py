@@ -1,12 +1,14 @@
 """The renewal shards' batched charging (app.billing.batch_charger) against the bundled sandbox: each invoice
-captured once, the same rows, events and outbox events as the per-charge path, a declined and an unknown
-outcome in the same batch as successful ones, and a batch's declines taken through dunning together (the
-single path's rows and e-mails, a fixed number of statements however many declined)."""
+captured once, the same rows, events and outbox events as the per-charge path (also when the invoice machine
+changes: the batch pays through it), a declined and an unknown outcome in the same batch as successful ones,
+and a batch's declines taken through dunning together (the single path's rows and e-mails, a fixed number of
+statements however many declined)."""
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -14,11 +16,14 @@ from typing import Any
 import asyncpg
 import pytest
 
+from app.billing import service as invoice_service
+from app.billing import states as invoice_states
 from app.billing.batch_charger import BatchCharger
 from app.billing.charger import attempt_prefix
 from app.billing.charging import charge_invoices
 from app.billing.collection import lease_invoices
-from app.billing.testclocks import advance_test_clock, attach_test_clock, create_test_clock
+from app.billing.errors import IllegalTransition
+from app.billing.testclocks import advance_test_clock, create_test_clock
 from tables.billing import Invoice, InvoiceEvent
 from tables.outbox import OutboxEvent
 from tables.payments import Payment, PaymentEvent
@@ -45,8 +50,7 @@ async def renewed(vaulted: Vaulted, emails: list[str], amount: int = 1500) -> di
     plan = await factories.plan(name="Standard", amount_minor=amount, interval="month")
     subscriptions = {}
     for email in emails:
-        customer = await factories.customer(email=email, name="Ada Lovelace")
-        await attach_test_clock(customer.id, test_clock.id)
+        customer = await factories.clock_customer(test_clock.id, email=email, name="Ada Lovelace")
         method = await vaulted(customer.id, email)
         sub = await factories.subscription(customer=customer.id, plan=plan.id, payment_method=method.id, ends_at=DUE)
         subscriptions[sub.id] = email
@@ -150,6 +154,51 @@ async def test_a_batch_charges_each_invoice_once_and_records_what_the_single_pat
     assert await collect_invoices(job_ctx) == 0
     assert len(await sandbox.new_captures()) == 7
     assert await Payment.count() == 7
+
+
+async def test_a_batch_pays_through_the_invoice_machine_as_the_single_path_does(
+    job_ctx: dict[str, Any], sandbox: SandboxControl, vaulted: Vaulted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change to the invoice machine reaches the batch as it reaches the single path (here: paying stamps no
+    ``paid_at``): a batch that wrote the invoice's payment by hand would still stamp it."""
+    stamps = {event: column for event, column in invoice_states.MACHINE.stamps.items() if column != "paid_at"}
+    monkeypatch.setattr(invoice_states, "MACHINE", replace(invoice_states.MACHINE, stamps=stamps))
+    invoices = await renewed(vaulted, ["machine1@example.com", "machine2@example.com", "machine-single@example.com"])
+    single = invoices.pop("machine-single@example.com")
+    await sandbox.hold_webhooks()
+    report = await batch_of(job_ctx)(list(invoices.values()))
+    await charge_invoices([single], job_ctx["charge_invoice"])
+
+    assert (report.attempted, report.errors) == (2, {})
+    expected = await recorded(single)
+    assert (expected["invoice"]["status"], expected["invoice"]["paid_at"]) == ("paid", None)
+    for invoice_id in invoices.values():
+        assert await recorded(invoice_id) == expected
+
+
+async def test_a_payment_the_invoice_machine_refuses_is_refused_by_the_batch_as_by_the_single_path(
+    job_ctx: dict[str, Any], sandbox: SandboxControl, vaulted: Vaulted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a machine in which an open invoice cannot be paid, the batch records none of its invoices paid, as
+    ``mark_paid`` (the single path's settlement) refuses: nothing is paid around the machine."""
+    transitions = {k: v for k, v in invoice_states.TRANSITIONS.items() if k != (Invoice.Status.open, "pay")}
+    monkeypatch.setattr(invoice_states, "MACHINE", replace(invoice_states.MACHINE, transitions=transitions))
+    invoices = await renewed(vaulted, ["refused1@example.com", "refused2@example.com"])
+    ids = list(invoices.values())
+    await sandbox.hold_webhooks()  # only the charger hears of the captures
+
+    with pytest.raises(IllegalTransition):
+        await batch_of(job_ctx)(ids)
+    with pytest.raises(IllegalTransition):
+        await invoice_service.mark_paid(ids[0], actor="system:billing")
+
+    assert {i["status"] for i in await Invoice.select(Invoice.status).where(Invoice.id.is_in(ids))} == {"open"}
+    assert await InvoiceEvent.count().where(InvoiceEvent.event == "pay") == 0
+    assert await OutboxEvent.count().where(OutboxEvent.event_type == "invoice.pay") == 0
+    # The answers were not recorded either: each payment keeps its claim and key for the reconciler.
+    assert {p["status"] for p in await Payment.select(Payment.status).where(Payment.invoice.is_in(ids))} == {
+        "processing"
+    }
 
 
 async def test_a_declined_and_an_unknown_outcome_in_the_same_batch(

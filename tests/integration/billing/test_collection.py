@@ -51,7 +51,7 @@ async def test_only_open_invoices_whose_attempt_time_has_come() -> None:
 
 async def test_customers_on_a_test_clock_are_collected_by_its_time() -> None:
     frozen = await factories.test_clock(frozen_time=FEB1)
-    (invoice_id,) = await renewed(1, test_clock=frozen.id)
+    (invoice_id,) = await renewed(1, test_clock=frozen.id, is_test=True)
     assert await lease_invoices(now=JAN1) == [invoice_id]  # real time is irrelevant for this customer
     row = await Invoice.select(Invoice.next_payment_attempt_at).where(Invoice.id == invoice_id)
     assert row[0]["next_payment_attempt_at"] == FEB1 + LEASE  # leased in the clock's time

@@ -12,7 +12,7 @@ from app.billing.charger import attempt_prefix
 from app.billing.charging import charge_invoices
 from app.billing.collection import lease_invoices
 from app.billing.events import credit_refund
-from app.billing.testclocks import advance_test_clock, attach_test_clock, create_test_clock
+from app.billing.testclocks import advance_test_clock, create_test_clock
 from app.money import Money
 from app.payments import refunds
 from app.payments import service as payments
@@ -33,8 +33,7 @@ T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 async def subscriber(vaulted: Vaulted, email: str, *, clock_at: datetime = T0, amount: int = 1500) -> dict[str, Any]:
     """An active monthly subscription on a test clock, renewing at T0 + 1 day, with a saved method."""
     test_clock = await create_test_clock(f"clock for {email}", clock_at)
-    customer = await factories.customer(email=email, name="Ada Lovelace")
-    await attach_test_clock(customer.id, test_clock.id)
+    customer = await factories.clock_customer(test_clock.id, email=email, name="Ada Lovelace")
     method = await vaulted(customer.id, email)
     plan = await factories.plan(name="Standard", amount_minor=amount, interval="month")
     sub = await factories.subscription(
@@ -209,5 +208,5 @@ async def test_a_refund_issues_its_credit_note_once(
     note_id = await credit_refund(outcome.refund_id)  # hearing it again changes nothing
     [note] = await CreditNote.select().where(CreditNote.invoice == invoice_id)
     assert (note["id"], note["amount_minor"], note["reason"]) == (note_id, 400, "goodwill")
-    assert note["number"].startswith("CN-")
+    assert note["number"].startswith("TEST-CN-")  # a test clock's customer: the test series
     assert (await row(Refund, outcome.refund_id))["credit_note"] == note_id

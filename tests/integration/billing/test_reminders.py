@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.billing.reminders import send_reminders
-from app.billing.testclocks import advance_test_clock, attach_test_clock, create_test_clock
+from app.billing.testclocks import advance_test_clock, create_test_clock
 from app.settings import Settings
 from app.subscriptions import changes
 from tables.billing import BillingNotice, Invoice
@@ -23,9 +23,9 @@ async def test_each_period_is_reminded_once_on_the_customers_clock(
     job_ctx: dict[str, Any], settings: Settings, mailbox: Mailbox
 ) -> None:
     test_clock = await create_test_clock("reminders", T0)
-    renewing, trialing, leaving = [await factories.customer(name=n) for n in ("Renee", "Tristan", "Lea")]
-    for customer in (renewing, trialing, leaving):
-        await attach_test_clock(customer.id, test_clock.id)
+    renewing, trialing, leaving = [
+        await factories.clock_customer(test_clock.id, name=n) for n in ("Renee", "Tristan", "Lea")
+    ]
     plan = await factories.plan(name="Gold", amount_minor=2500, interval="month")
     end = T0 + timedelta(days=10)
     await factories.subscription(customer=renewing.id, plan=plan.id, ends_at=end)
@@ -50,7 +50,7 @@ async def test_each_period_is_reminded_once_on_the_customers_clock(
     [trial] = await mailbox.wait_for("billing_trial_ending")
     assert renewal["To"] == renewing.email
     assert "renews on September 11, 2026 for $25.00" in Mailbox.text(renewal)
-    assert "/account/subscription" in Mailbox.html(renewal)
+    assert '/account/subscriptions"' in Mailbox.html(renewal)  # the page that exists (it was a 404 without the s)
     assert trial["To"] == trialing.email
     assert "trial ends on September 6, 2026" in Mailbox.text(trial)
 
@@ -59,8 +59,7 @@ async def test_the_renewal_reminder_states_what_the_renewal_will_charge_a_schedu
     job_ctx: dict[str, Any], settings: Settings, mailbox: Mailbox
 ) -> None:
     test_clock = await create_test_clock("downgrade", T0)
-    customer = await factories.customer(name="Dora")
-    await attach_test_clock(customer.id, test_clock.id)
+    customer = await factories.clock_customer(test_clock.id, name="Dora")
     gold = await factories.plan(name="Gold", amount_minor=2500, interval="month")
     lite = await factories.plan(name="Lite", amount_minor=999, interval="month")
     end = T0 + timedelta(days=10)

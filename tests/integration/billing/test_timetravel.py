@@ -7,16 +7,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.billing.testclocks import attach_test_clock, create_test_clock
+from app.billing.periods import Interval, boundary
+from app.billing.testclocks import create_test_clock
 from app.billing.timetravel import advance_and_run
 from app.subscriptions import changes, service
 from tables.billing import Invoice
 from tables.payments import Payment
 from tables.subscriptions import Subscription, SubscriptionEvent
 from tasks.billing import collect_invoices
+from tasks.outbox import dispatch_outbox
 from tests import factories
 from tests.integration.billing.conftest import Vaulted, with_policy
 from tests.paypal import HELD_S, SandboxControl
+from tests.smtp import Mailbox
 
 T0 = datetime(2026, 6, 1, 9, tzinfo=UTC)
 
@@ -26,8 +29,7 @@ def day(n: float) -> datetime:
 
 
 async def on_clock(clock_id: int, name: str, vaulted: Vaulted | None = None) -> tuple[int, int | None]:
-    customer = await factories.customer(email=f"{name}@example.com", name=name.title())
-    await attach_test_clock(customer.id, clock_id)
+    customer = await factories.clock_customer(clock_id, email=f"{name}@example.com", name=name.title())
     method = await vaulted(customer.id, f"{name}@example.com") if vaulted else None
     return customer.id, method.id if method else None
 
@@ -123,3 +125,36 @@ async def test_an_unanswered_charge_is_not_repeated_within_an_advance_but_reconc
     assert (await Invoice.select(Invoice.status).where(Invoice.id == payment["invoice"]).first()) == {"status": "paid"}
     assert await Payment.count() == 1
     assert len(await sandbox.new_captures()) == 1
+
+
+def monthly_until(end: datetime) -> dict[str, Any]:
+    """A monthly period ending at ``end`` (its anchor), as the period maths counts it."""
+    return {"current_period_start": boundary(end, Interval.of("month"), -1), "current_period_end": end,
+            "billing_anchor": end}  # fmt: skip
+
+
+async def test_every_reminder_due_during_an_advance_is_mailed_as_it_was_due(
+    job_ctx: dict[str, Any], sandbox: SandboxControl, vaulted: Vaulted, mailbox: Mailbox
+) -> None:
+    """Three reminders fall due in one advance, and the renewals they announce happen in the same advance (one
+    declined): each is mailed, saying what was due when it was written, not what is true after the advance."""
+    test_clock = await create_test_clock("reminders", T0)
+    gold = await factories.plan(name="Gold", amount_minor=2500, interval="month")
+    await subscribed(test_clock.id, "tia", vaulted, gold.id, status="trialing", trial_end=day(5),
+                     **monthly_until(day(5)))  # fmt: skip
+    await subscribed(test_clock.id, "ren", vaulted, gold.id, **monthly_until(day(10)))
+    await subscribed(test_clock.id, "dec", vaulted, gold.id, **monthly_until(day(9)))
+    await sandbox.arm("instrument_declined", payer_email="dec@example.com")
+
+    run = await advance_and_run(test_clock.id, day(12), actor="staff:1", charge=job_ctx["charge_invoice"],
+                                policy=job_ctx["settings"].billing)  # fmt: skip
+    assert (run.total("reminded"), run.total("renewed")) == (3, 3)
+
+    await dispatch_outbox(job_ctx)
+    renewals = await mailbox.wait_for("billing_upcoming_renewal", count=2)
+    [trial] = await mailbox.wait_for("billing_trial_ending")
+    said = {m["To"]: Mailbox.text(m) for m in renewals}
+    assert "renews on June 10, 2026 for $25.00" in said["dec@example.com"]
+    assert "renews on June 11, 2026 for $25.00" in said["ren@example.com"]
+    assert trial["To"] == "tia@example.com"
+    assert "trial ends on June 6, 2026" in Mailbox.text(trial)

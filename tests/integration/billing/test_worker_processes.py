@@ -19,7 +19,7 @@ import pytest
 from arq import create_pool
 from arq.connections import RedisSettings
 
-from app.billing.testclocks import advance_test_clock, attach_test_clock, create_test_clock
+from app.billing.testclocks import advance_test_clock, create_test_clock
 from app.jobs import ArqJobQueue
 from app.settings import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, Settings
 from tables.billing import Invoice
@@ -83,8 +83,7 @@ async def seed(sandbox: SandboxControl, count: int) -> int:
     plan = await factories.plan(amount_minor=999, interval="month")
     tokens = await sandbox.vault("crash@example.com", count)
     for token in tokens:
-        customer = await factories.customer()
-        await attach_test_clock(customer.id, test_clock.id)
+        customer = await factories.clock_customer(test_clock.id)
         method = await factories.payment_method(token, customer=customer.id)
         await factories.subscription(
             customer=customer.id, plan=plan.id, payment_method=method.id, current_period_start=MAY1,

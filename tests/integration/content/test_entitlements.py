@@ -17,7 +17,7 @@ from litestar import Litestar
 from app import clock
 from app.billing import dunning
 from app.billing.renewals import generate_renewals
-from app.billing.testclocks import attach_test_clock
+from app.billing.testclocks import create_test_customer
 from app.outbox.service import dispatch_pending
 from app.settings import Settings
 from app.subscriptions import service as subscriptions
@@ -32,7 +32,7 @@ from tests import factories
 from tests.integration.content.helpers import customer_logged_in, item, media_item, plan_with, runtime
 from tests.integration.content.test_delivery import media_url
 from tests.integration.staff import staff_session, table
-from tests.portal import log_in, submit
+from tests.portal import PASSWORD, log_in, submit
 
 
 def readable(page: httpx.Response) -> bool:
@@ -252,10 +252,13 @@ async def test_unknown_slugs_and_unpublished_items_are_404(client: httpx.AsyncCl
 
 
 async def test_a_customer_on_a_test_clock_is_entitled_at_the_clock_s_time(client: httpx.AsyncClient) -> None:
-    customer_id, plan_id, slug = await _setup(client)
     t0 = clock.now() - timedelta(days=40)  # the clock is far behind real time
     test_clock = await factories.test_clock(frozen_time=t0)
-    await attach_test_clock(customer_id, test_clock.id)
+    customer_id = await create_test_customer(test_clock.id, email="tess@example.com", name="Tess", password=PASSWORD)
+    assert (await log_in(client, "tess@example.com")).status_code == 303  # a test customer logs in as anyone
+    library = await factories.feature(key="library")
+    plan_id = await plan_with(library.id, code="basic", name="Basic")
+    slug = str((await item((library.id,), slug="deep-dive", title="Deep dive")).slug)
     sub = await factories.subscription(customer=customer_id, plan=plan_id, billing_anchor=t0, cancel_at_period_end=True)
     end = clock.as_utc(sub.current_period_end)  # a month after t0
     assert readable(await client.get(f"/catalog/{slug}"))  # in real time that period ended days ago

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -15,8 +11,8 @@ from app.content import service
 from tables.content import ContentItem, ContentItemTag, Tag
 from tests import factories
 from tests.integration.content.helpers import item
+from tests.sqlite import run_on_sqlite
 
-ROOT = Path(__file__).resolve().parents[3]
 SLUGS = re.compile(r'data-slug="([^"]+)"')
 
 
@@ -106,13 +102,7 @@ asyncio.run(main())
 
 
 def test_search_on_sqlite_with_fts5(tmp_path: Path) -> None:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'content.sqlite'}", "VAR_DIR": str(tmp_path)}
-    run = subprocess.run(
-        [sys.executable, "-c", SQLITE_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-        check=False,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stderr
-    result = json.loads(run.stdout.strip().splitlines()[-1])
+    result = run_on_sqlite(SQLITE_SCRIPT, tmp_path)
     assert result["pricing"] == ["pricing-title", "pricing-body"]  # title match first, never the draft
     assert result["pric"] == ["pricing-title", "pricing-body"]
     assert result["pricing notes"] == ["pricing-body"]

@@ -9,15 +9,18 @@ from typing import Any
 
 import httpx
 
+from app import clock
+from app.billing.renewals import generate_renewals
 from app.money import format_money
 from app.subscriptions import changes
 from tables.accounts import Customer
 from tables.billing import Invoice
 from tables.catalog import Plan
 from tables.subscriptions import Subscription
+from tests import factories
 from tests.integration.subscriptions.conftest import Catalog, sign_up, submit, subscribe_paid
 from tests.paypal import Buyer, SandboxControl
-from tests.portal import csrf_token
+from tests.portal import csrf_token, log_in
 
 LIST = "/account/subscriptions"
 
@@ -70,16 +73,16 @@ async def test_a_declined_upgrade_keeps_the_plan_and_says_why(
     sub = await live_subscription(client, buyer)
     await sandbox.arm("instrument_declined", operation="orders.create")
 
-    await change_to(client, sub["id"], catalog.pro)
+    page = await change_to(client, sub["id"], catalog.pro)
 
     row = await Subscription.select(Subscription.plan).where(Subscription.id == sub["id"]).first()
     assert row == {"plan": catalog.plus.id}
     [change_invoice] = await Invoice.select(Invoice.status).where(Invoice.billing_reason == "subscription_update")
     assert change_invoice["status"] == "void"  # so the customer can try again after fixing their method
     assert len(await sandbox.new_captures()) == 1
-    page = await client.get(LIST)
-    assert "Your plan did not change:" in page.text
-    assert "declined" in page.text.lower()
+    assert page.status_code == 402  # the subscriptions page, with PayPal's answer in the customer's words
+    assert "PayPal declined the payment; try another PayPal account or payment source." in page.text
+    assert "instrument" not in page.text.lower()
 
 
 async def test_a_double_submitted_upgrade_charges_once(
@@ -207,3 +210,35 @@ async def test_another_customers_subscription_is_not_found(
     assert refused.status_code == 303
     assert (await Subscription.select(Subscription.status))[0]["status"] == "active"
     assert "There is no such subscription" in (await new_client.get(LIST)).text
+
+
+async def test_a_plan_of_another_product_or_off_sale_is_not_offered(
+    client: httpx.AsyncClient, catalog: Catalog, customer: Customer, buyer: Buyer, sandbox: SandboxControl
+) -> None:
+    sub = await live_subscription(client, buyer)
+    elsewhere = await factories.plan(code="video-pro", amount_minor=9900)  # another product
+    hidden = await factories.plan(product=catalog.plus.product, code="staff-only", amount_minor=100, public=False)
+
+    for plan in (elsewhere, hidden):
+        assert (await client.get(f"{LIST}/{sub['id']}/change?plan={plan.code}")).status_code == 404
+        await change_to(client, sub["id"], plan)
+
+    row = await Subscription.select(Subscription.plan, Subscription.pending_plan).where(Subscription.id == sub["id"])
+    assert row == [{"plan": catalog.plus.id, "pending_plan": None}]
+    assert await Invoice.count() == 1  # the first invoice only: nothing was billed for either
+
+
+async def test_a_refused_preview_is_shown_in_place(
+    client: httpx.AsyncClient, catalog: Catalog, customer: Customer, buyer: Buyer, sandbox: SandboxControl
+) -> None:
+    sub = await live_subscription(client, buyer)
+    with clock.frozen_at(clock.as_utc(sub["current_period_end"])):
+        await generate_renewals()  # the new period's bill is open until it is charged
+        assert (await log_in(client, email=customer.email)).status_code == 303  # a month on: a new session
+        partial = await client.get(f"{LIST}/{sub['id']}/change?plan=pro-monthly", headers={"HX-Request": "true"})
+        page = await client.get(f"{LIST}/{sub['id']}/change?plan=pro-monthly")
+
+    assert partial.status_code == 200  # htmx swaps only 2xx: the refusal is what appears in place
+    assert "This plan change is not possible now: This period&#39;s bill is not paid yet" in partial.text
+    assert "<html" not in partial.text
+    assert page.status_code == 409

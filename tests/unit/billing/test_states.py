@@ -19,6 +19,8 @@ SUBSCRIPTION_MOVES = {
     ("past_due", "pay"): "active",
     ("unpaid", "pay"): "active",
     ("past_due", "retries_exhausted"): "unpaid",
+    ("past_due", "forgive"): "active",  # staff voided the renewal it was behind on
+    ("unpaid", "forgive"): "active",
     ("active", "pause"): "paused",
     ("paused", "resume"): "active",
     **{(state, "cancel"): "canceled" for state in ("incomplete", "trialing", "active", "past_due", "unpaid", "paused")},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.content.cache import CachedPage, CatalogCache
+from app.content.cache import CachedPage, PageCache
 from app.stores import LocalStore
 
 
@@ -20,7 +20,7 @@ class Builder:
 
 async def test_a_page_built_by_one_process_is_served_by_another_from_the_store() -> None:
     store = LocalStore()  # stands for Redis: what both processes share
-    web1, web2 = CatalogCache(store, 60), CatalogCache(store, 60)
+    web1, web2 = PageCache(store, 60), PageCache(store, 60)
     build = Builder("<p>one\nline two</p>")
     first = await web1.get_or_build("item", "anon", "slug", build)
     second = await web2.get_or_build("item", "anon", "slug", build)
@@ -30,7 +30,7 @@ async def test_a_page_built_by_one_process_is_served_by_another_from_the_store()
 
 async def test_a_new_version_retires_every_processs_copies() -> None:
     store = LocalStore()
-    web1, web2 = CatalogCache(store, 60), CatalogCache(store, 60)
+    web1, web2 = PageCache(store, 60), PageCache(store, 60)
     old, new = Builder("old"), Builder("new")
     await web1.get_or_build("catalog", "anon", [1], old)
     await web2.get_or_build("catalog", "anon", [1], old)
@@ -41,17 +41,17 @@ async def test_a_new_version_retires_every_processs_copies() -> None:
 
 
 async def test_each_process_keeps_a_bounded_number_of_pages() -> None:
-    cache = CatalogCache(LocalStore(), 60)
+    cache = PageCache(LocalStore(), 60)
     cache.LOCAL_PAGES = 3
     for n in range(5):
         await cache.get_or_build("item", "anon", n, Builder(str(n)))
     version = await cache.version()
-    assert list(cache._local) == [CatalogCache.page_key(version, "item", "anon", n) for n in (2, 3, 4)]
+    assert list(cache._local) == [PageCache.page_key(version, "item", "anon", n) for n in (2, 3, 4)]
 
 
 async def test_a_store_that_lost_its_keys_starts_a_new_version() -> None:
     store = LocalStore()
-    cache = CatalogCache(store, 60)
+    cache = PageCache(store, 60)
     await cache.get_or_build("catalog", "anon", [1], Builder("before"))
     await store.delete_all()  # Redis flushed: this process still holds its copy of the page
     assert (await cache.get_or_build("catalog", "anon", [1], Builder("after"))).html == "after"
@@ -59,7 +59,7 @@ async def test_a_store_that_lost_its_keys_starts_a_new_version() -> None:
 
 async def test_with_a_version_ttl_other_processes_see_a_change_once_it_runs_out() -> None:
     store = LocalStore()
-    web1, web2 = CatalogCache(store, 60, version_ttl_s=1.0), CatalogCache(store, 60, version_ttl_s=1.0)
+    web1, web2 = PageCache(store, 60, version_ttl_s=1.0), PageCache(store, 60, version_ttl_s=1.0)
     elapsed = [0.0]
     web2.versions.timer = lambda: elapsed[0]  # the second process's clock, moved by hand: no sleeping
     await web2.get_or_build("catalog", "anon", [1], Builder("old"))
@@ -82,7 +82,7 @@ async def test_requests_that_find_the_version_expired_together_read_it_once() ->
             return await super().get(key)
 
     store = CountingStore()
-    version = await CatalogCache(store, 60, version_ttl_s=60).bump()  # another process
-    cache = CatalogCache(store, 60, version_ttl_s=60)  # this one knows no version yet
+    version = await PageCache(store, 60, version_ttl_s=60).bump()  # another process
+    cache = PageCache(store, 60, version_ttl_s=60)  # this one knows no version yet
     assert await asyncio.gather(*(cache.version() for _ in range(50))) == [version] * 50
     assert CountingStore.reads == 1
