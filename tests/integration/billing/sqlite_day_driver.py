@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from app import clock
-from app.billing.testclocks import attach_test_clock, create_test_clock
+from app.billing.testclocks import create_test_clock
 from app.settings import SANDBOX_MOUNT_PATH
 from app.subscriptions import service as subscriptions
 from tables.billing import BillingNotice, Invoice
@@ -26,8 +26,7 @@ DECLINED = "buyer+declined@example.com"
 
 
 async def _subscriber(sandbox: SandboxControl, clock_id: int, email: str, **subscription: Any) -> int:
-    customer = await factories.customer(email=email)
-    await attach_test_clock(customer.id, clock_id)
+    customer = await factories.clock_customer(clock_id, email=email)  # only test customers live on a clock
     [token] = await sandbox.vault(email)
     method = await factories.payment_method(token, customer=customer.id)
     return (await factories.subscription(customer=customer.id, payment_method=method.id, **subscription)).id
@@ -57,8 +56,7 @@ async def setup() -> dict[str, Any]:
         reminded = await _subscriber(
             sandbox, test_clock.id, "reminded@example.com", plan=plan, ends_at=hour[16] + timedelta(days=7)
         )
-        walked_away = await factories.customer(email="walked-away@example.com")  # left PayPal's page unpaid
-        await attach_test_clock(walked_away.id, test_clock.id)
+        walked_away = await factories.clock_customer(test_clock.id, email="walked-away@example.com")  # left unpaid
         abandoned = (await subscriptions.subscribe(walked_away.id, plan, actor="customer", at=start)).subscription_id
     return {
         "clock": test_clock.id,
