@@ -22,6 +22,7 @@ from starlette.requests import Request
 
 from app.admin_permissions import refused_columns
 from app.audit.service import actor_for_staff, record_audit
+from app.db import write_transaction
 
 REDACTED = "[secret]"
 
@@ -65,7 +66,7 @@ def audit_hooks(table: type[Table]) -> list[Hook]:
     pk = table._meta.primary_key
 
     async def on_create(row: Table, request: Request) -> Table:
-        async with table._meta.db.transaction():
+        async with write_transaction():
             await row.save()
             await record_audit(
                 f"admin.{tablename}.create",
@@ -78,7 +79,7 @@ def audit_hooks(table: type[Table]) -> list[Hook]:
 
     async def on_patch(row_id: Any, values: dict[Any, Any], request: Request) -> dict[Any, Any]:
         by_name = {_name(column): value for column, value in values.items()}
-        async with table._meta.db.transaction():
+        async with write_transaction():
             columns = [table._meta.get_column_by_name(n) for n in by_name]
             before = await table.select(*columns).where(pk == row_id).first()
             if before is None:
@@ -101,7 +102,7 @@ def audit_hooks(table: type[Table]) -> list[Hook]:
         return values
 
     async def on_delete(row_id: Any, request: Request) -> None:
-        async with table._meta.db.transaction():
+        async with write_transaction():
             before = await table.select().where(pk == row_id).first()
             if before is None:
                 return

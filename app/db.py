@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime
 from graphlib import TopologicalSorter
 from typing import Any
 
 from piccolo.columns import ForeignKey, OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.engine import engine_finder
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
@@ -24,9 +26,25 @@ from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionTy
 from piccolo.querystring import QueryString
 from piccolo.table import Table
 
+from app import clock
 from app.settings import get_settings
 
 log = logging.getLogger("recurra.db")
+
+# SQLite: how long a statement waits for another connection's write lock before "database is locked". Writers
+# take turns (write_transaction) and hold the lock for milliseconds; a billing batch holds it for a second or two.
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+def _row_defaults_read_the_clock() -> None:
+    """Piccolo fills a ``TimestamptzNow`` column it was not given (``created_at``...) from ``datetime.now()``:
+    make it ask ``app.clock`` like everything else, so a row's stamps agree with the time its writer lives at (a
+    frozen test, a test run on a chosen day). The column's SQL default stays ``current_timestamp``: raw inserts
+    name their time columns."""
+    TimestamptzNow.python = lambda self: clock.now()  # type: ignore[method-assign]
+
+
+_row_defaults_read_the_clock()
 
 AfterCommit = Callable[[], Awaitable[None]]
 
@@ -62,6 +80,9 @@ class HookedPostgresEngine(PostgresEngine):
 
 
 class HookedSQLiteEngine(SQLiteEngine):
+    def __init__(self, path: str, **connection_kwargs: Any) -> None:
+        super().__init__(path=path, **{"timeout": SQLITE_BUSY_TIMEOUT_S, **connection_kwargs})
+
     def transaction(
         self, transaction_type: TransactionType = TransactionType.deferred, allow_nested: bool = True
     ) -> SQLiteTransaction:
@@ -93,6 +114,14 @@ async def open_database() -> None:
     if isinstance(engine, PostgresEngine):
         size = get_settings().database.pool_size
         await engine.start_connection_pool(min_size=min(2, size), max_size=size)
+    elif isinstance(engine, SQLiteEngine):
+        await use_wal(engine)
+
+
+async def use_wal(engine: SQLiteEngine) -> None:
+    """Write-ahead logging: readers (every web request) never wait for the writer (the billing run, the outbox
+    dispatcher) nor it for them. A property of the file, kept once set."""
+    await engine.run_ddl("PRAGMA journal_mode=WAL")
 
 
 async def close_database() -> None:
@@ -112,6 +141,9 @@ async def migrate() -> None:
     """Apply every pending migration of every app (Piccolo's own, piccolo-admin's and Recurra's)."""
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
+    found = engine_finder()
+    if isinstance(found, SQLiteEngine):
+        await use_wal(found)
     response = await run_forwards(app_name="all")
     if not response.success:
         raise RuntimeError(f"migrations failed: {response.message}")
@@ -160,6 +192,12 @@ def for_update(*, skip_locked: bool = False, of: str = "") -> str:
     if not is_postgres():
         return ""
     return " FOR UPDATE" + (f" OF {of}" if of else "") + (" SKIP LOCKED" if skip_locked else "")
+
+
+def read_time(value: datetime | str) -> datetime:
+    """A time selected by raw SQL, as aware UTC. PostgreSQL types every column; SQLite's driver converts a plain
+    column of a table but hands back a computed one (``COALESCE(tc.frozen_time, {})``) as the text it stores."""
+    return clock.as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
 def typed(sql_type: str) -> str:

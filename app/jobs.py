@@ -11,11 +11,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
 from arq import ArqRedis, Retry
 from arq.cron import CronJob
+
+from app import clock
 
 log = logging.getLogger("recurra.jobs")
 
@@ -91,13 +93,13 @@ class InProcessJobQueue:
 
     async def run_cron(self, cron_jobs: Sequence[CronJob]) -> None:
         """Tick ``cron_jobs`` on arq's own schedule until cancelled."""
-        now = datetime.now(UTC)  # scheduling wall time, not business time: test clocks must not stall it
+        now = clock.real_now()  # scheduling wall time, not business time: test clocks must not stall it
         for job in cron_jobs:
             job.next_run = now if job.run_at_startup else None
             if job.next_run is None:
                 job.calculate_next(now)
         while True:
-            now = datetime.now(UTC)
+            now = clock.real_now()
             for job in cron_jobs:
                 if job.next_run is not None and job.next_run <= now:
                     job.calculate_next(now)

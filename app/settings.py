@@ -12,6 +12,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -191,6 +192,23 @@ class SlaSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class TodayOverride:
+    """``RECURRA_TEST_TODAY``: the system clock (``app.clock``) runs as if today were ``today``, at the real time
+    of day, advancing in real time; for running the tests (and the demo) on a chosen calendar day.
+
+    ``counted_from`` (``RECURRA_TEST_TODAY_FROM``) is the real date the shift counts from: a test run sets it for
+    every process it starts, so processes started either side of midnight keep one shift. Unset: the real date
+    when the process's clock first ticks."""
+
+    today: date
+    counted_from: date | None = None
+
+    def shift(self, real_today: date) -> timedelta:
+        """How far the system clock moves: whole days, so the time of day stays the real one."""
+        return self.today - (self.counted_from or real_today)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     environment: Environment
     secret_key: str = field(repr=False)
@@ -212,6 +230,7 @@ class Settings:
     partner_api_rate_limit: int = 600  # requests per API key per minute
     billing: BillingSettings = field(default_factory=BillingSettings)
     sla: SlaSettings = field(default_factory=SlaSettings)
+    today_override: TodayOverride | None = None  # tests and the demo only; production refuses it
 
     @property
     def is_production(self) -> bool:
@@ -455,6 +474,24 @@ def _sla(env: Mapping[str, str]) -> SlaSettings:
     )
 
 
+def _date(env: Mapping[str, str], name: str) -> date | None:
+    raw = env.get(name, "").strip()
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        raise SettingsError(f"{name} must be a date like 2027-02-28, got {raw!r}") from None
+
+
+def _today_override(env: Mapping[str, str], environment: str, paypal: PayPalSettings) -> TodayOverride | None:
+    today = _date(env, "RECURRA_TEST_TODAY")
+    if today is None:
+        return None
+    # A moved clock bills renewals early or late: never where money is real.
+    if environment == "production" or paypal.mode == "live":
+        raise SettingsError("RECURRA_TEST_TODAY moves the clock for tests and the demo; production refuses it")
+    return TodayOverride(today, _date(env, "RECURRA_TEST_TODAY_FROM"))
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from ``environ`` (the process environment by default), or raise SettingsError."""
     env = os.environ if environ is None else environ
@@ -468,6 +505,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     except ValueError:
         raise SettingsError(f"PORT must be a number, got {env.get('PORT')!r}") from None
     base_url = _base_url(env, host, port)
+    paypal = _paypal(env, base_url)
     mail = MailSettings(
         smtp_url=env.get("SMTP_URL") or None,
         from_address=env.get("MAIL_FROM", "Recurra <no-reply@recurra.localhost>"),
@@ -487,7 +525,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             url=_database_url(env, var_dir), pool_size=_positive_int(env, "DATABASE_POOL_SIZE", 10)
         ),
         redis=RedisSettings(url=env.get("REDIS_URL") or None, prefix=env.get("REDIS_PREFIX", "recurra")),
-        paypal=_paypal(env, base_url),
+        paypal=paypal,
         mail=mail,
         content=_content(env, var_dir),
         site_name=env.get("SITE_NAME", "Recurra"),
@@ -496,6 +534,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         billing=_billing(env),
         support=_support(env, var_dir),
         sla=_sla(env),
+        today_override=_today_override(env, environment, paypal),
     )
     if settings.is_production and settings.mail.uses_outbox:
         raise SettingsError("production needs SMTP_URL: the demo mail outbox is for development only")

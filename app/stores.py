@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from litestar.stores.base import StorageObject, Store
@@ -88,12 +89,13 @@ class StoreVersion:
         self.store = store
         self.key = key
         self.ttl_s = ttl_s
+        self.timer: Callable[[], float] = time.monotonic  # tests move it instead of sleeping
         self._known: tuple[float, str] | None = None  # (monotonic deadline, version)
         self._reading: asyncio.Future[str] | None = None
 
     async def current(self) -> str:
         known = self._known
-        if known is not None and known[0] > time.monotonic():
+        if known is not None and known[0] > self.timer():
             return known[1]
         if not self.ttl_s:
             return await self._read()
@@ -109,14 +111,14 @@ class StoreVersion:
     async def bump(self) -> str:
         version = uuid.uuid4().hex[:12]
         await self.store.set(self.key, version)
-        self._known = (time.monotonic() + self.ttl_s, version)
+        self._known = (self.timer() + self.ttl_s, version)
         return version
 
     def _read_done(self, _: asyncio.Future[str]) -> None:
         self._reading = None
 
     async def _read(self) -> str:
-        started = time.monotonic()
+        started = self.timer()
         raw = await self.store.get(self.key)
         if raw is None:
             return await self.bump()

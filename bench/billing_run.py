@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -110,10 +111,17 @@ async def seed(connection: asyncpg.Connection, n: int, tokens: list[str]) -> tup
         "SELECT t.n, t.token, 'PayPal b***@example.com', true FROM unnest($1::text[]) WITH ORDINALITY t(token, n)",
         tokens,
     )
+    # The period that ended an hour ago, by the billing code's own maths and clock (not SQL's now() and
+    # intervals, which clamp month ends differently).
+    from app import clock
+    from app.billing.periods import Interval, boundary
+
+    due = clock.now() - timedelta(hours=1)
     await connection.execute(
         "INSERT INTO subscription (customer, plan, status, payment_method, current_period_start, "
-        "current_period_end, billing_anchor) SELECT c.id, 1, 'active', c.id, now() - interval '1 month 1 hour', "
-        "now() - interval '1 hour', now() - interval '1 month 1 hour' FROM customer c ORDER BY c.id"
+        "current_period_end, billing_anchor) SELECT c.id, 1, 'active', c.id, $1, $2, $2 FROM customer c ORDER BY c.id",
+        boundary(due, Interval.of("month"), -1),
+        due,
     )
     return 1, n
 

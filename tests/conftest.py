@@ -1,6 +1,8 @@
 """Test environment: a throwaway PostgreSQL database and a private Redis key prefix for this run.
 
 The environment is set here, before anything imports the app, because Piccolo binds its engine on first use.
+``RECURRA_TEST_DATABASE=sqlite`` runs on a throwaway SQLite file instead (the demo's engine; the scenario tests
+run that way too, in a child run: tests/scenarios/test_on_sqlite.py).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import contextlib
 import io
 import os
 import shutil
+import sqlite3
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -24,6 +27,7 @@ RUN_ID = uuid.uuid4().hex[:10]
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_SERVER = os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
 REDIS_LOCK = "recurra:test-run"
+ON_SQLITE = os.environ.get("RECURRA_TEST_DATABASE") == "sqlite"
 
 
 def _claim_redis_database() -> str:
@@ -56,7 +60,7 @@ def database_url(name: str) -> str:
 TEST_ENV = {
     "RECURRA_ENV": "test",
     "VAR_DIR": str(VAR_DIR),
-    "DATABASE_URL": database_url(TEST_DB),
+    "DATABASE_URL": f"sqlite:///{VAR_DIR / 'test.sqlite'}" if ON_SQLITE else database_url(TEST_DB),
     "REDIS_URL": REDIS_URL,
     "REDIS_PREFIX": f"recurra-test-{RUN_ID}",
     "LOG_LEVEL": "WARNING",
@@ -64,6 +68,13 @@ TEST_ENV = {
     "DATABASE_POOL_SIZE": "4",
     "BASE_URL": "http://testserver.local",
 }
+if os.environ.get("RECURRA_TEST_TODAY"):
+    # `RECURRA_TEST_TODAY=2027-02-28 make test`: every process of the run (this one, the servers and workers it
+    # starts) lives on that day, at the real time of day. The shift is counted from the day the run began, so a
+    # run that crosses midnight keeps one shift in all its processes.
+    from app.clock import real_now  # reads no settings until it ticks
+
+    TEST_ENV["RECURRA_TEST_TODAY_FROM"] = os.environ.get("RECURRA_TEST_TODAY_FROM") or real_now().date().isoformat()
 for _name in ("SMTP_URL", "PAYPAL_CLIENT_ID", "PAYPAL_CLIENT_SECRET", "PAYPAL_MODE", "SECRET_KEY", "PORT"):
     os.environ.pop(_name, None)
 os.environ.update(TEST_ENV)
@@ -77,6 +88,14 @@ async def _admin(sql: str) -> None:
         await connection.close()
 
 
+def pytest_report_header() -> str:
+    from app import clock
+
+    return f"clock: {clock.now():%Y-%m-%d %H:%M} UTC" + (
+        f" (RECURRA_TEST_TODAY={os.environ['RECURRA_TEST_TODAY']})" if clock.shift() else ""
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     from piccolo.apps.user.tables import BaseUser
 
@@ -84,13 +103,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
     # Staff passwords use PBKDF2 at 600k iterations (~0.3 s a hash); tests need correctness, not cost.
     BaseUser._pbkdf2_iteration_count = 1000
-    asyncio.run(_admin(f'CREATE DATABASE "{TEST_DB}"'))
+    if not ON_SQLITE:
+        asyncio.run(_admin(f'CREATE DATABASE "{TEST_DB}"'))
     with contextlib.redirect_stdout(io.StringIO()):  # Piccolo narrates every migration
         asyncio.run(migrate())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)'))
+    if not ON_SQLITE:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)'))
     asyncio.run(_release_redis_database())
     shutil.rmtree(VAR_DIR, ignore_errors=True)
 
@@ -128,6 +149,13 @@ async def truncate_all() -> None:
 
     engine = engine_finder()
     assert engine is not None
+    if ON_SQLITE:
+        # No TRUNCATE in SQLite: every row deleted in one transaction with the foreign keys off (ids restart on
+        # their own: a rowid table without AUTOINCREMENT counts on from its largest id, none once it is empty).
+        deletes = "".join(f"DELETE FROM {name};" for name in _all_table_names())  # noqa: S608 - our table names
+        with contextlib.closing(sqlite3.connect(engine.path, timeout=30)) as connection:
+            connection.executescript(f"PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE; {deletes} COMMIT;")
+        return
     await engine.run_ddl(f"TRUNCATE {', '.join(_all_table_names())} RESTART IDENTITY CASCADE")
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from app import clock
+from app.billing.periods import Interval, next_boundary, period_at
 from tables.accounts import Customer
 from tables.billing import Invoice
 from tables.catalog import Feature, Plan, Product
@@ -58,19 +59,43 @@ async def customer(**overrides: Any) -> Customer:
     return row
 
 
-async def subscription(**overrides: Any) -> Subscription:
-    start = clock.now()
-    values: dict[str, Any] = {
-        "status": Subscription.Status.active,
-        "current_period_start": start,
-        "current_period_end": start + timedelta(days=30),
-        "billing_anchor": start,
-    }
+async def interval_of(plan: Plan | int) -> Interval:
+    plan_id = plan.id if isinstance(plan, Plan) else plan
+    row = await Plan.select(Plan.interval, Plan.interval_count).where(Plan.id == plan_id).first()
+    assert row is not None, f"no plan #{plan_id}"
+    return Interval.of(row["interval"], row["interval_count"])
+
+
+async def period_end(plan: Plan | int, anchor: datetime, start: datetime) -> datetime:
+    """Where the period holding ``start`` ends on the plan's grid from ``anchor``: the billing code's own
+    period maths (a month is a calendar month, clamped at month ends), never a fixed number of days."""
+    return next_boundary(clock.as_utc(anchor), await interval_of(plan), clock.as_utc(start))
+
+
+async def subscription(*, ends_at: datetime | None = None, **overrides: Any) -> Subscription:
+    """An active subscription in its first period from now (or from ``current_period_start`` / ``billing_anchor``
+    when given), its end where the plan's interval puts it. ``ends_at``: a subscription whose current period
+    ends then, the whole period before it on the plan's grid (anchored there unless ``billing_anchor`` says)."""
+    values: dict[str, Any] = {"status": Subscription.Status.active}
     values.update(overrides)
     if "customer" not in values:
         values["customer"] = (await customer()).id
     if "plan" not in values:
         values["plan"] = (await plan()).id
+    if ends_at is not None:
+        values.setdefault("billing_anchor", ends_at)
+        values["current_period_end"] = ends_at
+        last = clock.as_utc(ends_at) - timedelta(microseconds=1)
+        values.setdefault(
+            "current_period_start",
+            period_at(clock.as_utc(values["billing_anchor"]), await interval_of(values["plan"]), last).start,
+        )
+    values.setdefault("current_period_start", values.get("billing_anchor") or clock.now())
+    values.setdefault("billing_anchor", values["current_period_start"])
+    if "current_period_end" not in values:
+        values["current_period_end"] = await period_end(
+            values["plan"], values["billing_anchor"], values["current_period_start"]
+        )
     row = Subscription(**values)
     await row.save()
     return row

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from email.message import EmailMessage
 
 import httpx
+import pyotp
 
 from app import clock
 from tables.accounts import Customer
@@ -27,6 +29,12 @@ async def submit(
     """GET ``form_page``, then POST ``data`` with its CSRF token to ``action``."""
     page = await client.get(form_page)
     return await client.post(action, data={"_csrf_token": csrf_token(page.text), **(data or {})})
+
+
+def totp_code(secret: str, at: datetime | None = None) -> str:
+    """The code an authenticator app shows at ``at`` (default now on app.clock, as the server reads it: a run on
+    a chosen day included)."""
+    return pyotp.TOTP(secret).at(int((at or clock.now()).timestamp()))
 
 
 def link_in(message: EmailMessage, path: str) -> str:

@@ -80,7 +80,8 @@ def stop(process: subprocess.Popen[Any]) -> None:
 
 
 def server_env(**overrides: str) -> dict[str, str]:
+    """A server's environment: free ports of its own (web, and the support mail listener `run` starts)."""
     port = str(free_port())
-    env = {**os.environ, "PORT": port, "BASE_URL": f"http://127.0.0.1:{port}"}
+    env = {**os.environ, "PORT": port, "BASE_URL": f"http://127.0.0.1:{port}", "INBOUND_SMTP_PORT": str(free_port())}
     env.update(overrides)
     return {k: v for k, v in env.items() if v != ""}

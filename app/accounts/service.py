@@ -19,6 +19,7 @@ from app.accounts.errors import EmailNotVerified, FormError, LoginFailed, TooMan
 from app.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
 from app.accounts.tokens import consume_token, issue_token
 from app.audit.service import actor_for_customer, record_audit
+from app.db import write_transaction
 from app.errors import Conflict, NotFound
 from app.jobs import JobQueue
 from app.mail import OutgoingMail
@@ -85,7 +86,7 @@ async def register(ctx: AccountsContext, *, email: str, password: str, name: str
     if await Customer.exists().where(Customer.email == email):
         raise FormError({"email": "An account with this e-mail exists already. Log in, or reset your password."})
     now = clock.now()
-    async with Customer._meta.db.transaction():
+    async with write_transaction():
         customer = Customer(
             email=email,
             password_hash=hash_password(password),

@@ -8,6 +8,7 @@ from piccolo.apps.user.tables import BaseUser
 from piccolo_api.session_auth.tables import SessionsBase
 
 from app.admin_permissions import role_of
+from app.db import write_transaction
 from app.errors import Conflict, InvalidInput
 from tables.accounts import StaffRole
 
@@ -46,7 +47,7 @@ async def create_staff(username: str, email: str, password: str, role: str = Sta
         raise InvalidInput(f"the password must have at least {MIN_STAFF_PASSWORD} characters", code="weak_password")
     if await BaseUser.exists().where(BaseUser.username == username):
         raise Conflict(f"a staff user named {username!r} exists already", code="staff_exists")
-    async with BaseUser._meta.db.transaction():
+    async with write_transaction():
         user = await BaseUser.create_user(
             username=username,
             password=password,

@@ -9,6 +9,7 @@ from app.accounts import totp
 from app.accounts.errors import FormError
 from app.accounts.passwords import verify_password
 from app.accounts.service import AccountsContext, audit_customer, enforce_limit, get_customer
+from app.db import write_transaction
 from app.errors import Conflict
 from app.mail_templates import render_mail
 from tables.accounts import Customer, RecoveryCode
@@ -55,7 +56,7 @@ async def confirm_setup(ctx: AccountsContext, customer: Customer, code: str) -> 
     if step is None:
         raise FormError({"code": "That code doesn't match. Check the time on your phone and try the newest code."})
     codes = totp.new_recovery_codes()
-    async with Customer._meta.db.transaction():
+    async with write_transaction():
         customer.totp_enabled_at = clock.now()
         customer.totp_last_step = step
         await customer.save([Customer.totp_enabled_at, Customer.totp_last_step])

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from app import clock
 from app.billing.customer_time import CUSTOMER_NOW
-from app.db import fetch, for_update, write_transaction
+from app.db import fetch, for_update, read_time, write_transaction
 from tables.billing import Invoice
 
 LEASE = timedelta(minutes=10)
@@ -50,7 +50,7 @@ async def lease_invoices(
         rows = await fetch(sql, *args)
         by_time: dict[datetime, list[int]] = {}
         for row in rows:
-            by_time.setdefault(clock.as_utc(row["at"]), []).append(row["id"])
+            by_time.setdefault(read_time(row["at"]), []).append(row["id"])
         for at, ids in by_time.items():  # one group for real time, one per test clock
             await Invoice.update({Invoice.next_payment_attempt_at: at + lease}).where(Invoice.id.is_in(ids))
     return [row["id"] for row in rows]

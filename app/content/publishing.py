@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from app import clock
+from app.db import write_transaction
 from tables.content import ContentItem
 
 PublishState = ContentItem.PublishState
@@ -22,7 +23,7 @@ async def publish_due(table: Any, at: datetime, on_published: Published | None =
     """Publish every scheduled row of ``table`` whose ``publish_at`` is at or before ``at``; ``on_published``
     runs for each in the same transaction. Returns the rows published (id, title). Idempotent: a second run finds
     none, and a row staff changed meanwhile is left alone."""
-    async with table._meta.db.transaction():
+    async with write_transaction():  # SQLite: the write lock from the start (a read-then-write would be refused)
         due: list[dict[str, Any]] = await table.select(table.id, table.title, table.publish_at).where(
             table.publish_state == PublishState.scheduled, table.publish_at <= at
         )

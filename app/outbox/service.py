@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from piccolo.columns.combination import Or
 
 from app import clock
-from app.db import after_commit, insert_many
+from app.db import after_commit, insert_many, write_transaction
 from tables.outbox import OutboxEvent
 
 log = logging.getLogger("recurra.outbox")
@@ -130,7 +130,7 @@ async def record_many(rows: Iterable[OutboxRow], *, on_commit: bool = True) -> N
 
 async def _claim(batch_size: int) -> list[DomainEvent]:
     now = clock.now()
-    async with OutboxEvent._meta.db.transaction():
+    async with write_transaction():
         query = (
             OutboxEvent.select()
             .where(OutboxEvent.dispatched_at.is_null())

@@ -41,6 +41,12 @@ from app.settings import PayPalSettings
 
 T = TypeVar("T")
 log = logging.getLogger("recurra.payments.paypal")
+# A payer's refusal is business as usual; PayPal in trouble is worth a look; a request PayPal calls invalid is ours.
+_LOG_LEVEL = {
+    FailureCategory.DECLINED: logging.INFO,
+    FailureCategory.RETRYABLE: logging.WARNING,
+    FailureCategory.INVALID_REQUEST: logging.ERROR,
+}
 REPRESENTATION = "return=representation"
 # 422 issues that mean "the payer's side said no": a new attempt (or the payer) can fix them, we cannot.
 DECLINE_ISSUES = frozenset(
@@ -219,8 +225,8 @@ class PayPalGateway:
         record and the log, never to a customer (app.payments.customer words it for them)."""
         failure = classify(exc)
         path = str(getattr(request, "path", "")).rstrip("?")
-        log.warning("PayPal %s %s failed: %s %s: %s", request.verb, path, failure.category.value, failure.code,
-                    failure.message)  # fmt: skip
+        log.log(_LOG_LEVEL[failure.category], "PayPal %s %s failed: %s %s: %s", request.verb, path,
+                failure.category.value, failure.code, failure.message)  # fmt: skip
         return failure
 
     async def _money(

@@ -20,7 +20,7 @@ from app.billing.errors import ConcurrentChange, IllegalTransition
 from app.billing.lines import PlanTerms, subscription_line
 from app.billing.periods import Period, first_period
 from app.billing.plans import plan_terms_by_id
-from app.db import fetch, lock_row, write_transaction
+from app.db import fetch, lock_row, read_time, write_transaction
 from app.errors import Conflict, InvalidInput, NotFound
 from app.outbox.service import record
 from app.settings import DEFAULT_TRIAL_ELIGIBILITY, TrialEligibility
@@ -181,7 +181,7 @@ async def expire_incomplete(*, now: datetime | None = None, test_clock_id: int |
     rows = await fetch(sql + " ORDER BY s.id", *args)
     expired = []
     for row in rows:
-        at = clock.as_utc(row["at"])
+        at = read_time(row["at"])
         async with write_transaction():
             await transition(row["id"], Event.expire, actor="system", reason="checkout abandoned", at=at)
             open_invoices = await Invoice.select(Invoice.id).where(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -59,11 +60,13 @@ async def test_in_process_queue_runs_jobs_and_dedupes_ids(tmp_path: Path, settin
 
 async def test_in_process_queue_honours_deferral(tmp_path: Path, settings: Settings) -> None:
     queue = InProcessJobQueue(worker.FUNCTIONS, {"settings": settings, "mailer": OutboxMailer(tmp_path)})
+    enqueued = time.monotonic()
     await queue.enqueue("send_email", MAIL.to_job(), defer_by=timedelta(seconds=0.3))
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0)  # the job's task has started: it waits instead of sending
     assert not list(tmp_path.glob("*.eml"))
     await queue.drain()
     assert len(list(tmp_path.glob("*.eml"))) == 1
+    assert time.monotonic() - enqueued >= 0.3  # never sooner (later is allowed: a loaded machine)
     await queue.aclose()
 
 

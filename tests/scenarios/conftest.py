@@ -3,7 +3,8 @@ fixtures), and the worker's jobs run by the embedded in-process engine with mail
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -36,3 +37,12 @@ async def engine(tmp_path: Path, gateway: PayPalGateway) -> AsyncIterator[dict[s
     ctx["queue"] = queue
     yield ctx
     await queue.aclose()
+
+
+@pytest.fixture(autouse=True)
+def _no_error_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """A scenario is a normal life: a job that failed and was retried (or a 'database is locked') is a defect even
+    when the story's end state comes out right."""
+    yield
+    errors = [r for r in caplog.get_records("call") if r.levelno >= logging.WARNING and r.name.startswith("recurra")]
+    assert not errors, "\n".join(f"{r.levelname} {r.name}: {r.getMessage()}" for r in errors)

@@ -73,11 +73,12 @@ async def test_reset_link_expires_after_an_hour(client: httpx.AsyncClient, mailb
 async def test_reset_requests_are_limited_per_address(client: httpx.AsyncClient, mailbox: Mailbox) -> None:
     await register(client)
     client.cookies.clear()
-    for _ in range(3):
-        assert (
-            await submit(client, "/password-reset", "/password-reset", {"email": "ada@example.com"})
-        ).status_code == 200
-    limited = await submit(client, "/password-reset", "/password-reset", {"email": "ada@example.com"})
+    with clock.frozen_at(clock.now()):  # one limiter window, however long a loaded machine takes
+        for _ in range(3):
+            assert (
+                await submit(client, "/password-reset", "/password-reset", {"email": "ada@example.com"})
+            ).status_code == 200
+        limited = await submit(client, "/password-reset", "/password-reset", {"email": "ada@example.com"})
     assert limited.status_code == 429 and "Try again in" in limited.text
 
 

@@ -101,10 +101,11 @@ async def test_duplicate_email_is_refused_kindly(client: httpx.AsyncClient, new_
 
 
 async def test_registration_is_rate_limited_per_address(client: httpx.AsyncClient) -> None:
-    for n in range(10):
-        await register(client, email=f"user{n}@example.com")
-        client.cookies.delete("recurra_auth")
-    response = await register(client, email="one-too-many@example.com")
+    with clock.frozen_at(clock.now()):  # one limiter window, however long a loaded machine takes
+        for n in range(10):
+            await register(client, email=f"user{n}@example.com")
+            client.cookies.delete("recurra_auth")
+        response = await register(client, email="one-too-many@example.com")
     assert response.status_code == 429
     assert "Try again in" in response.text and "minute" in response.text
     assert not await Customer.exists().where(Customer.email == "one-too-many@example.com")

@@ -195,9 +195,7 @@ async def test_advancing_a_test_clock_runs_the_renewal_its_dunning_retries_and_t
     customer = await factories.clock_customer(test_clock.id, email="late@example.com", name="Lou")
     method = await vaulted(customer.id, "late@example.com")
     plan = await factories.plan(name="Standard", amount_minor=1500, interval="month")
-    sub = await factories.subscription(customer=customer.id, plan=plan.id, payment_method=method.id,
-                                       current_period_start=day[8] - timedelta(days=30), current_period_end=day[8],
-                                       billing_anchor=day[8])  # fmt: skip
+    sub = await factories.subscription(customer=customer.id, plan=plan.id, payment_method=method.id, ends_at=day[8])
     await sandbox.arm("instrument_declined", payer_email="late@example.com")
 
     async with staff_session(app, "billing") as staff:

@@ -52,10 +52,7 @@ async def renewed(vaulted: Vaulted, emails: list[str], amount: int = 1500) -> di
     for email in emails:
         customer = await factories.clock_customer(test_clock.id, email=email, name="Ada Lovelace")
         method = await vaulted(customer.id, email)
-        sub = await factories.subscription(
-            customer=customer.id, plan=plan.id, payment_method=method.id, current_period_start=T0 - timedelta(days=30),
-            current_period_end=DUE, billing_anchor=DUE,
-        )  # fmt: skip
+        sub = await factories.subscription(customer=customer.id, plan=plan.id, payment_method=method.id, ends_at=DUE)
         subscriptions[sub.id] = email
     generated = await advance_test_clock(test_clock.id, DUE, actor="staff:1")
     assert len(await lease_invoices(invoice_ids=generated.invoice_ids)) == len(emails)

@@ -37,9 +37,8 @@ async def subscriber(vaulted: Vaulted, email: str, *, clock_at: datetime = T0, a
     method = await vaulted(customer.id, email)
     plan = await factories.plan(name="Standard", amount_minor=amount, interval="month")
     sub = await factories.subscription(
-        customer=customer.id, plan=plan.id, payment_method=method.id, current_period_start=T0 - timedelta(days=30),
-        current_period_end=T0 + timedelta(days=1), billing_anchor=T0 + timedelta(days=1),
-    )  # fmt: skip
+        customer=customer.id, plan=plan.id, payment_method=method.id, ends_at=T0 + timedelta(days=1)
+    )
     return {"clock": test_clock.id, "customer": customer.id, "subscription": sub.id, "plan": plan.id}
 
 
@@ -90,9 +89,7 @@ async def test_dunning_retries_on_schedule_then_unpaid_and_paying_restores(
     s = await subscriber(vaulted, "late@example.com")
     # The same customer's second subscription, paid up on another method: its access is never touched.
     other_plan = await factories.plan(amount_minor=500, interval="year")
-    other = await factories.subscription(
-        customer=s["customer"], plan=other_plan.id, current_period_end=T0 + timedelta(days=200), billing_anchor=T0
-    )
+    other = await factories.subscription(customer=s["customer"], plan=other_plan.id, billing_anchor=T0)  # a year
     await sandbox.arm("instrument_declined", payer_email="late@example.com", times=10)
     due = T0 + timedelta(days=1)
     [invoice_id] = await renew(job_ctx, s["clock"], due)

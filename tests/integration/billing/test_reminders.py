@@ -28,14 +28,13 @@ async def test_each_period_is_reminded_once_on_the_customers_clock(
     ]
     plan = await factories.plan(name="Gold", amount_minor=2500, interval="month")
     end = T0 + timedelta(days=10)
-    await factories.subscription(customer=renewing.id, plan=plan.id, current_period_end=end, billing_anchor=end)
+    await factories.subscription(customer=renewing.id, plan=plan.id, ends_at=end)
     trial_end = T0 + timedelta(days=5)
     await factories.subscription(customer=trialing.id, plan=plan.id, status="trialing", trial_end=trial_end,
                                  current_period_end=trial_end, billing_anchor=T0)  # fmt: skip
-    await factories.subscription(customer=leaving.id, plan=plan.id, current_period_end=end, billing_anchor=end,
-                                 cancel_at_period_end=True)  # fmt: skip
+    await factories.subscription(customer=leaving.id, plan=plan.id, ends_at=end, cancel_at_period_end=True)
     # A real-time customer far from any reminder: never picked up by the clock's customers' run.
-    await factories.subscription(current_period_end=datetime.now(UTC) + timedelta(days=40))
+    await factories.subscription(plan=(await factories.plan(interval="year")).id)  # renews in a year
 
     assert await send_reminders(settings.billing) == []  # 10 and 5 days ahead: too early for 7 and 3
     await advance_test_clock(test_clock.id, end - timedelta(days=7), actor="test", run_billing=False)
@@ -64,9 +63,7 @@ async def test_the_renewal_reminder_states_what_the_renewal_will_charge_a_schedu
     gold = await factories.plan(name="Gold", amount_minor=2500, interval="month")
     lite = await factories.plan(name="Lite", amount_minor=999, interval="month")
     end = T0 + timedelta(days=10)
-    start = end - timedelta(days=30)
-    sub = await factories.subscription(customer=customer.id, plan=gold.id, current_period_start=start,
-                                       current_period_end=end, billing_anchor=end)  # fmt: skip
+    sub = await factories.subscription(customer=customer.id, plan=gold.id, ends_at=end)
     await changes.change_plan(sub.id, lite.id, actor="customer", at=T0)  # a downgrade: at the period end
     await advance_test_clock(test_clock.id, end - timedelta(days=7), actor="test", run_billing=False)
     assert len(await send_reminders(settings.billing)) == 1

@@ -40,8 +40,7 @@ async def test_paying_the_first_invoice_activates_the_subscription() -> None:
 async def test_paying_a_plan_change_invoice_applies_the_change() -> None:
     basic = await factories.plan(amount_minor=1000)
     pro = await factories.plan(amount_minor=2000)
-    period = {"current_period_start": T0, "current_period_end": T0 + timedelta(days=30), "billing_anchor": T0}
-    sub = await factories.subscription(plan=basic.id, **period)
+    sub = await factories.subscription(plan=basic.id, billing_anchor=T0)  # March 1 to April 1
     started = await changes.change_plan(sub.id, pro.id, actor="customer:1", at=T0 + timedelta(days=15))
     assert started.invoice is not None
     await settle_paid_invoice(started.invoice.id, actor="payments")
@@ -50,11 +49,11 @@ async def test_paying_a_plan_change_invoice_applies_the_change() -> None:
 
 
 async def test_a_failed_renewal_goes_past_due_and_paying_it_restores_active() -> None:
-    sub = await factories.subscription(current_period_start=T0, current_period_end=T0 + timedelta(days=30),
-                                       billing_anchor=T0)  # fmt: skip
-    with clock.frozen_at(T0 + timedelta(days=30)):
+    sub = await factories.subscription(billing_anchor=T0)
+    due = clock.as_utc(sub.current_period_end)  # April 1
+    with clock.frozen_at(due):
         (invoice_id,) = (await generate_renewals()).invoice_ids
-    retry_at = T0 + timedelta(days=31)
+    retry_at = due + timedelta(days=BillingSettings().dunning_retry_days[0])
     policy = BillingSettings()
     assert await record_failure(invoice_id, actor="payments", reason="INSTRUMENT_DECLINED", policy=policy) == retry_at
     assert await status(sub.id) == "past_due"
@@ -70,9 +69,8 @@ async def test_a_failed_renewal_goes_past_due_and_paying_it_restores_active() ->
 
 async def overdue(at: datetime = T0) -> tuple[int, int]:
     """A subscription whose renewal charge failed once: past_due, its renewal invoice open."""
-    sub = await factories.subscription(current_period_start=at, current_period_end=at + timedelta(days=30),
-                                       billing_anchor=at)  # fmt: skip
-    with clock.frozen_at(at + timedelta(days=30)):
+    sub = await factories.subscription(billing_anchor=at)
+    with clock.frozen_at(sub.current_period_end):
         (invoice_id,) = (await generate_renewals()).invoice_ids
     await record_failure(invoice_id, actor="payments", reason="declined", policy=BillingSettings())
     assert await status(sub.id) == "past_due"
@@ -122,7 +120,7 @@ async def test_a_paid_invoice_whose_subscription_was_left_behind_is_finished_by_
 async def test_a_paid_invoice_does_not_restore_a_subscription_that_fell_behind_on_a_later_one() -> None:
     sub_id, first = await overdue()
     await settle_open_invoice(first, actor="payments")
-    with clock.frozen_at(T0 + timedelta(days=31)):  # the next period ends on the anchor, April 1
+    with clock.frozen_at(datetime(2026, 5, 1, tzinfo=UTC)):  # the second period ends on the anchor's day, May 1
         (second,) = (await generate_renewals()).invoice_ids
     await record_failure(second, actor="payments", reason="declined", policy=BillingSettings())
     await invoices.void(second, actor="staff:1", reason="written off")
@@ -134,9 +132,8 @@ async def test_a_paid_invoice_does_not_restore_a_subscription_that_fell_behind_o
 async def test_a_decline_heard_after_the_invoice_was_paid_changes_nothing() -> None:
     """The portal's payment and the charger's declined attempt race: whichever is recorded second, a paid
     invoice is never counted as failed and its subscription never goes past_due for it."""
-    sub = await factories.subscription(current_period_start=T0, current_period_end=T0 + timedelta(days=30),
-                                       billing_anchor=T0)  # fmt: skip
-    with clock.frozen_at(T0 + timedelta(days=30)):
+    sub = await factories.subscription(billing_anchor=T0)
+    with clock.frozen_at(sub.current_period_end):
         (invoice_id,) = (await generate_renewals()).invoice_ids
     await settle_open_invoice(invoice_id, actor="customer")
     assert await record_failure(invoice_id, actor="payments", reason="declined", policy=BillingSettings()) is None

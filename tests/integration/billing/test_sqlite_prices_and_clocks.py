@@ -64,7 +64,7 @@ async def main():
     policy = BillingSettings()
     moved = await move_subscribers(v2, actor="t", policy=policy, from_plan_id=basic.id)
     to_time = lambda at: TestClock.update({TestClock.frozen_time: at}).where(TestClock.id == test_clock.id)
-    await to_time(renewal(2) - timedelta(days=30))
+    await to_time(renewal(2) - timedelta(days=policy.price_change_notice_days))
     notices = await send_price_notices(policy)
     await to_time(renewal(2))
     renewed = await generate_renewals(test_clock_id=test_clock.id)

@@ -12,7 +12,7 @@ from app.payments import refunds, service
 from app.settings import SANDBOX_MOUNT_PATH
 from tables.accounts import Customer
 from tables.billing import Invoice
-from tables.payments import WebhookEvent
+from tables.payments import Refund, WebhookEvent
 from tests.paypal import Buyer, SandboxControl, sandbox_gateway
 
 
@@ -36,11 +36,13 @@ async def main() -> dict[str, object]:
     async with SandboxControl(api_url) as sandbox:
         await sandbox.flush()
     hooks = await WebhookEvent.select(WebhookEvent.event_type, WebhookEvent.status).order_by(WebhookEvent.id)
+    refund_rows = await Refund.select(Refund.status, Refund.amount_minor, Refund.gateway_refund_id)
     return {
         "capture": captured.status,
         "charge": charged.status,
         "refund": refunded.status,
-        "webhooks": sorted({h["status"] for h in hooks}),
+        "webhooks": sorted([h["event_type"], h["status"]] for h in hooks),
+        "refunds": [[r["status"], r["amount_minor"], bool(r["gateway_refund_id"])] for r in refund_rows],
     }
 
 

@@ -25,9 +25,16 @@ def test_payments_on_the_embedded_defaults(tmp_path: Path) -> None:
         )
         assert driven.returncode == 0, driven.stderr + server.log()
     summary = json.loads(driven.stdout.strip().splitlines()[-1])
-    assert summary == {
-        "capture": "succeeded",
-        "charge": "succeeded",
-        "refund": "succeeded",
-        "webhooks": ["ignored", "processed"],
-    }
+    assert (summary["capture"], summary["charge"], summary["refund"]) == ("succeeded", "succeeded", "succeeded")
+    # Every webhook was answered and handled once. PayPal's refund notice races the refund call's own answer:
+    # heard first, it settles our pending refund ("processed"); heard second, it finds it known ("ignored").
+    # Either way there is one refund, recorded once.
+    [refund_notice] = [status for kind, status in summary["webhooks"] if kind == "PAYMENT.CAPTURE.REFUNDED"]
+    assert refund_notice in {"processed", "ignored"}
+    assert summary["webhooks"] == [
+        ["PAYMENT.CAPTURE.COMPLETED", "processed"],
+        ["PAYMENT.CAPTURE.COMPLETED", "processed"],
+        ["PAYMENT.CAPTURE.REFUNDED", refund_notice],
+        ["VAULT.PAYMENT-TOKEN.CREATED", "processed"],
+    ]
+    assert summary["refunds"] == [["succeeded", 500, True]]

@@ -9,6 +9,7 @@ money-moving calls (the checkout's capture, "Pay now", an upgrade's charge) get 
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -81,6 +82,12 @@ def assert_customer_page(response: httpx.Response, status: int, sentence: str) -
         assert words not in response.text
     if status == 503:
         assert response.headers["retry-after"] == "60"
+
+
+@pytest.fixture(autouse=True)
+def _paypal_log(caplog: pytest.LogCaptureFixture) -> None:
+    """The adapter logs a payer's decline at INFO (business as usual), PayPal's trouble at WARNING."""
+    caplog.set_level(logging.INFO, logger="recurra.payments.paypal")
 
 
 def assert_logged(caplog: pytest.LogCaptureFixture, fault: str) -> None:

@@ -59,12 +59,15 @@ async def test_a_store_that_lost_its_keys_starts_a_new_version() -> None:
 
 async def test_with_a_version_ttl_other_processes_see_a_change_once_it_runs_out() -> None:
     store = LocalStore()
-    web1, web2 = PageCache(store, 60, version_ttl_s=0.2), PageCache(store, 60, version_ttl_s=0.2)
+    web1, web2 = PageCache(store, 60, version_ttl_s=1.0), PageCache(store, 60, version_ttl_s=1.0)
+    elapsed = [0.0]
+    web2.versions.timer = lambda: elapsed[0]  # the second process's clock, moved by hand: no sleeping
     await web2.get_or_build("catalog", "anon", [1], Builder("old"))
     await web1.bump()  # a staff edit in the first process: there at once
     assert (await web1.get_or_build("catalog", "anon", [1], Builder("new"))).html == "new"
+    elapsed[0] = 0.999
     assert (await web2.get_or_build("catalog", "anon", [1], Builder("unused"))).html == "old"  # within the ttl
-    await asyncio.sleep(0.25)
+    elapsed[0] = 1.0
     assert (await web2.get_or_build("catalog", "anon", [1], Builder("unused"))).html == "new"
 
 
