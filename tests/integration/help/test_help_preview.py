@@ -51,6 +51,6 @@ async def test_nobody_else_sees_a_preview(app: Litestar, client: httpx.AsyncClie
         assert user is not None
         # piccolo_api keeps naive local times from the system's own clock (not app.clock, which a run may move):
         # a date long past is expired for it whatever day the run plays.
-        long_ago = datetime(2000, 1, 1)
+        long_ago = datetime(2000, 1, 1)  # noqa: DTZ001 - piccolo_api compares naive times
         await SessionsBase.update({SessionsBase.expiry_date: long_ago}).where(SessionsBase.user_id == user.id)
         assert (await expired.get("/help/preview/secret")).status_code == 404
